@@ -1,0 +1,355 @@
+"""Ingest files into the evidence database: read, keep a copy, embed (cached), map, store.
+
+Every file is stored in one short transaction of its own, after the slow work (reading, embedding) is
+done, so a failure or a kill leaves no half-written document and readers are never blocked for long.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import shutil
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import sqlite_utils
+
+from ingest import DOC_TYPE_LABELS, ReadResult, is_ignorable, supported_extensions
+from ingest.batch import DEFAULT_TIMEOUT, read_documents
+from mapping import Embedder, MappingConfig, Profiles, build_profiles, map_passages
+from standards import Catalogue
+
+from .db import get_setting, set_setting
+
+
+class IngestError(Exception):
+    """A path given to ingest cannot be used."""
+
+
+@dataclass
+class FileOutcome:
+    path: Path
+    status: str  # ok | partial | failed | skipped | unchanged
+    error: str = ""
+    passages: int = 0
+    evidence: int = 0
+    seconds: float = 0.0
+    document_id: int | None = None
+
+
+@dataclass
+class IngestReport:
+    outcomes: list[FileOutcome] = field(default_factory=list)
+
+    @property
+    def processed(self) -> int:
+        return len(self.outcomes)
+
+    @property
+    def failed(self) -> int:
+        return sum(o.status == "failed" for o in self.outcomes)
+
+    def summary(self) -> str:
+        return f"Processed {self.processed} documents, {self.failed} failed"
+
+
+OnResult = Callable[[FileOutcome], None]
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def discover(paths: Iterable[str | Path]) -> list[Path]:
+    """Every file under the given files and folders, recursively, lock and temporary files left out."""
+    found: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if not path.exists():
+            raise IngestError(f"no such file or folder: {path}")
+        candidates = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
+        found.extend(p.resolve() for p in candidates
+                     if not is_ignorable(p) and not any(is_ignorable(Path(part)) for part in p.parts[-3:-1]))
+    return list(dict.fromkeys(found))
+
+
+class Pipeline:
+    """One relationship's evidence database with its catalogue, model and copies of source files."""
+
+    def __init__(self, db: sqlite_utils.Database, catalogue: Catalogue, embedder: Embedder,
+                 files_dir: str | Path, config: MappingConfig | None = None, workers: int = 1,
+                 timeout: float = DEFAULT_TIMEOUT):
+        self.db, self.catalogue, self.embedder = db, catalogue, embedder
+        self.files_dir = Path(files_dir)
+        self.config = config or MappingConfig()
+        self.workers, self.timeout = workers, timeout
+        self._profiles: Profiles | None = None
+
+    # ------------------------------------------------------------------ catalogue
+    @property
+    def profiles(self) -> Profiles:
+        if self._profiles is None:
+            self._profiles = build_profiles(self.catalogue, self.embed)
+        return self._profiles
+
+    def sync_catalogue(self) -> bool:
+        """Store the catalogue; if it or the model changed since the last run, re-map every passage."""
+        stamp = f"{self.catalogue.version}:{self.embedder.name}:{self.config_stamp()}"
+        if get_setting(self.db, "catalogue_stamp") == stamp:
+            return False
+        with self.db.atomic():
+            for table in ("evidence", "candidates", "crosswalk", "requirements"):
+                self.db.execute(f"delete from {table}")
+            self.db["requirements"].insert_all(self._requirement_rows(), pk="id")
+            self.db["crosswalk"].insert_all(
+                [{"requirement_id": a, "related_id": b} for a, b in self.catalogue.crosswalk_pairs()],
+                pk=("requirement_id", "related_id"), ignore=True)
+            set_setting(self.db, "catalogue_stamp", stamp)
+            set_setting(self.db, "model", self.embedder.name)
+        self.remap_all()
+        return True
+
+    def config_stamp(self) -> str:
+        return hashlib.sha256(json.dumps(self.config.__dict__, sort_keys=True).encode()).hexdigest()[:12]
+
+    def _requirement_rows(self) -> Iterator[dict]:
+        for r in self.catalogue:
+            yield {"id": r.id, "framework": r.framework, "stage": r.stage,
+                   "stage_title": self.catalogue.stage_title(r.framework, r.stage), "title": r.title,
+                   "description": r.description, "position": r.position}
+
+    # ------------------------------------------------------------------ embeddings
+    def embed(self, texts: list[str]) -> np.ndarray:
+        """Vectors for texts, from the cache where this model has seen the text before."""
+        if not texts:
+            return np.zeros((0, 1), dtype=np.float32)
+        hashes = [text_hash(t) for t in texts]
+        cached = self._cached_vectors(set(hashes))
+        missing = list(dict.fromkeys(t for t, h in zip(texts, hashes) if h not in cached))
+        if missing:
+            fresh = self.embedder.embed(missing)
+            rows = [{"text_hash": text_hash(t), "model": self.embedder.name, "vector": v.astype(np.float32).tobytes()}
+                    for t, v in zip(missing, fresh)]
+            with self.db.atomic():
+                self.db["embeddings"].insert_all(rows, pk=("text_hash", "model"), replace=True)
+            cached.update({r["text_hash"]: v for r, v in zip(rows, fresh)})
+        return np.stack([cached[h] for h in hashes]).astype(np.float32)
+
+    def _cached_vectors(self, hashes: set[str]) -> dict[str, np.ndarray]:
+        out, items = {}, list(hashes)
+        for start in range(0, len(items), 500):
+            chunk = items[start:start + 500]
+            sql = (f"select text_hash, vector from embeddings where model = ? "
+                   f"and text_hash in ({','.join('?' * len(chunk))})")
+            for h, blob in self.db.execute(sql, [self.embedder.name, *chunk]).fetchall():
+                out[h] = np.frombuffer(blob, dtype=np.float32)
+        return out
+
+    # ------------------------------------------------------------------ ingest
+    def ingest(self, paths: Iterable[str | Path], on_result: OnResult | None = None, force: bool = False,
+               progress: Callable[[Iterable], Iterable] | None = None) -> IngestReport:
+        """Ingest files and folders; unchanged files are recognised by content hash and not read again."""
+        self.sync_catalogue()
+        files = discover(paths)
+        report = IngestReport()
+        to_read: dict[Path, str] = {}
+        for path in files:
+            outcome, sha = self._triage(path, force)
+            if outcome:
+                report.outcomes.append(outcome)
+                if on_result:
+                    on_result(outcome)
+            else:
+                to_read[path] = sha
+        results = read_documents(list(to_read), workers=self.workers, timeout=self.timeout)
+        for result in (progress(results) if progress else results):
+            outcome = self.store(result, to_read[result.path])
+            report.outcomes.append(outcome)
+            if on_result:
+                on_result(outcome)
+        return report
+
+    def _triage(self, path: Path, force: bool) -> tuple[FileOutcome | None, str]:
+        """Decide before reading: unchanged (same path, same bytes), moved, or to be read."""
+        try:
+            sha = sha256_file(path)
+        except OSError as exc:
+            return FileOutcome(path, "failed", f"cannot open file: {exc.strerror or exc}"), ""
+        row = self.db.execute("select id, sha256 from documents where path = ?", [str(path)]).fetchone()
+        if row and row[1] == sha and not force:
+            return FileOutcome(path, "unchanged", document_id=row[0]), sha
+        moved = self._moved_from(sha) if not row else None
+        if moved is not None and not force:
+            self.db["documents"].update(moved, {"path": str(path), "name": path.name})
+            return FileOutcome(path, "unchanged", "moved from an earlier path", document_id=moved), sha
+        return None, sha
+
+    def _moved_from(self, sha: str) -> int | None:
+        for doc_id, old in self.db.execute("select id, path from documents where sha256 = ?", [sha]).fetchall():
+            if not Path(old).exists():
+                return doc_id
+        return None
+
+    def store(self, result: ReadResult, sha: str) -> FileOutcome:
+        """Embed and map the passages, then write the document in one transaction."""
+        started = time.monotonic()
+        if is_ignorable(result.path):
+            return FileOutcome(result.path, "skipped", "lock or temporary file")
+        copy_path = self.keep_copy(result.path, sha) if result.status in ("ok", "partial") else None
+        passages = [p for p in result.passages]
+        doc_type = result.metadata.get("doc_type", "other")
+        links = self._map(passages, result.metadata.get("title", ""), doc_type) if passages else []
+        with self.db.atomic():
+            doc_id = self._write_document(result, sha, copy_path)
+            ids = self._write_passages(doc_id, passages)
+            self._write_links(ids, links)
+        return FileOutcome(result.path, result.status, result.error, len(passages),
+                           sum(lk.kind == "evidence" for lk in links), time.monotonic() - started, doc_id)
+
+    def keep_copy(self, path: Path, sha: str) -> Path | None:
+        """A content-addressed copy, so evidence links survive edits, renames and deletions."""
+        target = self.files_dir / sha[:2] / f"{sha}{path.suffix.lower()}"
+        if not target.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            tmp = target.with_suffix(target.suffix + ".tmp")
+            try:
+                shutil.copyfile(path, tmp)
+            except OSError:
+                return None
+            if sha256_file(tmp) != sha:  # the file changed after it was hashed: keep nothing wrong
+                tmp.unlink(missing_ok=True)
+                return None
+            tmp.replace(target)
+        return target
+
+    # ------------------------------------------------------------------ mapping
+    def passage_inputs(self, passages, title: str, doc_type: str) -> tuple[list[str], list[str]]:
+        """(text to embed, context to embed) for each passage; the context carries where it sits."""
+        label = DOC_TYPE_LABELS.get(doc_type, doc_type)
+        texts = [p.text for p in passages]
+        contexts = [" | ".join(x for x in (label, title, p.context) if x) for p in passages]
+        return texts, contexts
+
+    def _map(self, passages, title: str, doc_type: str):
+        mappable = [i for i, p in enumerate(passages) if p.kind != "comment"]
+        if not mappable:
+            return []
+        chosen = [passages[i] for i in mappable]
+        texts, contexts = self.passage_inputs(chosen, title, doc_type)
+        vectors = self.embed(texts)
+        context_vectors = self.embed(contexts)
+        links = map_passages(self.profiles, vectors, context_vectors, [doc_type] * len(chosen), texts, self.config)
+        for link in links:
+            link.passage = mappable[link.passage]
+        return links
+
+    def remap_all(self) -> int:
+        """Re-map every stored passage from cached embeddings (after a catalogue or settings change)."""
+        docs = self.db.execute("select id, title, doc_type from documents where status in ('ok','partial')").fetchall()
+        total = 0
+        for doc_id, title, doc_type in docs:
+            rows = list(self.db.query("select * from passages where document_id = ? order by id", [doc_id]))
+            links = self._map([_Stored(r) for r in rows], title or "", doc_type or "other")
+            with self.db.atomic():
+                self.db.execute("delete from evidence where passage_id in (select id from passages where document_id = ?)", [doc_id])
+                self.db.execute("delete from candidates where passage_id in (select id from passages where document_id = ?)", [doc_id])
+                self._write_links([r["id"] for r in rows], links)
+            total += len(links)
+        return total
+
+    # ------------------------------------------------------------------ writing
+    def _write_document(self, result: ReadResult, sha: str, copy_path: Path | None) -> int:
+        existing = self.db.execute("select id from documents where path = ?", [str(result.path)]).fetchone()
+        if existing:
+            self._delete_document(existing[0])
+        meta = result.metadata
+        row = {
+            "path": str(result.path), "name": result.path.name, "sha256": sha, "format": result.format,
+            "doc_type": meta.get("doc_type", "other"), "title": meta.get("title") or result.path.stem,
+            "author": meta.get("author"), "created": meta.get("created"), "modified": meta.get("modified"),
+            "status": result.status, "error": result.error or None, "size": _size(result.path),
+            "passage_count": len(result.passages),
+            "metadata": json.dumps({k: v for k, v in meta.items() if k not in ("title", "author", "created", "modified")}),
+            "ingested_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        }
+        if existing:
+            row["id"] = existing[0]
+        return self.db["documents"].insert(row, pk="id").last_pk
+
+    def _delete_document(self, doc_id: int) -> None:
+        sub = "select id from passages where document_id = ?"
+        self.db.execute(f"delete from evidence where passage_id in ({sub})", [doc_id])
+        self.db.execute(f"delete from candidates where passage_id in ({sub})", [doc_id])
+        self.db.execute("delete from passages where document_id = ?", [doc_id])
+        self.db.execute("delete from documents where id = ?", [doc_id])
+
+    def _write_passages(self, doc_id: int, passages) -> list[int]:
+        ids = []
+        table = self.db["passages"]
+        for p in passages:
+            ids.append(table.insert({
+                "document_id": doc_id, "text": p.text, "location": p.location, "context": p.context,
+                "kind": p.kind, "page": p.page, "sheet": p.sheet, "row": p.row, "text_hash": text_hash(p.text),
+            }).last_pk)
+        return ids
+
+    def _write_links(self, passage_ids: list[int], links) -> None:
+        evidence, candidates = [], []
+        for link in links:
+            pid = passage_ids[link.passage]
+            row = {"passage_id": pid, "requirement_id": link.requirement_id, "score": round(link.score, 4),
+                   "why": json.dumps(link.why)}
+            if link.kind == "evidence":
+                evidence.append({**row, "rank": link.rank, "via": None})
+            else:
+                candidates.append(row)
+        evidence += self._crosswalk_links(evidence)
+        direct = {(e["passage_id"], e["requirement_id"]) for e in evidence}
+        candidates = [c for c in candidates if (c["passage_id"], c["requirement_id"]) not in direct]
+        self.db["evidence"].insert_all(evidence, pk=("passage_id", "requirement_id"), ignore=True)
+        self.db["candidates"].insert_all(candidates, pk=("passage_id", "requirement_id"), ignore=True)
+
+    def _crosswalk_links(self, evidence: list[dict]) -> list[dict]:
+        """Evidence of a BS 11000 item supports its crosswalk clauses; say so in `via`, give no rank."""
+        direct = {(e["passage_id"], e["requirement_id"]) for e in evidence}
+        extra: dict[tuple, dict] = {}
+        for e in evidence:
+            requirement = self.catalogue.requirements.get(e["requirement_id"])
+            for target in requirement.crosswalk if requirement else ():
+                key = (e["passage_id"], target)
+                if key in direct or (key in extra and extra[key]["score"] >= e["score"]):
+                    continue
+                why = json.dumps({"crosswalk_from": e["requirement_id"]})
+                extra[key] = {"passage_id": e["passage_id"], "requirement_id": target, "score": e["score"],
+                              "rank": None, "via": e["requirement_id"], "why": why}
+        return list(extra.values())
+
+
+class _Stored:
+    """A stored passage row seen through the reader's Passage attributes."""
+
+    def __init__(self, row: dict):
+        self.text, self.context, self.kind = row["text"], row["context"] or "", row["kind"]
+
+
+def text_hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _size(path: Path) -> int | None:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return None
+
+
+def supported() -> str:
+    return ", ".join(supported_extensions())

@@ -1,0 +1,99 @@
+"""Readers that turn evidence files into passages with exact locations.
+
+One reader class per format behind a registry keyed by format; `read_document` never raises for a
+bad file: it returns a result whose status says what happened. This package imports nothing else
+of the project.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from .doctype import DOC_TYPE_LABELS, DOC_TYPES, infer_doc_type
+from .excel import ExcelReader
+from .model import STATUSES, Passage, ReadError, ReadResult
+from .pdf import PdfReader
+from .safety import MAX_FILE_BYTES, check_size
+from .text import CsvReader, MarkdownReader, TextReader
+from .word import WordReader
+
+__all__ = [
+    "DOC_TYPES", "DOC_TYPE_LABELS", "STATUSES", "Passage", "ReadError", "ReadResult",
+    "READERS", "reader_for", "read_document", "is_ignorable", "supported_extensions",
+    "infer_doc_type",
+]
+
+READERS = {r.format: r for r in (WordReader(), ExcelReader(), PdfReader(), TextReader(),
+                                   MarkdownReader(), CsvReader())}
+_BY_EXTENSION = {ext: r for r in READERS.values() for ext in r.extensions}
+
+
+def supported_extensions() -> list[str]:
+    return sorted(_BY_EXTENSION)
+
+
+def reader_for(path: Path):
+    return _BY_EXTENSION.get(path.suffix.lower())
+
+
+def is_ignorable(path: Path) -> bool:
+    """Lock files, temporary and hidden files are not documents: pass over them unrecorded."""
+    name = path.name
+    return (
+        name.startswith(("~$", ".~lock", ".", "~")) or name.endswith(("~", ".tmp", ".temp", ".part", ".crdownload", ".swp"))
+        or name in ("Thumbs.db", "desktop.ini")
+    )
+
+
+def read_document(path: str | Path, max_bytes: int = MAX_FILE_BYTES) -> ReadResult:
+    """Read one file into passages; every problem ends in the result's status and error."""
+    path = Path(path)
+    reader = reader_for(path)
+    fmt = reader.format if reader else path.suffix.lower().lstrip(".")
+    if reader is None:
+        return ReadResult(path=path, format=fmt, status="skipped",
+                          error=f"unsupported file type '{path.suffix or path.name}'")
+    try:
+        before = _fingerprint(path)
+        check_size(path, max_bytes)
+        result = reader.read(path)
+        if _fingerprint(path) != before:
+            return ReadResult(path=path, format=fmt, status="skipped",
+                              error="file changed while it was read (still being written?); read again later")
+    except ReadError as exc:
+        return ReadResult(path=path, format=fmt, status="failed", error=str(exc))
+    except FileNotFoundError:
+        return ReadResult(path=path, format=fmt, status="failed", error="file disappeared before it could be read")
+    except MemoryError:
+        return ReadResult(path=path, format=fmt, status="failed", error="file too complex to read (out of memory)")
+    except Exception as exc:  # a parser bug on one file must never stop the batch
+        return ReadResult(path=path, format=fmt, status="failed",
+                          error=f"unreadable {fmt} file: {type(exc).__name__}: {str(exc)[:200]}")
+    if result.status != "failed" and not result.passages:
+        result.status, result.error = "failed", result.error or "no text found in the file"
+    opening = " ".join(p.text for p in result.passages[:8])[:3000]
+    result.metadata["doc_type"] = infer_doc_type(path.name, result.metadata.get("title", ""), opening, fmt)
+    return result
+
+
+def _fingerprint(path: Path) -> tuple[int, int]:
+    st = path.stat()
+    return st.st_size, st.st_mtime_ns
+
+
+def wait_until_stable(path: Path, seconds: float = 1.0, poll: float = 0.2, limit: float = 60.0) -> bool:
+    """True once size and modification time have not changed for `seconds`; False if it never settles."""
+    deadline = time.monotonic() + limit
+    last, since = None, time.monotonic()
+    while time.monotonic() < deadline:
+        try:
+            current = _fingerprint(path)
+        except FileNotFoundError:
+            return False
+        if current != last:
+            last, since = current, time.monotonic()
+        elif time.monotonic() - since >= seconds:
+            return True
+        time.sleep(poll)
+    return False

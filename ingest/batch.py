@@ -1,0 +1,104 @@
+"""Read many files in worker processes, so a parser that hangs or crashes costs one file, not the batch."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import time
+from collections.abc import Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
+
+from . import read_document
+from .model import ReadResult
+from .safety import MAX_FILE_BYTES
+
+DEFAULT_TIMEOUT = 120.0
+
+
+def read_documents(paths: Iterable[Path], workers: int = 1, timeout: float = DEFAULT_TIMEOUT,
+                   max_bytes: int = MAX_FILE_BYTES) -> Iterator[ReadResult]:
+    """Yield one result per path, in completion order. workers=0 reads in this process (no time limit)."""
+    if workers <= 0:
+        for path in paths:
+            yield read_document(path, max_bytes)
+        return
+    yield from _Pool(workers, timeout, max_bytes).run(iter(paths))
+
+
+class _Pool:
+    def __init__(self, workers: int, timeout: float, max_bytes: int):
+        self.workers, self.timeout, self.max_bytes = workers, timeout, max_bytes
+        # fork, not spawn: spawn re-imports the caller's __main__, which breaks unguarded scripts.
+        # Workers only parse files and never touch torch, so forking a process that holds a model is safe.
+        os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+        self.context = multiprocessing.get_context("fork")
+        self.executor = self._new_executor()
+        self.inflight: dict[Future, tuple[Path, float]] = {}
+
+    def _new_executor(self) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(self.workers, mp_context=self.context)
+
+    def _submit(self, path: Path) -> None:
+        future = self.executor.submit(read_document, path, self.max_bytes)
+        self.inflight[future] = (path, time.monotonic())
+
+    def run(self, paths: Iterator[Path]) -> Iterator[ReadResult]:
+        try:
+            yield from self._loop(paths)
+        finally:
+            self.executor.shutdown(wait=False, cancel_futures=True)
+
+    def _loop(self, paths: Iterator[Path]) -> Iterator[ReadResult]:
+        exhausted = False
+        while True:
+            while not exhausted and len(self.inflight) < self.workers * 2:
+                path = next(paths, None)
+                if path is None:
+                    exhausted = True
+                else:
+                    self._submit(path)
+            if not self.inflight:
+                return
+            oldest = min(start for _, start in self.inflight.values())
+            done, _ = wait(list(self.inflight), timeout=max(0.05, oldest + self.timeout - time.monotonic()),
+                           return_when=FIRST_COMPLETED)
+            for future in done:
+                if future in self.inflight:  # a restart may have resubmitted it already
+                    yield self._collect(future)
+            if not done:
+                yield from self._expire()
+
+    def _collect(self, future: Future) -> ReadResult:
+        path, _ = self.inflight.pop(future)
+        try:
+            return future.result()
+        except BrokenProcessPool:
+            self._restart(exclude=path)
+            return ReadResult(path=path, format=path.suffix.lstrip("."), status="failed",
+                              error="the reader crashed on this file (worker process died)")
+        except Exception as exc:
+            return ReadResult(path=path, format=path.suffix.lstrip("."), status="failed",
+                              error=f"unreadable file: {type(exc).__name__}: {exc}")
+
+    def _expire(self) -> Iterator[ReadResult]:
+        now = time.monotonic()
+        expired = [f for f, (_, start) in self.inflight.items() if now - start >= self.timeout]
+        for future in expired:
+            path, _ = self.inflight.pop(future)
+            yield ReadResult(path=path, format=path.suffix.lstrip("."), status="failed",
+                             error=f"timed out after {self.timeout:.0f} s: file too complex or malformed")
+        if expired:
+            self._restart()
+
+    def _restart(self, exclude: Path | None = None) -> None:
+        """Kill every worker (a hung parser cannot be interrupted) and resubmit the innocent files."""
+        for process in list(getattr(self.executor, "_processes", {}).values()):
+            process.kill()
+        self.executor.shutdown(wait=False, cancel_futures=True)
+        survivors = [p for p, _ in self.inflight.values() if p != exclude]
+        self.inflight.clear()
+        self.executor = self._new_executor()
+        for path in survivors:
+            self._submit(path)

@@ -1,0 +1,124 @@
+"""Excel (.xlsx, .xlsm): every sheet, one passage per data row rendered with its header."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .model import Passage, ReadError, ReadResult
+from .safety import check_office_zip
+
+HEADER_SCAN_ROWS = 15  # header rows below a title block are common in registers
+MAX_ROWS_PER_SHEET = 100_000
+
+
+class ExcelReader:
+    format = "xlsx"
+    extensions = (".xlsx", ".xlsm")
+
+    def read(self, path: Path) -> ReadResult:
+        import openpyxl
+
+        check_office_zip(path, "xlsx")
+        try:
+            # data_only gives the cached values of formulas, which is what the author saw
+            wb = openpyxl.load_workbook(str(path), data_only=True, read_only=False)
+        except Exception as exc:
+            raise ReadError(f"damaged Excel file: {_short(exc)}") from None
+        result = ReadResult(path=path, format=self.format, metadata=_properties(wb))
+        hidden = []
+        for ws in wb.worksheets:
+            if ws.sheet_state != "visible":
+                hidden.append(ws.title)
+            try:
+                result.passages.extend(_sheet_passages(ws, ws.sheet_state != "visible"))
+            except Exception as exc:  # one bad sheet makes the file partial, not failed
+                result.warnings.append(f"sheet {ws.title}: {_short(exc)}")
+        if hidden:
+            result.metadata["hidden_sheets"] = ", ".join(hidden)
+        return result.finish()
+
+
+def _short(exc: Exception) -> str:
+    return (str(exc) or type(exc).__name__).splitlines()[0][:200]
+
+
+def _properties(wb) -> dict:
+    props, meta = wb.properties, {}
+    for key, attr in (("title", "title"), ("author", "creator"), ("subject", "subject"),
+                      ("created", "created"), ("modified", "modified"), ("last_modified_by", "lastModifiedBy")):
+        value = getattr(props, attr, None)
+        if value:
+            meta[key] = value.isoformat() if hasattr(value, "isoformat") else str(value).strip()
+    return meta
+
+
+def _cell_text(value) -> str:
+    if value is None:
+        return ""
+    if hasattr(value, "strftime"):
+        return value.strftime("%Y-%m-%d") if not getattr(value, "hour", 0) else value.isoformat(sep=" ")
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return " ".join(str(value).split())
+
+
+def _grid(ws) -> list[list[str]]:
+    """The sheet as text, with each merged range's value copied into every cell it covers."""
+    rows = [[_cell_text(v) for v in row]
+            for row in ws.iter_rows(max_row=min(ws.max_row, MAX_ROWS_PER_SHEET), values_only=True)]
+    for rng in ws.merged_cells.ranges:
+        value = rows[rng.min_row - 1][rng.min_col - 1] if rng.min_row <= len(rows) else ""
+        for r in range(rng.min_row, min(rng.max_row, len(rows)) + 1):
+            for c in range(rng.min_col, rng.max_col + 1):
+                if c - 1 < len(rows[r - 1]):
+                    rows[r - 1][c - 1] = value
+    return rows
+
+
+def _header_index(rows: list[list[str]]) -> int | None:
+    """The first row that looks like column names: several short text cells, data below it."""
+    width = max((sum(1 for v in r if v) for r in rows[:HEADER_SCAN_ROWS]), default=0)
+    for i, row in enumerate(rows[:HEADER_SCAN_ROWS]):
+        filled = [v for v in row if v]
+        if len(filled) >= max(2, width // 2) and all(len(v) <= 60 and not _is_number(v) for v in filled):
+            if any(any(v for v in r) for r in rows[i + 1:i + 4]):
+                return i
+    return None
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text.replace(",", ""))
+        return True
+    except ValueError:
+        return False
+
+
+def _sheet_passages(ws, hidden: bool) -> list[Passage]:
+    rows = _grid(ws)
+    h = _header_index(rows)
+    header = rows[h] if h is not None else []
+    title = " ".join(v for r in rows[: h or 0] for v in dict.fromkeys(r) if v)  # title block above the header
+    sheet = f"{ws.title} (hidden)" if hidden else ws.title
+    context = " | ".join(x for x in (f"sheet {sheet}", title, "columns: " + ", ".join(v for v in header if v) if header else "") if x)
+    out = []
+    for i in range((h + 1) if h is not None else 0, len(rows)):
+        text = _render(rows[i], header)
+        if text:
+            out.append(Passage(text=text, location=f"sheet {ws.title}, row {i + 1}", context=context,
+                               kind="row", sheet=ws.title, row=i + 1))
+    return out
+
+
+def _render(cells: list[str], header: list[str]) -> str:
+    parts, seen = [], set()
+    for i, value in enumerate(cells):
+        if not value:
+            continue
+        name = header[i] if i < len(header) else ""
+        key = (name, value)
+        if key in seen:  # a merged cell spanning columns repeats its value: say it once
+            continue
+        seen.add(key)
+        parts.append(f"{name}: {value}" if name and name != value else value)
+    return "; ".join(parts)

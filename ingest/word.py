@@ -1,0 +1,265 @@
+"""Word (.docx, .docm): body in reading order under its heading path, tables row by row,
+content controls and text boxes, tracked changes as accepted text, comments kept apart."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from .chunking import paragraph, refine
+from .model import Passage, ReadError, ReadResult
+from .safety import check_office_zip
+
+W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+MC_FALLBACK = "{http://schemas.openxmlformats.org/markup-compatibility/2006}Fallback"
+_HEADING_STYLE = re.compile(r"^(?:heading|überschrift|titre)\s*(\d)$", re.I)
+_NUMBERED = re.compile(r"^(\d+(?:\.\d+)*)\.?\s+\S")
+
+
+class WordReader:
+    format = "docx"
+    extensions = (".docx", ".docm")
+
+    def read(self, path: Path) -> ReadResult:
+        import docx  # imported here so a worker process pays for it only when it reads Word
+
+        check_office_zip(path, "docx")
+        try:
+            document = docx.Document(str(path))
+        except Exception as exc:  # python-docx raises many types for damaged parts
+            raise ReadError(f"damaged Word file: {_short(exc)}") from None
+        result = ReadResult(path=path, format=self.format)
+        result.metadata = _core_properties(document.core_properties)
+        result.metadata.update(_headers_footers(document))
+        walker = _BodyWalker(document)
+        walker.walk(document.element.body)
+        result.passages = refine(walker.passages) + _comments(document)
+        return result.finish()
+
+
+def _short(exc: Exception) -> str:
+    return (str(exc) or type(exc).__name__).splitlines()[0][:200]
+
+
+def _core_properties(props) -> dict:
+    meta = {}
+    for key in ("title", "author", "subject", "created", "modified", "last_modified_by"):
+        try:
+            value = getattr(props, key)
+        except Exception:  # malformed dates in docProps/core.xml
+            continue
+        if value:
+            meta[key] = value.isoformat() if hasattr(value, "isoformat") else str(value).strip()
+    return meta
+
+
+def _headers_footers(document) -> dict:
+    headers, footers = [], []
+    for section in document.sections:
+        for part, sink in ((section.header, headers), (section.footer, footers)):
+            try:
+                text = " ".join(_text(p) for p in part._element.iter(f"{W}p")).strip()
+            except Exception:
+                continue
+            if text and text not in sink:
+                sink.append(text)
+    return {k: " | ".join(v) for k, v in (("header", headers), ("footer", footers)) if v}
+
+
+def _text(p) -> str:
+    """A paragraph's text as accepted: inserted runs kept, deleted runs (w:delText) dropped,
+    text boxes and the duplicate fallback drawing left to their own passages."""
+    out: list[str] = []
+    stack = list(reversed(list(p)))
+    while stack:
+        el = stack.pop()
+        tag = el.tag
+        if tag == f"{W}txbxContent" or tag == MC_FALLBACK or tag == f"{W}del":
+            continue
+        if tag == f"{W}t":
+            out.append(el.text or "")
+        elif tag == f"{W}tab":
+            out.append("\t")
+        elif tag in (f"{W}br", f"{W}cr"):
+            out.append("\n")
+        elif tag == f"{W}noBreakHyphen":
+            out.append("-")
+        else:
+            stack.extend(reversed(list(el)))
+    return " ".join("".join(out).replace("\t", " ").split(" ")).strip()
+
+
+class _BodyWalker:
+    """Walks the body once, keeping the heading path and numbering for exact locations."""
+
+    def __init__(self, document):
+        self.styles = _style_levels(document)
+        self.passages: list[Passage] = []
+        self.path: list[tuple[int, str, str]] = []  # (level, number, title)
+        self.counters = [0] * 9
+        self.para_no = 0
+        self.table_no = 0
+
+    # --- where we are
+    def prefix(self) -> str:
+        if not self.path:
+            return ""
+        number = self.path[-1][1]
+        return f"section {number}, " if number else f'section "{self.path[-1][2][:60]}", '
+
+    def context(self) -> str:
+        return " > ".join(f"{n} {t}".strip() for _, n, t in self.path)
+
+    # --- walking
+    def walk(self, parent) -> None:
+        for el in parent:
+            if el.tag == f"{W}p":
+                self.on_paragraph(el)
+            elif el.tag == f"{W}tbl":
+                self.on_table(el)
+            elif el.tag in (f"{W}sdt", f"{W}customXml", f"{W}ins", f"{W}smartTag"):
+                self.walk(_content(el))
+
+    def on_paragraph(self, p) -> None:
+        text = _text(p)
+        level = self.heading_level(p)
+        if level and text:
+            self.on_heading(level, text, p)
+        elif text:
+            self.para_no += 1
+            self.passages.append(paragraph(text, self.prefix(), self.para_no, context=self.context()))
+        self.text_boxes(p)
+
+    def on_heading(self, level: int, text: str, p) -> None:
+        match = _NUMBERED.match(text)
+        if match:
+            number, title = match.group(1), text[match.end(1):].lstrip(". ").strip()
+        elif _has_numbering(p, self.styles):
+            self.counters[level - 1] += 1
+            self.counters[level:] = [0] * (9 - level)
+            number = ".".join(str(c or 1) for c in self.counters[:level])
+            title = text
+        else:
+            number, title = "", text
+        self.path = [h for h in self.path if h[0] < level] + [(level, number, title)]
+        self.para_no = 0
+
+    def heading_level(self, p) -> int:
+        ppr = p.find(f"{W}pPr")
+        if ppr is None:
+            return 0
+        outline = ppr.find(f"{W}outlineLvl")
+        if outline is not None and outline.get(f"{W}val", "9").isdigit() and int(outline.get(f"{W}val")) < 9:
+            return int(outline.get(f"{W}val")) + 1
+        style = ppr.find(f"{W}pStyle")
+        return self.styles.get(style.get(f"{W}val"), 0) if style is not None else 0
+
+    def on_table(self, tbl) -> None:
+        self.table_no += 1
+        rows = [_row_cells(tr) for tr in tbl.iter(f"{W}tr") if _owning_table(tr) is tbl]
+        rows = [r for r in rows if any(r)]
+        if not rows:
+            return
+        header = rows[0] if len(rows) > 1 and all(len(c) < 60 for c in rows[0]) else None
+        ctx = self.context()
+        if header:
+            ctx = f"{ctx} | columns: {', '.join(c for c in header if c)}".lstrip(" |")
+        for i, cells in enumerate(rows[1:] if header else rows, start=2 if header else 1):
+            text = _render_row(cells, header)
+            if text:
+                loc = f"{self.prefix()}table {self.table_no}, row {i}"
+                self.passages.append(Passage(text=text, location=loc, context=ctx, kind="row", row=i))
+
+    def text_boxes(self, p) -> None:
+        for box in p.iter(f"{W}txbxContent"):
+            if any(a.tag == MC_FALLBACK for a in box.iterancestors()):
+                continue
+            text = "\n".join(t for t in (_text(bp) for bp in box.iter(f"{W}p")) if t)
+            if text:
+                self.para_no += 1
+                self.passages.append(Passage(text=text, location=f"{self.prefix()}text box {self.para_no}",
+                                             context=self.context(), kind="textbox"))
+
+
+def _content(el):
+    inner = el.find(f"{W}sdtContent")
+    return inner if inner is not None else el
+
+
+def _owning_table(tr):
+    parent = tr.getparent()
+    while parent is not None and parent.tag != f"{W}tbl":
+        parent = parent.getparent()
+    return parent
+
+
+def _row_cells(tr) -> list[str]:
+    cells = []
+    for tc in tr:
+        if tc.tag == f"{W}sdt":
+            tc = _content(tc).find(f"{W}tc")
+        if tc is None or tc.tag != f"{W}tc":
+            continue
+        cells.append(" ".join(t for t in (_text(p) for p in tc.iter(f"{W}p")) if t))
+    return cells
+
+
+def _render_row(cells: list[str], header: list[str] | None) -> str:
+    if not header:
+        return " | ".join(c for c in cells if c)
+    parts = []
+    for i, value in enumerate(cells):
+        if value:
+            name = header[i] if i < len(header) and header[i] else ""
+            parts.append(f"{name}: {value}" if name else value)
+    return "; ".join(parts)
+
+
+def _style_levels(document) -> dict[str, int]:
+    """Style id -> heading level, following based-on chains and outline levels."""
+    levels: dict[str, int] = {}
+    try:
+        styles = document.styles.element
+    except Exception:
+        return levels
+    for style in styles.iter(f"{W}style"):
+        sid = style.get(f"{W}styleId")
+        name_el = style.find(f"{W}name")
+        name = name_el.get(f"{W}val", "") if name_el is not None else ""
+        m = _HEADING_STYLE.match(name.strip()) or _HEADING_STYLE.match(sid or "")
+        outline = style.find(f"{W}pPr/{W}outlineLvl")
+        if m:
+            levels[sid] = int(m.group(1))
+        elif outline is not None and (outline.get(f"{W}val") or "9").isdigit() and int(outline.get(f"{W}val")) < 9:
+            levels[sid] = int(outline.get(f"{W}val")) + 1
+        elif name.lower() == "title":
+            levels[sid] = 1
+    return levels
+
+
+def _has_numbering(p, styles) -> bool:
+    return p.find(f"{W}pPr/{W}numPr") is not None
+
+
+def _comments(document) -> list[Passage]:
+    """Reviewers' comments: kept as passages of their own kind so they are searchable, never evidence."""
+    out = []
+    try:
+        part = document.part.package.part_related_by  # noqa: F841  (presence check)
+        comments = [rel.target_part for rel in document.part.rels.values() if rel.reltype.endswith("/comments")]
+    except Exception:
+        return out
+    for comment_part in comments:
+        try:
+            from lxml import etree
+
+            root = etree.fromstring(comment_part.blob)
+        except Exception:
+            continue
+        for n, c in enumerate(root.iter(f"{W}comment"), 1):
+            text = "\n".join(t for t in (_text(p) for p in c.iter(f"{W}p")) if t)
+            if text:
+                author = c.get(f"{W}author", "")
+                out.append(Passage(text=text, location=f"comment {n}" + (f" by {author}" if author else ""),
+                                   kind="comment"))
+    return out

