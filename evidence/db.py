@@ -51,6 +51,7 @@ def m001_contract(db: sqlite_utils.Database) -> None:
 @migrations()
 def m002_coverage_view(db: sqlite_utils.Database) -> None:
     db.create_view("coverage", COVERAGE_SQL, replace=True)
+    db.create_view("matrix", MATRIX_SQL, replace=True)
 
 
 @migrations()
@@ -77,6 +78,34 @@ select
     where e.requirement_id = r.id) as document_count,
   r.position
 from requirements r
+"""
+
+
+# One row per requirement with its best evidence and where it sits: what an assessor reads first.
+MATRIX_SQL = """
+select
+  r.id as requirement_id,
+  r.framework,
+  r.stage,
+  r.stage_title,
+  r.title,
+  c.status,
+  c.evidence_count,
+  c.document_count,
+  round(c.best_score, 3) as best_score,
+  p.text as best_evidence,
+  d.name as document,
+  p.location,
+  d.doc_type,
+  d.id as document_id,
+  p.id as passage_id
+from requirements r
+join coverage c on c.requirement_id = r.id
+left join passages p on p.id = (
+  select e.passage_id from evidence e where e.requirement_id = r.id
+  order by e.via is not null, e.score desc limit 1)
+left join documents d on d.id = p.document_id
+order by r.framework, r.position
 """
 
 

@@ -158,7 +158,7 @@ class Pipeline:
                progress: Callable[[Iterable], Iterable] | None = None) -> IngestReport:
         """Ingest files and folders; unchanged files are recognised by content hash and not read again."""
         self.sync_catalogue()
-        files = discover(paths)
+        files = [f for f in discover(paths) if not self._is_own_file(f)]
         report = IngestReport()
         to_read: dict[Path, str] = {}
         for path in files:
@@ -176,6 +176,12 @@ class Pipeline:
             if on_result:
                 on_result(outcome)
         return report
+
+    def _is_own_file(self, path: Path) -> bool:
+        """The database, its journal and the kept copies are never evidence of themselves."""
+        db_file = Path(self.db.conn.execute("pragma database_list").fetchone()[2] or "").resolve()
+        return path.name.startswith(db_file.name) and path.parent == db_file.parent or \
+            self.files_dir.resolve() in path.parents
 
     def _triage(self, path: Path, force: bool) -> tuple[FileOutcome | None, str]:
         """Decide before reading: unchanged (same path, same bytes), moved, or to be read."""

@@ -6,7 +6,7 @@ import multiprocessing
 import os
 import time
 from collections.abc import Iterable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, TimeoutError, wait
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
@@ -36,6 +36,7 @@ class _Pool:
         self.context = multiprocessing.get_context("fork")
         self.executor = self._new_executor()
         self.inflight: dict[Future, tuple[Path, float]] = {}
+        self.pending_results: list[ReadResult] = []
 
     def _new_executor(self) -> ProcessPoolExecutor:
         return ProcessPoolExecutor(self.workers, mp_context=self.context)
@@ -65,8 +66,10 @@ class _Pool:
             done, _ = wait(list(self.inflight), timeout=max(0.05, oldest + self.timeout - time.monotonic()),
                            return_when=FIRST_COMPLETED)
             for future in done:
-                if future in self.inflight:  # a restart may have resubmitted it already
+                if future in self.inflight:  # a broken pool may have settled it already
                     yield self._collect(future)
+                while self.pending_results:
+                    yield self.pending_results.pop(0)
             if not done:
                 yield from self._expire()
 
@@ -75,12 +78,32 @@ class _Pool:
         try:
             return future.result()
         except BrokenProcessPool:
-            self._restart(exclude=path)
-            return ReadResult(path=path, format=path.suffix.lstrip("."), status="failed",
-                              error="the reader crashed on this file (worker process died)")
+            # every file in flight died with the pool; read each suspect alone to find the culprit
+            suspects = [path] + [p for p, _ in self.inflight.values()]
+            self.inflight.clear()
+            self._restart()
+            self.pending_results.extend(self._isolate(suspects))
+            return self.pending_results.pop(0)
         except Exception as exc:
             return ReadResult(path=path, format=path.suffix.lstrip("."), status="failed",
                               error=f"unreadable file: {type(exc).__name__}: {exc}")
+
+    def _isolate(self, suspects: list[Path]) -> list[ReadResult]:
+        results = []
+        for path in suspects:
+            solo = ProcessPoolExecutor(1, mp_context=self.context)
+            try:
+                results.append(solo.submit(read_document, path, self.max_bytes).result(timeout=self.timeout))
+            except BrokenProcessPool:
+                results.append(ReadResult(path=path, format=path.suffix.lstrip("."), status="failed",
+                                          error="the reader crashed on this file (worker process died)"))
+            except TimeoutError:
+                _kill(solo)
+                results.append(ReadResult(path=path, format=path.suffix.lstrip("."), status="failed",
+                                          error=f"timed out after {self.timeout:.0f} s: file too complex or malformed"))
+            finally:
+                solo.shutdown(wait=False, cancel_futures=True)
+        return results
 
     def _expire(self) -> Iterator[ReadResult]:
         now = time.monotonic()
@@ -92,13 +115,17 @@ class _Pool:
         if expired:
             self._restart()
 
-    def _restart(self, exclude: Path | None = None) -> None:
-        """Kill every worker (a hung parser cannot be interrupted) and resubmit the innocent files."""
-        for process in list(getattr(self.executor, "_processes", {}).values()):
-            process.kill()
-        self.executor.shutdown(wait=False, cancel_futures=True)
-        survivors = [p for p, _ in self.inflight.values() if p != exclude]
+    def _restart(self) -> None:
+        """Kill every worker (a hung parser cannot be interrupted) and resubmit the files still in flight."""
+        _kill(self.executor)
+        survivors = [p for p, _ in self.inflight.values()]
         self.inflight.clear()
         self.executor = self._new_executor()
         for path in survivors:
             self._submit(path)
+
+
+def _kill(executor: ProcessPoolExecutor) -> None:
+    for process in list((getattr(executor, "_processes", None) or {}).values()):
+        process.kill()
+    executor.shutdown(wait=False, cancel_futures=True)

@@ -52,10 +52,15 @@ def _mergeable(prev: Passage, cur: Passage) -> bool:
     lead_in = prev.text.rstrip().endswith(":")
     # short list items belong together; long ones are statements of their own
     list_item = (bool(_BULLET.match(cur.text)) and len(cur.text) < LIST_ITEM_CHARS
-                 and (lead_in or bool(_BULLET.match(prev.text)) and len(prev.text) < LIST_ITEM_CHARS))
+                 and (lead_in or _continues_list(prev)))
     title_fragment = _is_fragment(prev) and not _is_fragment(cur)  # a heading joins what follows it
     trailing_fragment = len(cur.text) < MIN_CHARS and _TERMINAL.search(cur.text) is not None
     return lead_in or list_item or title_fragment or trailing_fragment
+
+
+def _continues_list(prev: Passage) -> bool:
+    last = prev.text.splitlines()[-1]
+    return bool(_BULLET.match(last)) and len(last) < LIST_ITEM_CHARS
 
 
 def _is_fragment(p: Passage) -> bool:

@@ -80,7 +80,8 @@ def _header_index(rows: list[list[str]]) -> int | None:
     width = max((sum(1 for v in r if v) for r in rows[:HEADER_SCAN_ROWS]), default=0)
     for i, row in enumerate(rows[:HEADER_SCAN_ROWS]):
         filled = [v for v in row if v]
-        if len(filled) >= max(2, width // 2) and all(len(v) <= 60 and not _is_number(v) for v in filled):
+        # distinct values: a merged title banner fills many cells with one text
+        if len(set(filled)) >= max(2, width // 2) and all(len(v) <= 60 and not _is_number(v) for v in filled):
             if any(any(v for v in r) for r in rows[i + 1:i + 4]):
                 return i
     return None

@@ -35,7 +35,7 @@ class ReadResult:
     metadata: dict = field(default_factory=dict)  # title, author, created, modified, header, footer...
     warnings: list[str] = field(default_factory=list)  # per page or sheet problems that make a file partial
 
-    def finish(self) -> "ReadResult":
+    def finish(self) -> ReadResult:
         """Settle the status from what was read: warnings make a file partial."""
         if self.status == "ok" and self.warnings:
             self.status = "partial"

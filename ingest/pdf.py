@@ -145,10 +145,9 @@ def _paragraphs(lines: list[tuple[str, float]]) -> list[str]:
     """Join lines into paragraphs where the gap between them is no wider than normal line spacing."""
     if not lines:
         return []
-    gaps = [a[1] - b[1] for a, b in zip(lines, lines[1:]) if a[1] - b[1] > 0]
-    normal = sorted(gaps)[len(gaps) // 3] if gaps else 0  # a low quantile: most gaps are inside paragraphs
+    normal = _line_spacing([a[1] - b[1] for a, b in zip(lines, lines[1:]) if a[1] - b[1] > 0])
     paras, current = [], lines[0][0]
-    for (prev_text, prev_y), (text, y) in zip(lines, lines[1:]):
+    for (_, prev_y), (text, y) in zip(lines, lines[1:]):
         gap = prev_y - y
         if normal and gap > normal * 1.35 or gap < 0:
             paras.append(current)
@@ -157,6 +156,13 @@ def _paragraphs(lines: list[tuple[str, float]]) -> list[str]:
             current = _join(current, text)
     paras.append(current)
     return [p.strip() for p in paras if p.strip()]
+
+
+def _line_spacing(gaps: list[float]) -> float:
+    """The smallest gap that recurs: line spacing inside paragraphs (short paragraphs make it rare)."""
+    rounded = Counter(round(g) for g in gaps)
+    recurring = [g for g, n in rounded.items() if n >= 2]
+    return float(min(recurring)) if recurring else (min(gaps) if gaps else 0.0)
 
 
 def _join(left: str, right: str) -> str:

@@ -1,0 +1,184 @@
+"""Datasette plugin for the evidence matrix: front-page coverage, requirement drill-down, source files.
+
+Source files are served only from the pipeline's content-addressed copies, looked up by document id,
+never from a path given in a request.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from datasette.utils import tilde_decode, tilde_encode
+from datasette.utils.asgi import Forbidden, NotFound, Response
+from markupsafe import Markup, escape
+
+from datasette import hookimpl
+
+STATUSES = ("evidenced", "weak", "gap", "not_applicable")
+CONTENT_TYPES = {
+    "pdf": "application/pdf",
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "txt": "text/plain; charset=utf-8", "md": "text/plain; charset=utf-8", "csv": "text/plain; charset=utf-8",
+}
+EXTENSIONS = {"pdf": ".pdf", "docx": ".docx", "xlsx": ".xlsx", "txt": ".txt", "md": ".md", "csv": ".csv"}
+_SHA = re.compile(r"^[0-9a-f]{64}$")
+
+COVERAGE_BY_STAGE = """
+select r.framework, r.stage, r.stage_title, c.status, count(*) as n, min(r.position) as position
+from requirements r join coverage c on c.requirement_id = r.id
+group by r.framework, r.stage, r.stage_title, c.status
+"""
+
+
+def _plugin_files(datasette) -> dict:
+    return (datasette.plugin_config("evidence") or {}).get("files", {})
+
+
+async def coverage_summary(datasette, database: str) -> list[dict]:
+    """Per framework, per stage: counts by status, in catalogue order, for the front-page chart."""
+    db = datasette.get_database(database)
+    rows = (await db.execute(COVERAGE_BY_STAGE)).rows
+    frameworks: dict[str, dict] = {}
+    for framework, stage, stage_title, status, n, position in rows:
+        fw = frameworks.setdefault(framework, {"framework": framework, "stages": {}, "totals": dict.fromkeys(STATUSES, 0)})
+        st = fw["stages"].setdefault(stage, {"stage": stage, "title": stage_title, "position": position,
+                                             "counts": dict.fromkeys(STATUSES, 0)})
+        st["counts"][status] = n
+        st["position"] = min(st["position"], position)
+        fw["totals"][status] += n
+    out = []
+    for fw in frameworks.values():
+        stages = sorted(fw["stages"].values(), key=lambda s: (_stage_key(s["stage"]), s["position"]))
+        for s in stages:
+            s["total"] = sum(s["counts"].values())
+        total = sum(fw["totals"].values())
+        out.append({**fw, "stages": stages, "total": total,
+                    "percent": round(100 * fw["totals"]["evidenced"] / total) if total else 0})
+    return sorted(out, key=lambda f: f["framework"])
+
+
+def _stage_key(stage: str):
+    return (0, float(stage)) if re.fullmatch(r"\d+(\.\d+)?", stage) else (1, 0.0)
+
+
+async def requirement_detail(datasette, database: str, requirement_id: str) -> dict:
+    db = datasette.get_database(database)
+    evidence = [dict(r) for r in (await db.execute(
+        """select e.passage_id, round(e.score, 3) as score, e.rank, e.via, e.why, p.text, p.location,
+                  d.id as document_id, d.name as document, d.doc_type, coalesce(d.modified, d.created) as document_date
+           from evidence e join passages p on p.id = e.passage_id join documents d on d.id = p.document_id
+           where e.requirement_id = ? order by e.via is not null, e.score desc""", [requirement_id]))]
+    candidates = [dict(r) for r in (await db.execute(
+        """select c.passage_id, round(c.score, 3) as score, c.why, p.text, p.location, d.id as document_id,
+                  d.name as document
+           from candidates c join passages p on p.id = c.passage_id join documents d on d.id = p.document_id
+           where c.requirement_id = ? order by c.score desc limit 20""", [requirement_id]))]
+    crosswalk = [dict(r) for r in (await db.execute(
+        """select x.related_id as id, r.title, 'supports' as relation from crosswalk x
+             join requirements r on r.id = x.related_id where x.requirement_id = ?
+           union all
+           select x.requirement_id, r.title, 'supported by' from crosswalk x
+             join requirements r on r.id = x.requirement_id where x.related_id = ?""",
+        [requirement_id, requirement_id]))]
+    for row in evidence + candidates:
+        row["why"] = _why_text(row.get("why"))
+    for row in evidence:
+        row["via_url"] = requirement_url(datasette, database, row["via"]) if row["via"] else None
+    for row in crosswalk:
+        row["url"] = requirement_url(datasette, database, row["id"])
+    return {"evidence": evidence, "candidates": candidates, "crosswalk": crosswalk}
+
+
+def requirement_url(datasette, database: str, requirement_id: str) -> str:
+    return datasette.urls.row(database, "requirements", tilde_encode(requirement_id))
+
+
+def _why_text(raw: str | None) -> str:
+    try:
+        why = json.loads(raw or "{}")
+    except ValueError:
+        return ""
+    if "crosswalk_from" in why:
+        return f"through the crosswalk from {why['crosswalk_from']}"
+    parts = []
+    if "similarity" in why:
+        parts.append(f"similarity {why['similarity']} (calibrated {why.get('calibrated')})")
+    if why.get("shared_terms"):
+        parts.append("shared terms: " + ", ".join(why["shared_terms"]))
+    if why.get("doc_type_prior"):
+        parts.append("document type usually carries this")
+    if why.get("closest_example"):
+        parts.append(f"closest example: \u201c{why['closest_example']}\u201d")
+    return "; ".join(parts)
+
+
+@hookimpl
+def extra_template_vars(template, database, table, request, datasette):
+    async def inner():
+        if template == "index.html":
+            names = [n for n in datasette.databases if not n.startswith("_")]
+            return {"coverage": {n: await coverage_summary(datasette, n) for n in names}}
+        if template.startswith("row") and table == "requirements" and request is not None:
+            requirement_id = request.url_vars.get("pks", "")
+            return {"detail": await requirement_detail(datasette, database, _unquote(requirement_id))}
+        return {}
+
+    return inner
+
+
+def _unquote(pk: str) -> str:
+    return tilde_decode(pk)
+
+
+async def source_file(request, datasette):
+    """The exact version of a document the evidence came from, from the pipeline's own copy."""
+    database = request.url_vars["database"]
+    if database not in datasette.databases or database.startswith("_"):
+        raise NotFound("no such database")
+    if not await datasette.permission_allowed(request.actor, "view-database", database, default=True):
+        raise Forbidden("you may not view this database")
+    row = (await datasette.get_database(database).execute(
+        "select sha256, format, name from documents where id = ?", [request.url_vars["document_id"]])).first()
+    if row is None or not _SHA.match(row["sha256"] or "") or row["format"] not in EXTENSIONS:
+        raise NotFound("no stored copy for this document")
+    files = _plugin_files(datasette).get(database)
+    if not files:
+        raise NotFound("this database has no stored copies")
+    path = Path(files) / row["sha256"][:2] / f"{row['sha256']}{EXTENSIONS[row['format']]}"
+    if not path.is_file():
+        raise NotFound("the stored copy is missing")
+    inline = row["format"] in ("pdf", "txt", "md", "csv")
+    filename = re.sub(r"[^\w.() -]+", "_", Path(row["name"] or "document").name)[:150] or "document"
+    return Response(
+        path.read_bytes(), content_type=CONTENT_TYPES[row["format"]],
+        headers={
+            "Content-Disposition": f'{"inline" if inline else "attachment"}; filename="{filename}"',
+            "X-Content-Type-Options": "nosniff",
+            "Content-Security-Policy": "sandbox; default-src 'none'",
+            "Cache-Control": "private, max-age=3600",
+        },
+    )
+
+
+@hookimpl
+def register_routes():
+    return [(r"^/-/source/(?P<database>[^/]+)/(?P<document_id>\d+)$", source_file)]
+
+
+LINKED_REQUIREMENT_COLUMNS = {"requirement_id", "via", "related_id"}
+
+
+@hookimpl
+def render_cell(value, column, table, database, datasette):
+    """Explanations as sentences; requirement ids as links to their drill-down page."""
+    if column == "why" and isinstance(value, str) and value.startswith("{"):
+        return _why_text(value)
+    if column in LINKED_REQUIREMENT_COLUMNS and isinstance(value, str) and value and database:
+        url = requirement_url(datasette, database, value)
+        return Markup(f'<a href="{escape(url)}">{escape(value)}</a>')
+    if table == "requirements" and column == "id" and isinstance(value, str):
+        return None  # Datasette links primary keys itself
+    return None

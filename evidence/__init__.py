@@ -1,0 +1,31 @@
+"""The evidence store and pipeline: orchestrates ingest, mapping and standards into one SQLite database."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from mapping import DEFAULT_MODEL, MappingConfig, get_embedder
+from standards import load_catalogue
+
+from .db import get_setting, open_db, set_setting
+from .pipeline import FileOutcome, IngestError, IngestReport, Pipeline
+from .serve import files_dir_for
+
+__all__ = ["open_pipeline", "Pipeline", "IngestError", "IngestReport", "FileOutcome", "open_db", "files_dir_for"]
+
+
+def open_pipeline(db_path: str | Path, catalogue_files: list[str] | None = None, model: str | None = None,
+                  workers: int = 1, timeout: float = 120.0, config: MappingConfig | None = None) -> Pipeline:
+    """A pipeline on a database; catalogue files and model are remembered for later runs on it."""
+    db = open_db(db_path)
+    if catalogue_files is None:
+        catalogue_files = json.loads(get_setting(db, "catalogue_files", "[]"))
+    else:
+        catalogue_files = [str(Path(f).resolve()) for f in catalogue_files]
+    model = model or get_setting(db, "model_spec") or DEFAULT_MODEL
+    catalogue = load_catalogue(catalogue_files)
+    set_setting(db, "catalogue_files", json.dumps(catalogue_files))
+    set_setting(db, "model_spec", model)
+    return Pipeline(db, catalogue, get_embedder(model), files_dir_for(db_path), config=config,
+                    workers=workers, timeout=timeout)

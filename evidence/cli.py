@@ -1,0 +1,162 @@
+"""The `evidence` command: each command calls one library function and reports its named errors."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from mapping import ModelNotFound
+from standards import CatalogueError, load_catalogue
+
+from . import open_pipeline
+from .pipeline import FileOutcome, IngestError
+from .serve import ServeError
+
+DB_OPTION = click.option("--db", "db_path", default="evidence.db", show_default=True,
+                         type=click.Path(dir_okay=False), help="Evidence database (one per relationship)")
+CATALOGUE_OPTION = click.option("--catalogue", "catalogues", multiple=True, type=click.Path(exists=True, dir_okay=False),
+                                help="Extra catalogue YAML file (repeatable); remembered by the database")
+MODEL_OPTION = click.option("--model", default=None,
+                            help="Sentence-transformers model name or folder [default: the bundled all-MiniLM-L6-v2]")
+KNOWN_ERRORS = (IngestError, CatalogueError, ModelNotFound, ServeError)
+
+
+class _Reported(click.Group):
+    """Turns the project's named exceptions into clean one-line errors."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except KNOWN_ERRORS as exc:
+            raise click.ClickException(str(exc)) from None
+
+
+@click.group(cls=_Reported)
+@click.version_option(package_name="cbr-evidence")
+def cli():
+    """Evidence matrix for BS 11000 / ISO 44001 collaborative relationship audits."""
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@DB_OPTION
+@CATALOGUE_OPTION
+@MODEL_OPTION
+@click.option("--workers", default=1, show_default=True, help="Reader processes (0: read in this process, no time limit)")
+@click.option("--timeout", default=120.0, show_default=True, help="Seconds allowed to read one file")
+@click.option("--force", is_flag=True, help="Read files again even if unchanged")
+@click.option("--quiet", is_flag=True, help="Only print failures and the summary")
+def ingest(paths, db_path, catalogues, model, workers, timeout, force, quiet):
+    """Read files and folders (recursively) into the evidence database and map them."""
+    from tqdm import tqdm
+
+    pipeline = open_pipeline(db_path, list(catalogues) or None, model, workers=workers, timeout=timeout)
+    bar = None
+
+    def progress(results):
+        nonlocal bar
+        bar = tqdm(results, desc="Reading", unit="file", disable=quiet or not sys.stderr.isatty(), leave=False)
+        return bar
+
+    def report(outcome: FileOutcome):
+        if quiet and outcome.status not in ("failed", "partial"):
+            return
+        (bar.write if bar is not None else click.echo)(_describe(outcome))
+
+    result = pipeline.ingest(paths, on_result=report, force=force, progress=progress)
+    click.echo(result.summary())
+
+
+def _describe(o: FileOutcome) -> str:
+    name = o.path.name
+    if o.status == "unchanged":
+        return f"  unchanged  {name}" + (f" ({o.error})" if o.error else "")
+    if o.status in ("failed", "skipped"):
+        return f"  {o.status.upper():9}  {name}: {o.error}"
+    note = f"; {o.error}" if o.error else ""
+    return f"  {o.status:9}  {name}: {o.passages} passages, {o.evidence} evidence links{note}"
+
+
+@cli.command()
+@click.argument("databases", nargs=-1, type=click.Path(dir_okay=False))
+@DB_OPTION
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind; beyond loopback a login is required")
+@click.option("--port", default=8001, show_default=True, type=int)
+def serve(databases, db_path, host, port):
+    """Publish evidence databases with Datasette (default: --db)."""
+    from .serve import serve as run
+
+    dbs = list(databases) or [db_path]
+    click.echo(f"Serving {', '.join(dbs)} on http://{host}:{port}/ (Ctrl-C to stop)")
+    run(dbs, host=host, port=port)
+
+
+@cli.command()
+@DB_OPTION
+@click.option("--framework", default=None, help="Only this framework, e.g. BS11000")
+@click.option("--weak/--no-weak", default=True, show_default=True, help="Also list weak requirements")
+def gaps(db_path, framework, weak):
+    """List requirements without evidence."""
+    from .db import open_db
+
+    statuses = ("gap", "weak") if weak else ("gap",)
+    rows = open_db(db_path).execute(
+        f"select requirement_id, status, title from coverage where status in ({','.join('?' * len(statuses))}) "
+        "and (? is null or framework = ?) order by framework, position", [*statuses, framework, framework]).fetchall()
+    for rid, status, title in rows:
+        click.echo(f"{rid:16} {status:5} {title}")
+    click.echo(f"{len(rows)} requirement(s) without evidence")
+
+
+@cli.command()
+@DB_OPTION
+def documents(db_path):
+    """List documents with their status and errors."""
+    from .db import open_db
+
+    for name, status, doc_type, n, error in open_db(db_path).execute(
+            "select name, status, doc_type, passage_count, error from documents order by name"):
+        click.echo(f"{status:8} {doc_type or '':9} {n or 0:5}  {name}" + (f"  ({error})" if error else ""))
+
+
+@cli.command()
+@CATALOGUE_OPTION
+def requirements(catalogues):
+    """List the requirements of the catalogue."""
+    catalogue = load_catalogue(catalogues)
+    for r in catalogue:
+        click.echo(f"{r.id:16} {r.framework:9} {r.stage:8} {r.title}")
+    click.echo(f"{len(catalogue)} requirements (catalogue version {catalogue.version})")
+
+
+@cli.command()
+@DB_OPTION
+@CATALOGUE_OPTION
+@MODEL_OPTION
+def remap(db_path, catalogues, model):
+    """Map stored passages again (after a catalogue change), reusing cached embeddings."""
+    pipeline = open_pipeline(db_path, list(catalogues) or None, model)
+    if not pipeline.sync_catalogue():
+        pipeline.remap_all()
+    click.echo("Re-mapped every passage")
+
+
+@cli.command()
+@click.argument("folder", type=click.Path(file_okay=False), default="examples/pack")
+def sample(folder):
+    """Write the sample evidence pack (a fictional relationship) into FOLDER."""
+    from .samples import write_sample_pack
+
+    written = write_sample_pack(Path(folder))
+    click.echo(f"Wrote {len(written)} documents to {folder}")
+
+
+@cli.command("hash-password")
+@click.password_option()
+def hash_password(password):
+    """Hash an assessor password for EVIDENCE_PASSWORD_HASH."""
+    from datasette_auth_passwords.utils import hash_password as make
+
+    click.echo(make(password))

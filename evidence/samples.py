@@ -1,0 +1,315 @@
+"""The sample evidence pack: documents of one fictional relationship, written with real writers.
+
+Northmoor Water (client) and Calderstone Engineering (delivery partner) run the Northmoor Capital
+Delivery Alliance. The pack mixes strong evidence, thin evidence, admin noise and one unrelated
+document, so the matrix shows evidence, weak items and gaps. Also used by tests and benchmarks.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+CLIENT, PARTNER = "Northmoor Water", "Calderstone Engineering"
+
+
+def write_docx(path: Path, title: str, blocks: list, when: dt.datetime, author: str = "Alliance Office",
+               header: str | None = None) -> Path:
+    """blocks: ("h1"|"h2", text) headings, ("p", text) paragraphs, ("table", [header, *rows])."""
+    import docx
+
+    document = docx.Document()
+    document.core_properties.title = title
+    document.core_properties.author = author
+    document.core_properties.created = when
+    document.core_properties.modified = when
+    if header:
+        document.sections[0].header.paragraphs[0].text = header
+        document.sections[0].footer.paragraphs[0].text = "Commercial in confidence. Uncontrolled when printed."
+    document.add_heading(title, level=0)
+    for kind, content in blocks:
+        if kind in ("h1", "h2"):
+            document.add_heading(content, level=1 if kind == "h1" else 2)
+        elif kind == "p":
+            document.add_paragraph(content)
+        elif kind == "table":
+            table = document.add_table(rows=0, cols=len(content[0]))
+            for values in content:
+                cells = table.add_row().cells
+                for cell, value in zip(cells, values):
+                    cell.text = str(value)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    document.save(str(path))
+    return path
+
+
+def write_xlsx(path: Path, title: str, sheets: dict[str, list[list]], when: dt.datetime,
+               banner: str | None = None) -> Path:
+    """One sheet per entry; the first row of each is its header. A banner puts a title block above it."""
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    wb.remove(wb.active)
+    wb.properties.title = title
+    wb.properties.creator = "Alliance Office"
+    wb.properties.created = when
+    wb.properties.modified = when
+    for name, rows in sheets.items():
+        ws = wb.create_sheet(name)
+        if banner:
+            ws.append([banner])
+            ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=max(2, len(rows[0])))
+            ws.append([])
+        for row in rows:
+            ws.append(row)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    wb.save(str(path))
+    return path
+
+
+def write_pdf(path: Path, title: str, blocks: list, when: dt.datetime, running_header: str | None = None) -> Path:
+    """blocks: ("h1", text) or ("p", text); long text flows over pages with a running header and page numbers."""
+    from fpdf import FPDF
+
+    class _Pdf(FPDF):
+        def header(self):
+            if running_header:
+                self.set_font("Helvetica", "I", 8)
+                self.cell(0, 6, running_header, new_x="LMARGIN", new_y="NEXT")
+                self.ln(2)
+
+        def footer(self):
+            self.set_y(-12)
+            self.set_font("Helvetica", "", 8)
+            self.cell(0, 6, f"Page {self.page_no()}", align="C")
+
+    pdf = _Pdf(format="A4")
+    pdf.set_title(title)
+    pdf.set_author("Alliance Office")
+    pdf.set_creation_date(when.replace(tzinfo=dt.timezone.utc))
+    pdf.add_page()
+    pdf.set_font("Helvetica", "B", 15)
+    pdf.multi_cell(0, 8, _latin(title))
+    pdf.ln(3)
+    for kind, text in blocks:
+        if kind == "h1":
+            pdf.ln(2)
+            pdf.set_font("Helvetica", "B", 12)
+            pdf.multi_cell(0, 7, _latin(text))
+        else:
+            pdf.set_font("Helvetica", "", 10.5)
+            pdf.multi_cell(0, 5.5, _latin(text))
+        pdf.ln(3)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pdf.output(str(path))
+    return path
+
+
+def _latin(text: str) -> str:
+    """The core PDF fonts speak Latin-1: replace typographic characters they lack."""
+    for a, b in (("\u2013", "-"), ("\u2014", "-"), ("\u2019", "'"), ("\u2018", "'"), ("\u201c", '"'), ("\u201d", '"')):
+        text = text.replace(a, b)
+    return text.encode("latin-1", "replace").decode("latin-1")
+
+
+def _d(y: int, m: int, d: int) -> dt.datetime:
+    return dt.datetime(y, m, d, 9, 0, 0)
+
+
+def write_sample_pack(folder: Path) -> list[Path]:
+    """Write the eight documents of the sample pack; returns their paths."""
+    folder = Path(folder)
+    return [
+        _rmp(folder / "alliance-relationship-management-plan-v3.docx"),
+        _minutes(folder / "alliance-board-minutes-2026-03.docx"),
+        _charter(folder / "alliance-collaboration-charter.docx"),
+        _risk_register(folder / "joint-risk-register.xlsx"),
+        _value_register(folder / "value-and-lessons-register.xlsx"),
+        _contract(folder / "alliance-agreement-extract.pdf"),
+        _annual_review(folder / "annual-alliance-review-2025.pdf"),
+        _unrelated(folder / "depot-canteen-rota.xlsx"),
+    ]
+
+
+def _rmp(path: Path) -> Path:
+    return write_docx(path, "Northmoor Capital Delivery Alliance - Joint Relationship Management Plan", [
+        ("table", [["Version", "Date", "Summary of changes"],
+                   ["1.0", "04/04/2023", "First joint RMP at alliance start, merging the client's corporate RMP and the partner's tender plan"],
+                   ["2.0", "15/03/2024", "Annual review: value definitions agreed, ideas scheme added"],
+                   ["3.0", "12/02/2026", "Annual review: KPI targets reset, exit strategy reviewed, issue resolution ladder shortened"]]),
+        ("h1", "1 Purpose and scope"),
+        ("p", f"This joint relationship management plan (JRMP) is the single plan both {CLIENT} and {PARTNER} use to run "
+              "the Northmoor Capital Delivery Alliance: the design and construction of treatment works and network "
+              "upgrades worth about 60 million pounds a year from April 2023 to March 2033."),
+        ("h1", "2 Joint objectives"),
+        ("p", "The Alliance Board agreed four joint objectives, each with a measure and a target reviewed every year: "
+              "deliver the regulatory programme on time (95% of milestones met), reduce whole-life cost by 8% against "
+              "the 2022 baseline, cut embodied carbon by 30%, and keep a zero-harm safety record."),
+        ("h1", "3 Governance and roles"),
+        ("p", f"{CLIENT}'s Senior Executive Responsible is Dr Amara Okoye, Director of Capital Delivery; {PARTNER}'s "
+              "Senior Executive Responsible is Tom Reilly, Managing Director Water. The SERs co-chair the Alliance Board "
+              "each quarter and review performance, risk and relationship health."),
+        ("table", [["Forum", "Members", "Meets", "Purpose"],
+                   ["Alliance Board", "Both SERs, alliance manager, finance leads", "Quarterly", "Strategy, performance review, escalations"],
+                   ["Joint Management Team", "Alliance manager (client), delivery director (partner), commercial and quality leads", "Monthly",
+                    "Runs the alliance day to day, owns the joint risk register and the value register"]]),
+        ("p", "The Joint Management Team's terms of reference set its membership, quorum and authority to approve changes "
+              "up to 250,000 pounds. Every workstream has one named owner, recorded in the responsibilities matrix in Appendix B."),
+        ("h1", "4 Communication and knowledge"),
+        ("p", "A joint communications plan sets out who hears what and when: a monthly bulletin for both workforces, "
+              "quarterly briefings for customers and regulators, and a shared alliance intranet site."),
+        ("p", "Knowledge is shared under an information sharing protocol: design data, cost data and lessons are held in "
+              "the common data environment, open to both organisations, with commercially sensitive rates kept on an "
+              "open-book basis visible to the client's cost consultants."),
+        ("h1", "5 Risk and issue resolution"),
+        ("p", "The alliance keeps one joint risk register, owned by the Joint Management Team and reviewed at every "
+              "monthly meeting. Each risk has a named owner and a mitigation with a due date; risks scoring 15 or more go "
+              "to the Alliance Board and to the client's corporate risk register."),
+        ("p", "Issues are resolved at the lowest level possible: the project team within five working days, then the "
+              "Joint Management Team within ten, then the two SERs. Formal adjudication under the agreement is a last resort."),
+        ("h1", "6 Value creation and improvement"),
+        ("p", "Value is created through a joint process: ideas are logged in the value register, assessed by the Joint "
+              "Management Team against an agreed baseline, trialled, and their verified savings recorded."),
+        ("p", "Anyone in either organisation can put forward an idea through the alliance ideas scheme; the best ideas of "
+              "each quarter are funded for a trial."),
+        ("h1", "7 Exit strategy"),
+        ("p", "The joint exit strategy is owned by the Joint Management Team and reviewed by the Alliance Board every "
+              "January. It sets out the triggers for disengagement (persistent failure against the joint objectives, "
+              "a change of regulatory funding, or the end of the term) and a twelve-month transition period."),
+        ("p", "Next review of this plan: February 2027."),
+    ], _d(2026, 2, 12), header="Northmoor Capital Delivery Alliance - JRMP v3.0")
+
+
+def _minutes(path: Path) -> Path:
+    return write_docx(path, "Alliance Board - minutes of the meeting held on 18 March 2026", [
+        ("p", "Present: Dr Amara Okoye (chair), Tom Reilly, Priya Shah (alliance manager), Gavin Doyle (delivery director), "
+              "Helen Brooks (finance). Apologies: Mark Ellis."),
+        ("h1", "1 Minutes and actions"),
+        ("p", "The minutes of 10 December 2025 were approved. All seven actions were complete."),
+        ("h1", "2 Performance"),
+        ("p", "Gavin Doyle presented the performance report. Eleven of the thirteen KPIs are green. Milestone delivery is "
+              "at 93% against a target of 95%; the shortfall is on two network schemes delayed by land access."),
+        ("p", "The SERs reviewed the KPI trends and asked the Joint Management Team for a recovery plan for the land "
+              "access delays, including the client's commitment to secure access agreements eight weeks ahead of start."),
+        ("h1", "3 Relationship health"),
+        ("p", "Priya Shah presented the results of the February relationship health survey of both workforces. Trust "
+              "scores rose from 3.6 to 3.9 out of 5, but site teams reported that design changes are still communicated late."),
+        ("h1", "4 Value register"),
+        ("p", "The Board reviewed the value register: verified savings in year 3 reached 3.1 million pounds against a "
+              "target of 2.8 million. Two ideas from the ideas scheme will be trialled next quarter."),
+        ("h1", "5 Joint risk register"),
+        ("p", "The Board reviewed the risks scoring 15 or more. The risk of a shortage of commissioning engineers was "
+              "raised to 16 and assigned to the delivery director, with a mitigation to train four engineers from the "
+              "client's operations team."),
+        ("h1", "6 Any other business"),
+        ("p", "The car park at Northmoor House will be resurfaced in April. Date of next meeting: 17 June 2026."),
+        ("table", [["Ref", "Action", "Owner", "Due"],
+                   ["AB-26-03-01", "Recovery plan for land access delays", "Gavin Doyle", "30/04/2026"],
+                   ["AB-26-03-02", "Brief site teams on the design change notice process", "Priya Shah", "15/04/2026"]]),
+    ], _d(2026, 3, 20), header="Alliance Board minutes, 18 March 2026")
+
+
+def _charter(path: Path) -> Path:
+    return write_docx(path, "Northmoor Alliance Collaboration Charter", [
+        ("h1", "1 Why this charter"),
+        ("p", f"This charter sets out how people from {CLIENT}, {PARTNER} and our supply chain will behave towards each "
+              "other. It turns the commitments in each organisation's collaborative working policy into everyday practice."),
+        ("h1", "2 Our commitments"),
+        ("p", "1. We keep our promises. If we cannot deliver what we said, we say so early and agree a new date together."),
+        ("p", "2. We talk regularly and openly, above all when something goes wrong. Nobody goes quiet on a problem."),
+        ("p", "3. We share one definition of success, agreed by both SERs, and everyone knows their role in achieving it."),
+        ("p", "4. We share information and the reasons for our decisions early, including budget pressures."),
+        ("p", "5. We hold each other to account fairly. When things go wrong we fix the process, not blame the person."),
+        ("p", "6. We invest time in the relationship: one shared alliance office, joint inductions and an annual team day."),
+        ("h1", "3 Practical arrangements"),
+        ("p", "The alliance office at Northmoor House is open from 07:30 to 18:00 on weekdays. Staff of each organisation "
+              "remain subject to their own employer's HR policies, including leave and expenses."),
+        ("h1", "4 Signatories"),
+        ("table", [["Name", "Role", "Organisation"],
+                   ["Dr Amara Okoye", "Director of Capital Delivery; Senior Executive Responsible", CLIENT],
+                   ["Tom Reilly", "Managing Director Water; Senior Executive Responsible", PARTNER],
+                   ["Priya Shah", "Alliance Manager", CLIENT]]),
+    ], _d(2025, 4, 2))
+
+
+def _risk_register(path: Path) -> Path:
+    header = ["Risk ID", "Risk description", "Category", "Owner", "Likelihood", "Impact", "Score", "Mitigation", "Status"]
+    rows = [
+        ["R-01", "Shortage of commissioning engineers delays handover of treatment works", "Resources",
+         "Delivery director (joint)", 4, 4, 16, "Train four client operations staff as commissioning engineers", "Open"],
+        ["R-02", "Land access agreements not secured before scheme start, delaying network schemes", "Programme",
+         "Client land manager", 3, 4, 12, "Secure access agreements eight weeks before start; monthly review by the JMT", "Open"],
+        ["R-03", "Turnover of key alliance staff loses relationship knowledge and trust", "Relationship",
+         "Alliance manager", 3, 3, 9, "Joint induction, handover notes and deputies for every key role", "Open"],
+        ["R-04", "Regulatory funding change at the next price review alters the programme", "Commercial",
+         "Both SERs", 2, 5, 10, "Exit strategy and programme options reviewed each January", "Open"],
+        ["R-05", "Delivery van tyre wear above limit", "Fleet", "Fleet supervisor", 2, 1, 2, "Replace tyres", "Closed"],
+    ]
+    return write_xlsx(path, "Northmoor Alliance - Joint Risk Register", {"Joint risks": [header, *rows]},
+                      _d(2026, 3, 12), banner="Northmoor Capital Delivery Alliance - Joint Risk Register (as at March 2026)")
+
+
+def _value_register(path: Path) -> Path:
+    value = [["Ref", "Initiative", "Source", "Verified saving (GBP)", "Status"],
+             ["V-07", "Standard pumping station design reused across six sites", "Ideas scheme", 640000, "Adopted"],
+             ["V-09", "Joint procurement of pipes with the client's framework", "JMT", 410000, "Adopted"],
+             ["V-12", "Low-carbon concrete mix trial", "Ideas scheme", 0, "Trial"]]
+    lessons = [["Ref", "What happened", "What we learned", "What we changed"],
+               ["L-21", "Design changes reached site teams late on two schemes",
+                "Change notices were emailed to managers only", "Design change notices now go to every site team the same day"],
+               ["L-22", "Commissioning slipped at Eastfield works", "Operations staff were involved too late",
+                "Operations join the project team at detailed design"]]
+    return write_xlsx(path, "Northmoor Alliance - Value and Lessons Register",
+                      {"Value register": value, "Lessons learned": lessons}, _d(2026, 3, 1))
+
+
+def _contract(path: Path) -> Path:
+    return write_pdf(path, "Northmoor Capital Delivery Alliance Agreement - Extract", [
+        ("h1", "Clause 4 Collaboration"),
+        ("p", "4.1 The Parties shall work together in a spirit of mutual trust and co-operation and shall act as an "
+              "integrated alliance to achieve the Joint Objectives set out in Schedule 2."),
+        ("p", "4.2 The Parties share any cost overrun or underrun against the target cost in the proportions set out in "
+              "Schedule 5 (pain/gain share), so that both gain when the alliance performs well."),
+        ("h1", "Clause 9 Governance"),
+        ("p", "9.1 Each Party shall appoint a Senior Executive Responsible. The Alliance Board and the Joint Management "
+              "Team shall be established in accordance with Schedule 3 within one month of the Commencement Date."),
+        ("h1", "Clause 21 Termination and exit"),
+        ("p", "21.3 On expiry or termination the Partner shall provide a transition plan, hand over all design data, "
+              "asset records and operating manuals, and co-operate with any successor for a transition period of "
+              "twelve months so that service to customers continues without interruption."),
+        ("p", "21.4 Intellectual property created jointly by the Parties during the Term is licensed to both Parties "
+              "royalty-free for use after expiry."),
+        ("h1", "Clause 30 General"),
+        ("p", "30.1 This Agreement is governed by the law of England and Wales. Notices shall be sent to the registered "
+              "office of the receiving Party."),
+    ], _d(2023, 3, 28), running_header="Alliance Agreement - extract for the evidence file")
+
+
+def _annual_review(path: Path) -> Path:
+    return write_pdf(path, "Annual Alliance Review 2025", [
+        ("h1", "1 Summary"),
+        ("p", "This review covers the third year of the alliance. Verified savings were 3.1 million pounds, 4.4% of "
+              "spend, against the joint target of 4%. Eleven of thirteen KPIs were met."),
+        ("h1", "2 Performance against joint objectives"),
+        ("p", "Programme delivery reached 93% of regulatory milestones against a target of 95%. Embodied carbon fell by "
+              "22% against the baseline, short of the 30% objective; the low-carbon concrete trial is expected to close the gap."),
+        ("h1", "3 Learning from experience"),
+        ("p", "The lessons learned log holds 48 entries, each reviewed by the Joint Management Team. The most useful "
+              "lesson of the year was to involve operations staff at detailed design, which avoided rework at two works."),
+        ("h1", "4 Areas for improvement"),
+        ("p", "The review identified three areas for improvement: design changes still reach site teams late, land access "
+              "is secured too close to scheme start, and the ideas scheme is not yet open to subcontractors."),
+        ("h1", "5 Internal audit"),
+        ("p", "The client's internal audit team audited the alliance management system in October 2025 against ISO 44001 "
+              "and raised two minor nonconformities on document control; corrective actions were closed in December."),
+        ("p", "Report prepared by the alliance finance leads. Figures exclude VAT."),
+    ], _d(2026, 1, 20), running_header="Northmoor Alliance - Annual Review 2025")
+
+
+def _unrelated(path: Path) -> Path:
+    rows = [["Week", "Day", "Main course", "Vegetarian option", "Staff on duty"],
+            [1, "Monday", "Cottage pie", "Lentil bake", "J. Marsh"],
+            [1, "Tuesday", "Chicken curry", "Vegetable curry", "P. Grant"],
+            [1, "Wednesday", "Fish and chips", "Halloumi wrap", "J. Marsh"],
+            [2, "Monday", "Beef stew", "Bean chilli", "S. Patel"]]
+    return write_xlsx(path, "Depot canteen rota", {"Rota": rows}, _d(2026, 1, 5))

@@ -1,0 +1,108 @@
+"""Publish evidence databases with Datasette, using the configuration directory `datasette/`."""
+
+from __future__ import annotations
+
+import copy
+import importlib.util
+import ipaddress
+import os
+from pathlib import Path
+
+import yaml
+
+DEFAULT_NAME = "evidence"
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+class ServeError(Exception):
+    """Datasette cannot be started as asked."""
+
+
+def config_dir() -> Path:
+    """The Datasette configuration directory: installed with the package, or the repository's own."""
+    spec = importlib.util.find_spec("evidence.datasette_config")
+    if spec and spec.submodule_search_locations:
+        for location in spec.submodule_search_locations:
+            if (Path(location) / "metadata.yml").exists():
+                return Path(location)
+    here = Path(__file__).resolve().parent.parent / "datasette"
+    if (here / "metadata.yml").exists():
+        return here
+    raise ServeError("the Datasette configuration directory (datasette/metadata.yml) is missing")
+
+
+def files_dir_for(db_path: str | Path) -> Path:
+    """Where the pipeline keeps content-addressed copies of a database's source files."""
+    db_path = Path(db_path).resolve()
+    return db_path.with_name(f"{db_path.stem}-files")
+
+
+def database_names(db_paths: list[Path]) -> list[str]:
+    """Stable names: one database is always `evidence`; several keep their file names."""
+    if len(db_paths) == 1:
+        return [DEFAULT_NAME]
+    names = [p.stem for p in db_paths]
+    if len(set(names)) != len(names):
+        raise ServeError("databases published together need different file names")
+    return names
+
+
+def load_metadata(names: list[str], password_hash: str | None = None, require_login: bool = False) -> dict:
+    """metadata.yml with its `evidence` database block applied to every published name."""
+    raw = yaml.safe_load((config_dir() / "metadata.yml").read_text())
+    template = raw.get("databases", {}).get(DEFAULT_NAME, {})
+    raw["databases"] = {name: copy.deepcopy(template) for name in names}
+    plugins = raw.setdefault("plugins", {})
+    if password_hash:
+        plugins["datasette-auth-passwords"] = {"assessor_password_hash": password_hash}
+    if require_login:
+        raw["allow"] = {"id": "*"}  # beyond localhost nobody reads without logging in
+    return raw
+
+
+def build_datasette(db_paths: list[str | Path], password_hash: str | None = None, require_login: bool = False):
+    """A Datasette instance publishing the given evidence databases under stable names."""
+    from datasette.app import Datasette
+    from datasette.database import Database
+
+    paths = [Path(p).resolve() for p in db_paths]
+    for p in paths:
+        if not p.exists():
+            raise ServeError(f"no database at {p}: run `evidence ingest` first")
+    names = database_names(paths)
+    metadata = load_metadata(names, password_hash, require_login)
+    metadata.setdefault("plugins", {})["evidence"] = {"files": {n: str(files_dir_for(p)) for n, p in zip(names, paths)}}
+    ds = Datasette(files=[], metadata=metadata, config_dir=config_dir(),
+                   settings={"default_page_size": 50, "sql_time_limit_ms": 3000, "facet_time_limit_ms": 500})
+    for name, path in zip(names, paths):
+        ds.add_database(Database(ds, path=str(path), is_mutable=True), name=name)
+    if "_memory" in ds.databases:
+        ds.remove_database("_memory")
+    return ds
+
+
+def is_loopback(host: str) -> bool:
+    if host in LOOPBACK:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def password_hash_from_env() -> str | None:
+    return os.environ.get("EVIDENCE_PASSWORD_HASH") or None
+
+
+def serve(db_paths: list[str | Path], host: str = "127.0.0.1", port: int = 8001) -> None:
+    """Run Datasette with uvicorn; anything beyond loopback requires a login."""
+    import uvicorn
+
+    password_hash = password_hash_from_env()
+    exposed = not is_loopback(host)
+    if exposed and not password_hash:
+        raise ServeError(
+            f"refusing to publish commercial evidence on {host} without authentication: set "
+            "EVIDENCE_PASSWORD_HASH (make one with `evidence hash-password`), or bind to 127.0.0.1")
+    ds = build_datasette(db_paths, password_hash=password_hash, require_login=exposed)
+    uvicorn.run(ds.app(), host=host, port=port, log_level="warning")

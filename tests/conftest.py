@@ -1,0 +1,85 @@
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from evidence import open_pipeline
+from evidence.db import open_db
+from evidence.samples import write_docx, write_pdf, write_sample_pack, write_xlsx
+from standards import load_catalogue
+
+
+@pytest.fixture
+def fresh_db(tmp_path):
+    return open_db(tmp_path / "evidence.db")
+
+
+@pytest.fixture
+def db_path(tmp_path) -> Path:
+    return tmp_path / "evidence.db"
+
+
+@pytest.fixture
+def fake_pipeline(db_path):
+    """A pipeline on a new database with the fast deterministic embedder."""
+    return open_pipeline(db_path, model="hash", workers=0)
+
+
+@pytest.fixture(scope="session")
+def sample_pack(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("pack")
+    write_sample_pack(folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def catalogue():
+    return load_catalogue()
+
+
+@pytest.fixture(scope="session")
+def real_embedder():
+    from mapping import SentenceTransformerEmbedder
+
+    embedder = SentenceTransformerEmbedder()
+    embedder.embed(["warm up"])
+    return embedder
+
+
+@pytest.fixture(scope="session")
+def sample_db(tmp_path_factory, sample_pack, real_embedder) -> Path:
+    """The sample pack ingested once with the real bundled model."""
+    from evidence.pipeline import Pipeline
+    from evidence.serve import files_dir_for
+
+    path = tmp_path_factory.mktemp("sampledb") / "sample.db"
+    pipeline = Pipeline(open_db(path), load_catalogue(), real_embedder, files_dir_for(path), workers=0)
+    report = pipeline.ingest([sample_pack])
+    assert report.failed == 0
+    return path
+
+
+WHEN = dt.datetime(2026, 1, 15, 10, 0, 0)
+
+
+@pytest.fixture
+def make_docx(tmp_path):
+    def make(name: str, blocks: list, title: str = "Test document", **kw) -> Path:
+        return write_docx(tmp_path / name, title, blocks, WHEN, **kw)
+    return make
+
+
+@pytest.fixture
+def make_xlsx(tmp_path):
+    def make(name: str, sheets: dict, title: str = "Test workbook", **kw) -> Path:
+        return write_xlsx(tmp_path / name, title, sheets, WHEN, **kw)
+    return make
+
+
+@pytest.fixture
+def make_pdf(tmp_path):
+    def make(name: str, blocks: list, title: str = "Test report", **kw) -> Path:
+        return write_pdf(tmp_path / name, title, blocks, WHEN, **kw)
+    return make

@@ -1,0 +1,24 @@
+"""Helpers shared by tests."""
+
+import json
+import zipfile
+from pathlib import Path
+
+
+def rewrite_zip_member(path: Path, member: str, transform) -> None:
+    """Rewrite one part of an Office file (to add XML features the writers cannot produce)."""
+    with zipfile.ZipFile(path) as zin:
+        items = [(i, zin.read(i.filename)) for i in zin.infolist()]
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info, data in items:
+            if info.filename == member:
+                data = transform(data.decode("utf-8")).encode("utf-8")
+            zout.writestr(info, data)
+
+
+def rows(db, sql, params=()):
+    return [dict(r) for r in db.query(sql, params)]
+
+
+def dumps(x):
+    return json.dumps(x, indent=1, default=str)

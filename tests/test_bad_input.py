@@ -1,0 +1,174 @@
+"""Bad input ends in a clear per-file status and error; the batch goes on."""
+
+import os
+import time
+import zipfile
+
+import pytest
+
+from evidence.pipeline import discover
+from ingest import READERS, read_document
+from ingest.batch import read_documents
+
+GOOD_TEXT = "The joint risk register is reviewed every month by both partners and owners are named."
+
+
+@pytest.fixture
+def good_docx(make_docx):
+    return make_docx("good.docx", [("p", GOOD_TEXT)])
+
+
+def test_zero_byte_file(tmp_path):
+    (tmp_path / "empty.docx").write_bytes(b"")
+    result = read_document(tmp_path / "empty.docx")
+    assert (result.status, result.error) == ("failed", "file is empty")
+
+
+def test_text_file_renamed_docx(tmp_path):
+    (tmp_path / "notes.docx").write_text("just some notes, not a Word file")
+    result = read_document(tmp_path / "notes.docx")
+    assert (result.status, result.error) == ("failed", "not a Word file although named .docx")
+
+
+def test_pdf_renamed_xlsx(make_pdf, tmp_path):
+    pdf = make_pdf("report.pdf", [("p", GOOD_TEXT)])
+    renamed = tmp_path / "register.xlsx"
+    renamed.write_bytes(pdf.read_bytes())
+    assert read_document(renamed).error == "not a Excel file although named .xlsx"
+
+
+def test_truncated_zip(good_docx, tmp_path):
+    data = good_docx.read_bytes()
+    (tmp_path / "cut.docx").write_bytes(data[: len(data) // 2])
+    result = read_document(tmp_path / "cut.docx")
+    assert result.status == "failed"
+    assert result.error == "damaged Word file: the zip container is truncated or corrupt"
+
+
+def test_zip_bomb_is_refused_without_inflating(good_docx, tmp_path):
+    bomb = tmp_path / "bomb.docx"
+    with zipfile.ZipFile(good_docx) as src, zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as dst:
+        for info in src.infolist():
+            dst.writestr(info, src.read(info.filename))
+        with dst.open("word/media/padding.bin", "w", force_zip64=True) as fh:
+            block = b"\0" * (1 << 24)
+            for _ in range(40):  # 640 MB of zeros in a file of about a megabyte
+                fh.write(block)
+    assert bomb.stat().st_size < 1_500_000
+    result = read_document(bomb)
+    assert result.status == "failed"
+    assert result.error == "refused: Word file would inflate to 672 MB (zip bomb?)"
+
+
+def test_password_protected_office_file(tmp_path):
+    # Office encrypts .docx/.xlsx into an OLE compound file (EncryptedPackage), which starts with this signature
+    (tmp_path / "locked.xlsx").write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 2048)
+    result = read_document(tmp_path / "locked.xlsx")
+    assert result.status == "failed" and result.error.startswith("password-protected or legacy binary Excel file")
+
+
+def _encrypted_pdf(path, user_password):
+    from fpdf import FPDF
+    from fpdf.enums import EncryptionMethod
+
+    pdf = FPDF()
+    pdf.set_encryption(owner_password="owner", user_password=user_password, encryption_method=EncryptionMethod.AES_256)
+    pdf.add_page()
+    pdf.set_font("Helvetica", size=11)
+    pdf.multi_cell(0, 6, GOOD_TEXT)
+    pdf.output(str(path))
+    return path
+
+
+def test_encrypted_pdf_with_password(tmp_path):
+    result = read_document(_encrypted_pdf(tmp_path / "secret.pdf", "let-me-in"))
+    assert (result.status, result.error) == ("failed", "encrypted PDF: password required")
+
+
+def test_encrypted_pdf_with_empty_password_is_read(tmp_path):
+    result = read_document(_encrypted_pdf(tmp_path / "owner-only.pdf", ""))
+    assert result.status == "ok" and result.passages[0].text == GOOD_TEXT
+
+
+def test_pdf_with_broken_cross_reference_table_is_recovered(make_pdf, tmp_path):
+    pdf = make_pdf("report.pdf", [("p", GOOD_TEXT)]).read_bytes()
+    start = pdf.rindex(b"startxref")
+    broken = pdf[:start] + b"startxref\n999999\n%%EOF\n"  # points nowhere
+    (tmp_path / "broken.pdf").write_bytes(broken)
+    result = read_document(tmp_path / "broken.pdf")
+    assert result.status == "ok", result.error
+    assert any(GOOD_TEXT in p.text for p in result.passages)
+
+
+def test_garbage_after_pdf_header(tmp_path):
+    (tmp_path / "junk.pdf").write_bytes(b"%PDF-1.7\n" + os.urandom(4000))
+    result = read_document(tmp_path / "junk.pdf")
+    assert result.status == "failed" and result.error.startswith(("damaged PDF", "no text layer"))
+
+
+def test_file_over_the_size_limit(good_docx):
+    result = read_document(good_docx, max_bytes=1000)
+    assert result.status == "failed" and result.error.startswith("file is too large")
+
+
+def test_unsupported_type_is_skipped(tmp_path):
+    (tmp_path / "slides.pptx").write_bytes(b"PK\x03\x04rest")
+    result = read_document(tmp_path / "slides.pptx")
+    assert (result.status, result.error) == ("skipped", "unsupported file type '.pptx'")
+
+
+def test_file_changing_while_read_is_not_trusted(tmp_path, monkeypatch):
+    path = tmp_path / "growing.txt"
+    path.write_text(GOOD_TEXT)
+    original = READERS["txt"].read
+
+    def read_while_someone_writes(p):
+        result = original(p)
+        with open(p, "a") as fh:
+            fh.write("\nmore text arriving")
+        return result
+
+    monkeypatch.setattr(READERS["txt"], "read", read_while_someone_writes)
+    result = read_document(path)
+    assert result.status == "skipped" and "changed while it was read" in result.error
+
+
+def test_lock_and_temporary_files_are_passed_over(tmp_path, good_docx):
+    for name in ("~$good.docx", ".~lock.good.docx#", "draft.tmp", ".hidden.docx"):
+        (tmp_path / name).write_bytes(b"x")
+    assert [p.name for p in discover([tmp_path])] == ["good.docx"]
+
+
+def test_a_hanging_reader_times_out_and_the_batch_goes_on(tmp_path, monkeypatch):
+    (tmp_path / "a.txt").write_text(GOOD_TEXT)
+    (tmp_path / "hang.txt").write_text("this one hangs")
+    (tmp_path / "b.txt").write_text(GOOD_TEXT)
+    original = READERS["txt"].read
+
+    def maybe_hang(path):
+        if path.name == "hang.txt":
+            time.sleep(60)
+        return original(path)
+
+    monkeypatch.setattr(READERS["txt"], "read", maybe_hang)  # workers are forked, so they inherit this
+    started = time.monotonic()
+    results = {r.path.name: r for r in read_documents(sorted(tmp_path.iterdir()), workers=2, timeout=2)}
+    assert time.monotonic() - started < 30
+    assert results["hang.txt"].status == "failed" and results["hang.txt"].error.startswith("timed out after 2 s")
+    assert results["a.txt"].status == results["b.txt"].status == "ok"
+
+
+def test_a_crashing_reader_costs_one_file(tmp_path, monkeypatch):
+    (tmp_path / "a.txt").write_text(GOOD_TEXT)
+    (tmp_path / "crash.txt").write_text("this one kills its worker")
+    original = READERS["txt"].read
+
+    def maybe_crash(path):
+        if path.name == "crash.txt":
+            os._exit(3)
+        return original(path)
+
+    monkeypatch.setattr(READERS["txt"], "read", maybe_crash)
+    results = {r.path.name: r for r in read_documents([tmp_path / "crash.txt", tmp_path / "a.txt"], workers=1)}
+    assert results["crash.txt"].status == "failed" and "crashed" in results["crash.txt"].error
+    assert results["a.txt"].status == "ok"

@@ -1,0 +1,77 @@
+from click.testing import CliRunner
+
+from evidence.cli import cli
+
+
+def _run(*args):
+    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+
+
+def test_ingest_reports_every_file_and_a_summary(sample_pack, db_path):
+    result = _run("ingest", str(sample_pack), "--db", str(db_path), "--model", "hash", "--workers", "0")
+    assert result.exit_code == 0, result.output
+    assert result.output.strip().endswith("Processed 8 documents, 0 failed")
+    assert "joint-risk-register.xlsx: 5 passages" in result.output
+    again = _run("ingest", str(sample_pack), "--db", str(db_path), "--workers", "0")
+    assert again.exit_code == 0, again.output
+    assert again.output.count("unchanged") == 8
+
+
+def test_ingest_with_worker_processes_records_failures(tmp_path, db_path, make_docx):
+    make_docx("good.docx", [("p", "The joint management team meets every month to review risks.")])
+    (tmp_path / "broken.docx").write_text("not really a docx")
+    result = _run("ingest", str(tmp_path), "--db", str(db_path), "--model", "hash", "--workers", "2")
+    assert result.exit_code == 0, result.output
+    assert "FAILED     broken.docx: not a Word file although named .docx" in result.output
+    assert result.output.strip().endswith("Processed 2 documents, 1 failed")
+    docs = _run("documents", "--db", str(db_path))
+    assert "failed" in docs.output and "(not a Word file although named .docx)" in docs.output
+
+
+def test_gaps_lists_requirements_without_evidence(sample_pack, db_path):
+    _run("ingest", str(sample_pack), "--db", str(db_path), "--model", "hash", "--workers", "0")
+    result = _run("gaps", "--db", str(db_path), "--framework", "BS11000", "--no-weak")
+    assert result.exit_code == 0, result.output
+    lines = result.output.strip().splitlines()
+    assert lines[-1].endswith("requirement(s) without evidence")
+    assert all(line.startswith("BS11000-") and " gap " in line for line in lines[:-1])
+
+
+def test_requirements_and_custom_catalogue(tmp_path):
+    result = _run("requirements")
+    assert result.exit_code == 0
+    assert "BS11000-S5.17" in result.output and "XTP-C6" in result.output
+    assert "114 requirements" in result.output
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("framework: {id: X, name: X}\nstages: [{id: '1', title: One}]\nrequirements: [{id: X-1, stage: '2', title: t, description: d}]")
+    result = CliRunner().invoke(cli, ["requirements", "--catalogue", str(bad)])
+    assert result.exit_code == 1
+    assert "Error: " in result.output and "requirement 'X-1' is under stage '2'" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_missing_input_is_a_clean_error(db_path, tmp_path):
+    result = CliRunner().invoke(cli, ["ingest", str(tmp_path / "missing"), "--db", str(db_path), "--model", "hash"])
+    assert result.exit_code == 1
+    assert "Error: no such file or folder" in result.output
+
+
+def test_serve_refuses_a_public_address_without_a_password(db_path, monkeypatch):
+    monkeypatch.delenv("EVIDENCE_PASSWORD_HASH", raising=False)
+    _run("ingest", "--help")
+    result = CliRunner().invoke(cli, ["serve", "--db", str(db_path), "--host", "0.0.0.0"])
+    assert result.exit_code == 1
+    assert "refusing to publish commercial evidence on 0.0.0.0 without authentication" in result.output
+
+
+def test_sample_writes_the_pack(tmp_path):
+    result = _run("sample", str(tmp_path / "pack"))
+    assert result.exit_code == 0, result.output
+    names = sorted(p.suffix for p in (tmp_path / "pack").iterdir())
+    assert names.count(".docx") == 3 and names.count(".xlsx") == 3 and names.count(".pdf") == 2
+
+
+def test_help_everywhere():
+    for command in ("ingest", "serve", "gaps", "documents", "requirements", "remap", "sample", "hash-password"):
+        result = _run(command, "--help")
+        assert result.exit_code == 0 and "Usage:" in result.output

@@ -1,0 +1,116 @@
+"""Published pages through Datasette's own test client."""
+
+import asyncio
+import html
+
+import pytest
+
+from evidence import open_pipeline
+from evidence.serve import build_datasette
+
+
+def get(ds, path, **kw):
+    return asyncio.run(ds.client.get(path, **kw))
+
+
+@pytest.fixture(scope="module")
+def ds(sample_db):
+    return build_datasette([sample_db])
+
+
+def test_front_page_shows_coverage_per_framework_and_stage(ds):
+    response = get(ds, "/")
+    assert response.status_code == 200
+    page = response.text
+    assert "BS11000:" in page and "ISO44001:" in page and "XTP:" in page
+    assert "1 Awareness" in page and "8 Exit strategy" in page and "Practices for building organisational trust" in page
+    assert 'class="heatmap"' in page and 'class="seg seg-evidenced"' in page
+    assert "/evidence/matrix?framework=BS11000&amp;stage=5&amp;status=evidenced" in page
+
+
+def test_matrix_lists_every_requirement_with_best_evidence(ds):
+    response = get(ds, "/evidence/matrix.json?_shape=objects&_size=max")
+    assert response.status_code == 200
+    rows = response.json()["rows"]
+    assert len(rows) == 114
+    evidenced = [r for r in rows if r["status"] == "evidenced"]
+    assert evidenced and all(r["best_evidence"] and r["document"] and r["location"] for r in evidenced)
+    assert {r["status"] for r in rows} >= {"evidenced", "gap"} or {r["status"] for r in rows} >= {"evidenced", "weak"}
+    page = get(ds, "/evidence/matrix").text
+    for facet in ("framework", "stage", "status", "doc_type"):
+        assert f'data-column="{facet}"' in page
+
+
+def test_requirement_page_drills_down_to_evidence_and_crosswalk(ds):
+    row = get(ds, "/evidence/matrix.json?_shape=objects&status=evidenced&framework=BS11000&_size=1").json()["rows"][0]
+    from datasette.utils import tilde_encode
+
+    page = get(ds, f"/evidence/requirements/{tilde_encode(row['requirement_id'])}").text
+    assert "<h2>Evidence (" in page and "Candidates for review" in page and "<h2>Crosswalk</h2>" in page
+    assert html.escape(row["location"]) in page
+    assert f"/-/source/evidence/{row['document_id']}" in page
+    assert "Why: similarity" in page
+
+
+def test_canned_queries(ds):
+    for name in ("gaps", "weak"):
+        response = get(ds, f"/evidence/{name}.json?framework=BS11000&_shape=objects")
+        assert response.status_code == 200, response.text
+        assert all(r["framework"] == "BS11000" for r in response.json()["rows"])
+    assert get(ds, "/evidence/single_document.json").status_code == 200
+    unread = get(ds, "/evidence/unread_files.json?_shape=objects")
+    assert unread.status_code == 200 and unread.json()["rows"] == []
+
+
+def test_full_text_search_over_passages(ds):
+    response = get(ds, "/evidence/passages.json?_search=exit+strategy&_shape=objects")
+    assert response.status_code == 200
+    rows = response.json()["rows"]
+    assert rows and all("exit" in (r["text"] + r["context"]).lower() for r in rows)
+
+
+def test_source_file_is_the_stored_copy(ds, sample_db):
+    import sqlite3
+
+    doc_id, sha, name = sqlite3.connect(sample_db).execute(
+        "select id, sha256, name from documents where format = 'pdf' limit 1").fetchone()
+    response = get(ds, f"/-/source/evidence/{doc_id}")
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/pdf"
+    assert response.content.startswith(b"%PDF")
+    import hashlib
+
+    assert hashlib.sha256(response.content).hexdigest() == sha
+    assert f'filename="{name}"' in response.headers["content-disposition"]
+    assert get(ds, "/-/source/evidence/99999").status_code == 404
+    traversal = get(ds, "/-/source/evidence/..%2F..%2Fetc%2Fpasswd")
+    assert traversal.status_code in (302, 404) and "root:" not in traversal.text
+    assert get(ds, "/-/source/_internal/1").status_code == 404
+
+
+def test_published_evidence_is_read_only(ds):
+    response = asyncio.run(ds.client.post("/evidence/-/query", data={"sql": "delete from evidence"}))
+    assert response.status_code in (400, 403, 404, 405)
+    assert get(ds, "/evidence.json?sql=delete+from+evidence").status_code == 400
+    assert get(ds, "/evidence/evidence.json?_size=1").json()["rows"]
+
+
+def test_hostile_document_shows_as_plain_text(tmp_path):
+    hostile = tmp_path / "evil..\\..\\<b>name.txt"  # backslashes are path separators elsewhere
+    hostile.write_text("<script>alert('owned')</script> The joint risk register'); drop table documents; -- "
+                       "is reviewed monthly by both partners <img src=x onerror=alert(1)>.")
+    db_path = tmp_path / "hostile.db"
+    pipeline = open_pipeline(db_path, model="hash", workers=0)
+    pipeline.ingest([hostile])
+    ds = build_datasette([db_path])
+    for path in ("/evidence/passages", "/evidence/documents", "/evidence/passages/1", "/evidence/documents/1"):
+        page = get(ds, path).text
+        assert "<script>alert" not in page and "<img src=x" not in page and "<b>name" not in page, path
+    assert "&lt;script&gt;" in get(ds, "/evidence/passages/1").text
+    assert get(ds, "/evidence/documents.json").json()["rows"], "the documents table survived"
+    source = get(ds, "/-/source/evidence/1")
+    assert source.status_code == 200
+    assert source.headers["content-type"].startswith("text/plain")
+    assert "sandbox" in source.headers["content-security-policy"]
+    disposition = source.headers["content-disposition"]
+    assert "/" not in disposition.split("filename=")[1] and "\\" not in disposition and "<" not in disposition

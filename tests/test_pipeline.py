@@ -1,0 +1,178 @@
+"""The database contract and the pipeline's guarantees, on the sample pack with the fake embedder."""
+
+import shutil
+
+import pytest
+
+from evidence import open_pipeline
+from evidence.db import open_db
+from evidence.pipeline import IngestError
+
+CONTRACT = {
+    "documents": {"id", "path", "sha256", "format", "doc_type", "title", "status", "error", "ingested_at"},
+    "passages": {"id", "document_id", "text", "location"},
+    "requirements": {"id", "framework", "stage", "title", "description"},
+    "evidence": {"passage_id", "requirement_id", "score", "rank", "via"},
+    "candidates": {"passage_id", "requirement_id", "score"},
+    "coverage": {"requirement_id", "status", "evidence_count", "best_score"},
+}
+
+
+def test_contract_tables_and_columns(fake_pipeline, sample_pack):
+    fake_pipeline.ingest([sample_pack])
+    db = fake_pipeline.db
+    for table, columns in CONTRACT.items():
+        found = set(db[table].columns_dict)  # tables and views alike
+        assert columns <= found, (table, columns - found)
+    assert {s for s, in db.execute("select distinct status from documents")} <= {"ok", "partial", "failed", "skipped"}
+    assert {s for s, in db.execute("select distinct status from coverage")} <= {"evidenced", "weak", "gap", "not_applicable"}
+    assert db.execute("select count(*) from requirements").fetchone()[0] == 114
+
+
+def test_passage_ids_follow_reading_order(fake_pipeline, make_docx):
+    path = make_docx("order.docx", [("h1", "1 First"), ("p", "Alpha paragraph comes first in the document body."),
+                                    ("h1", "2 Second"), ("p", "Beta paragraph comes second in the document body.")])
+    fake_pipeline.ingest([path])
+    texts = [t for t, in fake_pipeline.db.execute("select text from passages order by id")]
+    assert texts == ["Alpha paragraph comes first in the document body.", "Beta paragraph comes second in the document body."]
+    locations = [loc for loc, in fake_pipeline.db.execute("select location from passages order by id")]
+    assert locations == ["section 1, paragraph 1", "section 2, paragraph 1"]
+
+
+def test_reingesting_unchanged_files_duplicates_nothing(fake_pipeline, sample_pack):
+    first = fake_pipeline.ingest([sample_pack])
+    counts = _counts(fake_pipeline.db)
+    second = fake_pipeline.ingest([sample_pack])
+    assert {o.status for o in second.outcomes} == {"unchanged"}
+    assert _counts(fake_pipeline.db) == counts
+    assert first.summary() == "Processed 8 documents, 0 failed"
+
+
+def test_modified_file_replaces_its_passages(fake_pipeline, make_docx):
+    path = make_docx("plan.docx", [("p", "The joint risk register is reviewed monthly by both partners.")])
+    fake_pipeline.ingest([path])
+    make_docx("plan.docx", [("p", "The exit strategy is reviewed every January by the board.")])
+    fake_pipeline.ingest([path])
+    db = fake_pipeline.db
+    assert db.execute("select count(*) from documents").fetchone()[0] == 1
+    assert [t for t, in db.execute("select text from passages")] == ["The exit strategy is reviewed every January by the board."]
+    orphans = db.execute("select count(*) from evidence where passage_id not in (select id from passages)").fetchone()[0]
+    assert orphans == 0
+
+
+def test_moved_file_keeps_its_document(fake_pipeline, sample_pack, tmp_path):
+    folder = tmp_path / "docs"
+    shutil.copytree(sample_pack, folder)
+    fake_pipeline.ingest([folder])
+    before = fake_pipeline.db.execute("select id, sha256 from documents where name = 'joint-risk-register.xlsx'").fetchone()
+    (folder / "joint-risk-register.xlsx").rename(folder / "risk-register-renamed.xlsx")
+    report = fake_pipeline.ingest([folder])
+    moved = [o for o in report.outcomes if o.path.name == "risk-register-renamed.xlsx"][0]
+    assert moved.status == "unchanged" and moved.error == "moved from an earlier path"
+    after = fake_pipeline.db.execute("select id, sha256, name from documents where id = ?", [before[0]]).fetchone()
+    assert after == (before[0], before[1], "risk-register-renamed.xlsx")
+
+
+def test_failed_files_are_recorded_and_the_batch_goes_on(fake_pipeline, sample_pack, tmp_path):
+    folder = tmp_path / "mixed"
+    shutil.copytree(sample_pack, folder)
+    (folder / "empty.docx").write_bytes(b"")
+    (folder / "fake.xlsx").write_text("not a spreadsheet")
+    report = fake_pipeline.ingest([folder])
+    assert report.summary() == "Processed 10 documents, 2 failed"
+    errors = dict(fake_pipeline.db.execute("select name, error from documents where status = 'failed'").fetchall())
+    assert errors == {"empty.docx": "file is empty", "fake.xlsx": "not a Excel file although named .xlsx"}
+
+
+def test_a_failure_while_storing_leaves_no_half_written_document(fake_pipeline, sample_pack, monkeypatch):
+    fake_pipeline.ingest([sample_pack / "alliance-collaboration-charter.docx"])
+    counts = _counts(fake_pipeline.db)
+
+    def boom(*args):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(fake_pipeline, "_write_links", boom)
+    with pytest.raises(RuntimeError):
+        fake_pipeline.ingest([sample_pack / "joint-risk-register.xlsx"])
+    assert _counts(fake_pipeline.db) == counts
+    assert fake_pipeline.db.execute("select count(*) from documents where name = 'joint-risk-register.xlsx'").fetchone()[0] == 0
+
+
+def test_crosswalk_links_say_where_they_came_from(fake_pipeline, sample_pack):
+    fake_pipeline.ingest([sample_pack])
+    db = fake_pipeline.db
+    via = db.execute("select passage_id, requirement_id, via, rank from evidence where via is not null").fetchall()
+    assert via, "no crosswalk links"
+    for pid, rid, source, rank in via:
+        assert rank is None
+        assert db.execute("select 1 from evidence where passage_id = ? and requirement_id = ? and via is null",
+                          [pid, source]).fetchone(), "crosswalk link without its direct BS 11000 link"
+        assert db.execute("select 1 from crosswalk where requirement_id = ? and related_id = ?", [source, rid]).fetchone()
+    direct = db.execute("select passage_id, group_concat(rank) from evidence where via is null group by passage_id").fetchall()
+    for _, ranks in direct:
+        ranks = sorted(int(r) for r in ranks.split(","))
+        assert ranks == list(range(1, len(ranks) + 1))
+
+
+def test_unchanged_text_is_never_embedded_twice(db_path, sample_pack, tmp_path):
+    pipeline = open_pipeline(db_path, model="hash", workers=0)
+    calls = []
+    original = pipeline.embedder.embed
+    pipeline.embedder.embed = lambda texts: calls.append(len(texts)) or original(texts)
+    pipeline.ingest([sample_pack])
+    first = sum(calls)
+    calls.clear()
+    # the same documents at other paths: every text is already cached
+    shutil.copytree(sample_pack, tmp_path / "copy")
+    pipeline.ingest([tmp_path / "copy"])
+    assert first > 0 and sum(calls) == 0
+
+
+def test_catalogue_change_remaps_without_re_embedding_passages(db_path, sample_pack, tmp_path):
+    pipeline = open_pipeline(db_path, model="hash", workers=0)
+    pipeline.ingest([sample_pack])
+    extra = tmp_path / "mine.yaml"
+    extra.write_text("""
+framework: {id: ACME, name: ACME charter}
+stages: [{id: "1", title: Principles}]
+requirements:
+  - id: ACME-1
+    stage: "1"
+    title: Joint risk register reviewed monthly
+    description: The partners review one joint risk register every month. Look for the register.
+    examples: [The joint risk register is reviewed at every monthly meeting.]
+""")
+    again = open_pipeline(db_path, catalogue_files=[extra], model="hash", workers=0)
+    embedded = []
+    original = again.embedder.embed
+    again.embedder.embed = lambda texts: embedded.extend(texts) or original(texts)
+    assert again.sync_catalogue() is True
+    passage_texts = {t for t, in again.db.execute("select text from passages")}
+    assert not passage_texts & set(embedded)
+    assert again.db.execute("select count(*) from requirements where framework = 'ACME'").fetchone()[0] == 1
+    # the catalogue files are remembered by the database for later runs
+    assert "ACME-1" in open_pipeline(db_path, model="hash").catalogue.requirements
+
+
+def test_missing_path_is_a_named_error(fake_pipeline, tmp_path):
+    with pytest.raises(IngestError, match="no such file or folder"):
+        fake_pipeline.ingest([tmp_path / "nowhere"])
+
+
+def test_content_addressed_copies_are_kept(fake_pipeline, sample_pack):
+    fake_pipeline.ingest([sample_pack])
+    for sha, fmt in fake_pipeline.db.execute("select sha256, format from documents"):
+        copy = fake_pipeline.files_dir / sha[:2] / f"{sha}.{fmt}"
+        assert copy.is_file()
+
+
+def test_migrations_are_idempotent(db_path):
+    open_db(db_path)
+    db = open_db(db_path)
+    names = [r["name"] for r in db.query("select name from _sqlite_migrations")]
+    assert len(names) == len(set(names)) >= 3
+
+
+def _counts(db):
+    return {t: db.execute(f"select count(*) from {t}").fetchone()[0]
+            for t in ("documents", "passages", "evidence", "candidates")}

@@ -1,0 +1,180 @@
+"""Each reader on real files written by the fixtures."""
+
+import docx
+import openpyxl
+from helpers import rewrite_zip_member
+
+from ingest import read_document
+
+EXTRA_BODY = """
+<w:sdt><w:sdtPr><w:alias w:val="Owner"/></w:sdtPr><w:sdtContent>
+  <w:p><w:r><w:t>Content control: the relationship manager owns this plan.</w:t></w:r></w:p>
+</w:sdtContent></w:sdt>
+<w:p>
+  <w:r><w:t xml:space="preserve">The joint risk register is </w:t></w:r>
+  <w:ins w:id="91" w:author="Reviewer" w:date="2026-01-01T00:00:00Z"><w:r><w:t xml:space="preserve">jointly </w:t></w:r></w:ins>
+  <w:del w:id="92" w:author="Reviewer" w:date="2026-01-01T00:00:00Z"><w:r><w:delText xml:space="preserve">never </w:delText></w:r></w:del>
+  <w:r><w:t>reviewed every month by both partners.</w:t></w:r>
+</w:p>
+<w:p><w:r><w:t>This paragraph anchors a text box that holds an escalation note.</w:t></w:r><w:r>
+  <mc:AlternateContent><mc:Choice Requires="wps"><w:drawing><wp:inline><wp:docPr id="5" name="Box"/>
+    <a:graphic xmlns:a="http://schemas.openxmlformats.org/drawingml/2006/main"><a:graphicData uri="http://schemas.microsoft.com/office/word/2010/wordprocessingShape">
+    <wps:wsp><wps:txbx><w:txbxContent><w:p><w:r><w:t>Text box: escalate unresolved issues to the SERs.</w:t></w:r></w:p></w:txbxContent></wps:txbx></wps:wsp>
+    </a:graphicData></a:graphic></wp:inline></w:drawing></mc:Choice>
+  <mc:Fallback><w:pict><v:shape><v:textbox><w:txbxContent><w:p><w:r><w:t>Text box: escalate unresolved issues to the SERs.</w:t></w:r></w:p></w:txbxContent></v:textbox></v:shape></w:pict></mc:Fallback>
+  </mc:AlternateContent></w:r></w:p>
+"""
+
+
+def _by_text(result, fragment):
+    found = [p for p in result.passages if fragment in p.text]
+    assert found, f"{fragment!r} not in {[p.text for p in result.passages]}"
+    return found[0]
+
+
+def test_docx_headings_tables_and_metadata(make_docx):
+    path = make_docx("rmp.docx", [
+        ("h1", "4 Governance"),
+        ("h2", "4.2 Joint management team"),
+        ("p", "The joint management team meets monthly and owns the joint risk register."),
+        ("table", [["Forum", "Members", "Meets"], ["JMT", "Both delivery leads", "Monthly"]]),
+        ("h1", "Exit strategy"),
+        ("p", "The exit strategy is reviewed every January by the board."),
+    ], title="Relationship management plan", header="RMP v3 - CONTROLLED")
+    result = read_document(path)
+    assert result.status == "ok", result.error
+    p = _by_text(result, "meets monthly")
+    assert p.location == "section 4.2, paragraph 1"
+    assert p.context == "4 Governance > 4.2 Joint management team"
+    row = _by_text(result, "Both delivery leads")
+    assert row.kind == "row" and row.text == "Forum: JMT; Members: Both delivery leads; Meets: Monthly"
+    assert row.location == "section 4.2, table 1, row 2"
+    assert _by_text(result, "reviewed every January").location == 'section "Exit strategy", paragraph 1'
+    assert result.metadata["title"] == "Relationship management plan"
+    assert result.metadata["created"].startswith("2026-01-15")
+    assert result.metadata["header"] == "RMP v3 - CONTROLLED"
+    assert not any("CONTROLLED" in p.text or "Uncontrolled" in p.text for p in result.passages)
+    assert result.metadata["doc_type"] == "rmp"
+
+
+def test_docx_content_controls_tracked_changes_text_boxes(make_docx):
+    path = make_docx("plan.docx", [("p", "Opening paragraph of the plan, long enough to stand alone.")])
+    rewrite_zip_member(path, "word/document.xml", lambda xml: xml.replace("<w:sectPr", EXTRA_BODY + "<w:sectPr", 1))
+    result = read_document(path)
+    assert result.status == "ok", result.error
+    texts = [p.text for p in result.passages]
+    assert "Content control: the relationship manager owns this plan." in texts
+    assert "The joint risk register is jointly reviewed every month by both partners." in texts
+    assert not any("never" in t for t in texts)
+    boxes = [p for p in result.passages if "Text box" in p.text]
+    assert len(boxes) == 1 and boxes[0].kind == "textbox"  # the fallback copy is not read twice
+
+
+def test_docx_comments_are_kept_apart(tmp_path):
+    document = docx.Document()
+    paragraph = document.add_paragraph("The exit strategy is reviewed by the joint management team every year.")
+    document.add_comment(paragraph.runs, text="Is this still true after the restructure?", author="Auditor")
+    path = tmp_path / "commented.docx"
+    document.save(str(path))
+    result = read_document(path)
+    comment = _by_text(result, "still true after")
+    assert comment.kind == "comment" and comment.location == "comment 1 by Auditor"
+    body = _by_text(result, "exit strategy is reviewed")
+    assert body.kind == "paragraph" and "restructure" not in body.text
+
+
+def test_xlsx_rows_with_header_below_title_merged_cells_hidden_sheets(tmp_path):
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Risks"
+    ws.append(["Joint Risk Register - as at March"])
+    ws.merge_cells("A1:D1")
+    ws.append([])
+    ws.append(["Risk", "Owner", "Mitigation", "Score"])
+    ws.append(["Supplier insolvency", "Commercial lead", "Monthly credit checks", 12])
+    ws.append(["Key staff turnover", None, "Deputies for key roles", 9])
+    ws.merge_cells("B4:B5")  # one owner for two risks
+    hidden = wb.create_sheet("Archive")
+    hidden.append(["Risk", "Owner"])
+    hidden.append(["Old risk", "Nobody"])
+    hidden.sheet_state = "hidden"
+    path = tmp_path / "joint-risk-register.xlsx"
+    wb.save(str(path))
+    result = read_document(path)
+    assert result.status == "ok", result.error
+    first = _by_text(result, "Supplier insolvency")
+    assert first.text == "Risk: Supplier insolvency; Owner: Commercial lead; Mitigation: Monthly credit checks; Score: 12"
+    assert first.location == "sheet Risks, row 4"
+    assert "Joint Risk Register - as at March" in first.context
+    second = _by_text(result, "Key staff turnover")
+    assert "Owner: Commercial lead" in second.text  # the merged cell's value applies to every row it spans
+    archived = _by_text(result, "Old risk")
+    assert "hidden" in archived.context and archived.location == "sheet Archive, row 2"
+    assert result.metadata["hidden_sheets"] == "Archive"
+    assert result.metadata["doc_type"] == "register"
+
+
+def test_xlsx_reads_cached_formula_values(make_xlsx):
+    path = make_xlsx("scores.xlsx", {"Scores": [["Risk", "Likelihood", "Impact", "Score"],
+                                                ["Late design approvals", 3, 4, "=B2*C2"]]})
+    # openpyxl cannot write a cached value; Excel always does, so add one the way Excel stores it
+    rewrite_zip_member(path, "xl/worksheets/sheet1.xml",
+                       lambda xml: xml.replace("<f>B2*C2</f><v></v>", "<f>B2*C2</f><v>12</v>")
+                       .replace("<f>B2*C2</f></c>", "<f>B2*C2</f><v>12</v></c>"))
+    result = read_document(path)
+    assert _by_text(result, "Late design approvals").text.endswith("Score: 12")
+
+
+def test_pdf_pages_paragraphs_running_lines_and_hyphenation(make_pdf):
+    filler = " ".join(["The joint management team reviewed progress against the agreed plan."] * 6)
+    blocks = [("h1", "1 Background")] + [("p", f"Paragraph {i}. {filler}") for i in range(1, 12)]
+    blocks.append(("p", "The partners agreed a co-ordinated approach to knowledge manage-\nment across both organisations."))
+    path = make_pdf("review.pdf", blocks, running_header="Annual review - commercial in confidence")
+    result = read_document(path)
+    assert result.status == "ok", result.error
+    pages = {p.page for p in result.passages}
+    assert len(pages) >= 2
+    assert not any("commercial in confidence" in p.text for p in result.passages)
+    assert not any(p.text.strip().startswith("Page ") for p in result.passages)
+    assert any("knowledge management across" in p.text for p in result.passages)
+    p5 = _by_text(result, "Paragraph 5.")
+    assert p5.location.startswith(f"page {p5.page}, paragraph")
+
+
+def test_pdf_without_text_layer_needs_ocr(tmp_path):
+    from fpdf import FPDF
+
+    pdf = FPDF()
+    pdf.add_page()
+    pdf.rect(20, 20, 100, 60, style="F")  # a drawing, as a scanned page would be an image
+    path = tmp_path / "scan.pdf"
+    pdf.output(str(path))
+    result = read_document(path)
+    assert result.status == "failed" and result.error == "no text layer: needs OCR"
+
+
+def test_text_markdown_and_csv(tmp_path):
+    (tmp_path / "notes.txt").write_text("First note: the joint risk register was reviewed.\n\nSecond note: the exit strategy was agreed by both.\n")
+    (tmp_path / "notes.md").write_text("# Plan\n\n## Risks\n\nThe joint register is reviewed monthly by the team.\n")
+    (tmp_path / "risks.csv").write_text("Risk,Owner\nSupplier failure,Commercial lead\n")
+    txt = read_document(tmp_path / "notes.txt")
+    assert [p.location for p in txt.passages] == ["paragraph 1", "paragraph 2"]
+    md = read_document(tmp_path / "notes.md")
+    assert md.passages[0].context == "Plan > Risks" and md.passages[0].location == 'section "Risks", paragraph 1'
+    csv_result = read_document(tmp_path / "risks.csv")
+    assert csv_result.passages[0].text == "Risk: Supplier failure; Owner: Commercial lead"
+    assert csv_result.passages[0].location == "row 2"
+
+
+def test_long_paragraphs_split_at_sentences_and_fragments_merge(make_docx):
+    long_text = " ".join(f"Sentence number {i} explains one more part of the joint plan." for i in range(40))
+    path = make_docx("long.docx", [("h1", "1 Plan"), ("p", long_text), ("p", "Agreed."),
+                                   ("p", "The board will:"), ("p", "- review risks"), ("p", "- review value")])
+    result = read_document(path)
+    parts = [p for p in result.passages if p.text.startswith("Sentence") or " Sentence number" in p.text]
+    assert len(parts) >= 3 and all(len(p.text) <= 900 for p in parts)
+    assert parts[0].location == "section 1, paragraph 1, part 1"
+    assert all(p.text.endswith(".") for p in parts)
+    listing = _by_text(result, "The board will:")
+    assert listing.text == "The board will:\n- review risks\n- review value"
+    assert listing.location == "section 1, paragraphs 3-5"
