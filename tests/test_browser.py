@@ -1,0 +1,84 @@
+"""End to end in a real browser: matrix -> requirement -> evidence -> source file, with screenshots."""
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+SCREENSHOTS = Path(__file__).parent / "screenshots"
+
+pytestmark = pytest.mark.browser
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(sample_db):
+    port = _free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "evidence", "serve", "--db", str(sample_db), "--port", str(port)],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(100):
+        try:
+            urllib.request.urlopen(url + "/-/versions.json", timeout=1)
+            break
+        except OSError:
+            time.sleep(0.2)
+    else:
+        proc.kill()
+        pytest.fail("evidence serve did not start: " + proc.stdout.read().decode())
+    yield url
+    proc.terminate()
+    proc.wait(10)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not os.path.exists(CHROMIUM):
+        pytest.skip("no Chromium on this machine (make test installs Debian's chromium where it can)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+            "--disable-sync", "--no-first-run", "--disable-quic"])
+        yield browser
+        browser.close()
+
+
+def test_matrix_to_requirement_to_source(server, browser, tmp_path):
+    SCREENSHOTS.mkdir(exist_ok=True)
+    page = browser.new_page(viewport={"width": 1300, "height": 900}, accept_downloads=True)
+    page.goto(server + "/")
+    assert page.locator("table.heatmap").count() == 3
+    page.screenshot(path=str(SCREENSHOTS / "1-front-page.png"), full_page=True)
+
+    page.click("p.links a:has-text('Evidence matrix')")
+    page.wait_for_selector("table.rows-and-columns")
+    assert "Evidence matrix" in page.title() or page.locator("h1").inner_text().lower().startswith("evidence matrix")
+    page.screenshot(path=str(SCREENSHOTS / "2-matrix.png"))
+
+    page.goto(server + "/evidence/matrix?status=evidenced&framework=BS11000&document__contains=.pdf")
+    page.locator("td.col-requirement_id a").first.click()
+    page.wait_for_selector("h2:has-text('Evidence (')")
+    assert page.locator(".evidence-list li").count() >= 1
+    page.screenshot(path=str(SCREENSHOTS / "3-requirement.png"), full_page=True)
+
+    source = page.locator(".evidence-list li a:has-text('open source file')").first
+    href = source.get_attribute("href")
+    response = page.request.get(server + href)
+    assert response.status == 200 and response.body()[:4] == b"%PDF"
+    page.goto(server + href)
+    time.sleep(1)
+    page.screenshot(path=str(SCREENSHOTS / "4-source.png"))
