@@ -18,9 +18,10 @@ setup: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@# a local CPU wheel (this kind of machine has one) wins; otherwise PyTorch's CPU index, never PyPI's CUDA build
 	$(BIN)/python -c "import torch" 2>/dev/null \
-	  || $(BIN)/pip install --no-index "$(TORCH)" \
-	  || $(BIN)/pip install "$(TORCH)" --index-url $(TORCH_CPU_INDEX)
+	  || { $(BIN)/pip install --no-deps --no-index "$(TORCH)" >/dev/null 2>&1 && $(BIN)/pip install "$(TORCH)"; } \
+	  || $(BIN)/pip install "$(TORCH)" --index-url $(TORCH_CPU_INDEX) --extra-index-url https://pypi.org/simple
 	$(BIN)/pip install -e ".[test]"
 	touch $@
 

@@ -1,0 +1,94 @@
+"""Mapping quality on a labelled evidence pack, next to the naive baseline, measured in one run.
+
+    python bench/mapping_quality.py --pack ../shared/eval/dev [--score ../shared/eval/score.py]
+
+Ingests the pack's files with the product pipeline into a fresh database and scores it with the pack's
+score.py; then builds the naive baseline (passage text against requirement titles, cosine, top 3 over a
+threshold) on the same passages and scores it at several thresholds. Labels are only read by score.py.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from evidence import open_pipeline  # noqa: E402
+
+
+def score(score_py: Path, db: Path, gold: Path) -> dict:
+    out = subprocess.run([sys.executable, str(score_py), str(db), str(gold)], capture_output=True, text=True, check=True)
+    return dict((k, float(v)) for k, v in (item.split("=") for item in out.stdout.split()))
+
+
+def product(pack: Path, workdir: Path, model: str) -> tuple[Path, float]:
+    db = workdir / "product.db"
+    started = time.perf_counter()
+    pipeline = open_pipeline(db, model=model, workers=0)
+    report = pipeline.ingest([pack / "files"])
+    assert report.failed == 0, report.summary()
+    return db, time.perf_counter() - started
+
+
+def naive(product_db: Path, workdir: Path, threshold: float, pipeline) -> Path:
+    """Same passages; evidence = top 3 requirements by cosine of passage text vs requirement title."""
+    db = workdir / f"naive-{threshold}.db"
+    con = sqlite3.connect(db)
+    sqlite3.connect(product_db).backup(con)  # a file copy would miss what is still in the WAL
+    con.execute("delete from evidence")
+    con.execute("delete from candidates")
+    reqs = con.execute("select id, title from requirements order by framework, position").fetchall()
+    passages = con.execute("select id, text from passages").fetchall()
+    r_vec = pipeline.embed([t for _, t in reqs])
+    p_vec = pipeline.embed([t for _, t in passages])
+    sims = p_vec @ r_vec.T
+    rows = []
+    for i, (pid, _) in enumerate(passages):
+        top = np.argsort(-sims[i])[:3]
+        rank = 0
+        for r in top:
+            if sims[i, r] >= threshold:
+                rank += 1
+                rows.append((pid, reqs[r][0], float(sims[i, r]), rank))
+    con.executemany("insert into evidence (passage_id, requirement_id, score, rank) values (?, ?, ?, ?)", rows)
+    con.commit()
+    return db
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--pack", type=Path, default=Path("../shared/eval/dev"))
+    ap.add_argument("--score", type=Path, default=None)
+    ap.add_argument("--model", default="all-MiniLM-L6-v2")
+    ap.add_argument("--json", type=Path, default=None)
+    args = ap.parse_args()
+    score_py = args.score or args.pack.parent / "score.py"
+    gold = args.pack / "files.gold.jsonl"
+    keys = ["found", "hit@1", "hit@3", "stage@3", "false_ev", "item_f1", "gap_recall"]
+    results = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(tmp)
+        db, seconds = product(args.pack, workdir, args.model)
+        results["product"] = {**score(score_py, db, gold), "seconds": round(seconds, 1)}
+        pipeline = open_pipeline(db, model=args.model)
+        for threshold in (0.2, 0.3, 0.4, 0.5):
+            results[f"naive@{threshold}"] = score(score_py, naive(db, workdir, threshold, pipeline), gold)
+    print("| run | " + " | ".join(keys) + " |")
+    print("|---" * (len(keys) + 1) + "|")
+    for name, figures in results.items():
+        print(f"| {name} | " + " | ".join(f"{figures.get(k, 0):.3f}" for k in keys) + " |")
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=1))
+
+
+if __name__ == "__main__":
+    main()
