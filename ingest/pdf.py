@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 
 from .chunking import paragraph, refine
-from .model import ReadError, ReadResult
+from .model import Passage, ReadError, ReadResult
 
 _PAGE_NUMBER = re.compile(r"^(?:page\s*)?\d+(?:\s*(?:of|/)\s*\d+)?$|^[-–]\s*\d+\s*[-–]$", re.I)
 _DIGITS = re.compile(r"\d+")
@@ -20,7 +21,7 @@ class PdfReader:
     def read(self, path: Path) -> ReadResult:
         reader = _open(path)
         result = ReadResult(path=path, format=self.format, metadata=_metadata(reader))
-        pages: list[list[tuple[str, float]]] = []
+        pages: list[list[_Line]] = []
         for number, page in enumerate(reader.pages, 1):
             try:
                 pages.append(_page_lines(page))
@@ -29,11 +30,29 @@ class PdfReader:
                 result.warnings.append(f"page {number}: unreadable ({_short(exc)})")
         _drop_running_lines(pages)
         for number, lines in enumerate(pages, 1):
-            for i, text in enumerate(_paragraphs(lines), 1):
-                result.passages.append(paragraph(text, f"page {number}, ", i, page=number))
+            result.passages.extend(_page_passages(number, lines))
         result.passages = refine(result.passages)
         _check_text_layer(result, pages)
         return result.finish()
+
+
+def _page_passages(number: int, lines: list[_Line]) -> list[Passage]:
+    passages: list[Passage] = []
+    para_no = table_no = 0
+    for kind, block in _blocks(lines):
+        if kind == "text":
+            for text in _paragraphs(block):
+                para_no += 1
+                passages.append(paragraph(text, f"page {number}, ", para_no, page=number))
+            continue
+        table_no += 1
+        header, rows = _render_table(_table_rows(block))
+        context = f"columns: {', '.join(h for h in header if h)}" if header else ""
+        for r, text in enumerate(rows, 2 if header else 1):
+            if text:
+                passages.append(Passage(text=text, location=f"page {number}, table {table_no}, row {r}",
+                                        context=context, kind="row", page=number, row=r))
+    return passages
 
 
 def _short(exc: Exception) -> str:
@@ -86,74 +105,183 @@ def _pdf_date(value, name: str) -> dict:
     return {name: f"{y}-{mo}-{d}T{h}:{mi}:{s}"}
 
 
-def _page_lines(page) -> list[tuple[str, float]]:
-    """(text, y) per visual line, top to bottom, from the positioned text pypdf reports."""
-    chunks: list[tuple[float, float, str]] = []
+@dataclass
+class _Line:
+    y: float
+    cells: list[tuple[float, str]]  # (x, text) runs separated by wide gaps, left to right
+    size: float = 10.0
+
+    @property
+    def text(self) -> str:
+        return " ".join(t for _, t in self.cells)
+
+
+def _page_lines(page) -> list[_Line]:
+    """Visual lines, top to bottom, from the positioned text pypdf reports."""
+    chunks: list[tuple[float, float, str, float]] = []
 
     def visit(text, cm, tm, font_dict, font_size):
         if text and text.strip():
             # position in user space: text matrix combined with the current transformation matrix
             x = tm[4] * cm[0] + tm[5] * cm[2] + cm[4]
             y = tm[4] * cm[1] + tm[5] * cm[3] + cm[5]
-            chunks.append((round(y, 1), x, text))
+            size = abs(font_size * (tm[3] or 1) * (cm[3] or 1)) or 10.0
+            chunks.append((round(y, 1), x, text, size))
 
     raw = page.extract_text(visitor_text=visit)
     if not chunks:
-        return [(line, float(-i)) for i, line in enumerate(raw.splitlines()) if line.strip()]
-    lines: list[tuple[str, float]] = []
+        return [_Line(float(-i), [(0.0, " ".join(t.split()))]) for i, t in enumerate(raw.splitlines()) if t.strip()]
+    by_line: list[list] = []
     for y in sorted({c[0] for c in chunks}, reverse=True):
         parts = sorted((c for c in chunks if c[0] == y), key=lambda c: c[1])
-        text = " ".join(" ".join(p[2] for p in parts).split())
-        if text:
-            lines.append((text, y))
-    return _merge_close(lines)
+        if by_line and abs(by_line[-1][0][0] - y) < 2.0:  # superscripts and mixed fonts sit a point or two apart
+            parts = sorted(by_line.pop() + parts, key=lambda c: c[1])
+        by_line.append(parts)
+    columns = _column_starts(by_line)
+    lines = [_Line(parts[0][0], _cells(parts, columns), max(c[3] for c in parts)) for parts in by_line]
+    return [line for line in lines if line.text]
 
 
-def _merge_close(lines: list[tuple[str, float]]) -> list[tuple[str, float]]:
-    """Superscripts and mixed fonts put parts of one line a point or two apart: join them."""
-    out: list[tuple[str, float]] = []
-    for text, y in lines:
-        if out and abs(out[-1][1] - y) < 2.0:
-            out[-1] = (f"{out[-1][0]} {text}", out[-1][1])
+def _column_starts(by_line: list[list]) -> set[int]:
+    """x positions where text starts on three or more lines other than at the line start: table columns."""
+    counts = Counter()
+    for parts in by_line:
+        counts.update({round(c[1]) for c in parts[1:]})
+    return {x for x, n in counts.items() if n >= 3}
+
+
+def _cells(parts, columns: set[int]) -> list[tuple[float, str]]:
+    """Join chunks that continue each other; a chunk starting in a column, or after a wide gap, starts a cell."""
+    cells: list[list] = []
+    end = None
+    for _, x, text, size in parts:
+        text = " ".join(text.split())
+        if not text:
+            continue
+        in_column = any(abs(round(x) - c) <= 1 for c in columns)
+        if cells and not in_column and end is not None and x - end < size * 3:
+            cells[-1][1] = f"{cells[-1][1]} {text}"
         else:
-            out.append((text, y))
-    return out
+            cells.append([x, text])
+        end = x + len(text) * size * 0.45  # rough advance width: only decides between continuation and gap
+    return [(x, t) for x, t in cells]
 
 
-def _drop_running_lines(pages: list[list[tuple[str, float]]]) -> None:
+def _drop_running_lines(pages: list[list[_Line]]) -> None:
     """Remove headers, footers and page numbers: lines at a page edge that repeat on most pages."""
-    if not pages:
-        return
     edge = Counter()
     for lines in pages:
-        for text, _ in lines[:2] + lines[-2:]:
-            edge[_DIGITS.sub("#", text.lower())] += 1
+        for line in lines[:2] + lines[-2:]:
+            edge[_DIGITS.sub("#", line.text.lower())] += 1
     repeated = {k for k, n in edge.items() if len(pages) >= 2 and n >= max(2, len(pages) * 0.6)}
     for lines in pages:
-        top, bottom = lines[:2], lines[-2:]
         keep = []
-        for i, (text, y) in enumerate(lines):
+        for i, line in enumerate(lines):
             at_edge = i < 2 or i >= len(lines) - 2
-            if at_edge and (_DIGITS.sub("#", text.lower()) in repeated or _PAGE_NUMBER.match(text.strip())):
+            if at_edge and (_DIGITS.sub("#", line.text.lower()) in repeated or _PAGE_NUMBER.match(line.text.strip())):
                 continue
-            keep.append((text, y))
-        del top, bottom
+            keep.append(line)
         lines[:] = keep
 
 
-def _paragraphs(lines: list[tuple[str, float]]) -> list[str]:
+def _blocks(lines: list[_Line]) -> list[tuple[str, list]]:
+    """Split a page into ("text", lines) and ("table", lines) blocks."""
+    blocks: list[tuple[str, list]] = []
+    i = 0
+    while i < len(lines):
+        j = _table_end(lines, i)
+        kind = "table" if j > i else "text"
+        j = j if j > i else i + 1
+        if blocks and blocks[-1][0] == kind == "text":
+            blocks[-1][1].extend(lines[i:j])
+        else:
+            blocks.append((kind, lines[i:j]))
+        i = j
+    return blocks
+
+
+def _table_end(lines: list[_Line], i: int) -> int:
+    """End of a table starting at line i (i itself when none): two or more multi-cell lines sharing
+    column positions, with the single-cell lines between them that sit in one of those columns."""
+    if len(lines[i].cells) < 2:
+        return i
+    anchors = [x for x, _ in lines[i].cells]
+    j, multi = i + 1, 1
+    while j < len(lines):
+        xs = [x for x, _ in lines[j].cells]
+        if not all(any(abs(x - a) < 3 for a in anchors) for x in xs):
+            break
+        if len(xs) >= 2:
+            multi += 1
+        j += 1
+    while j > i and len(lines[j - 1].cells) < 2 and not _inside(lines, i, j - 1):
+        j -= 1
+    return j if multi >= 2 else i
+
+
+def _inside(lines: list[_Line], start: int, k: int) -> bool:
+    """A single-cell line inside a table continues a cell only if it is not in the first column alone."""
+    first = lines[start].cells[0][0]
+    return abs(lines[k].cells[0][0] - first) >= 3
+
+
+def _table_rows(lines: list[_Line]) -> list[list[str]]:
+    """Rows of cell texts: a row starts where the first column has text after a gap wider than a line."""
+    anchors = sorted({round(x) for line in lines for x, _ in line.cells})
+    columns = _cluster(anchors)
+    spacing = _line_spacing([a.y - b.y for a, b in zip(lines, lines[1:]) if a.y > b.y])
+    rows: list[list[list[str]]] = []
+    prev_y = None
+    for line in lines:
+        starts_row = abs(line.cells[0][0] - columns[0]) < 3 and (
+            prev_y is None or not rows or prev_y - line.y > spacing * 1.25 or not spacing)
+        if starts_row or not rows:
+            rows.append([[] for _ in columns])
+        for x, text in line.cells:
+            col = max(k for k, c in enumerate(columns) if c <= x + 3)
+            rows[-1][col].append(text)
+        prev_y = line.y
+    return [[_join_all(parts) for parts in row] for row in rows]
+
+
+def _cluster(xs: list[int]) -> list[float]:
+    out: list[float] = []
+    for x in xs:
+        if not out or x - out[-1] > 3:
+            out.append(float(x))
+    return out
+
+
+def _join_all(parts: list[str]) -> str:
+    text = ""
+    for part in parts:
+        text = _join(text, part) if text else part
+    return text
+
+
+def _render_table(rows: list[list[str]]) -> tuple[list[str], list[str]]:
+    """(header, rendered rows): a first row of short labels is the header that names every cell."""
+    header = rows[0] if len(rows) > 1 and all(len(c) <= 40 for c in rows[0] if c) else []
+    rendered = []
+    for row in rows[1:] if header else rows:
+        cells = [f"{h}: {v}" if h else v for h, v in zip(header or [""] * len(row), row) if v]
+        rendered.append("; ".join(cells))
+    return header, rendered
+
+
+def _paragraphs(lines: list[_Line]) -> list[str]:
     """Join lines into paragraphs where the gap between them is no wider than normal line spacing."""
     if not lines:
         return []
-    normal = _line_spacing([a[1] - b[1] for a, b in zip(lines, lines[1:]) if a[1] - b[1] > 0])
-    paras, current = [], lines[0][0]
-    for (_, prev_y), (text, y) in zip(lines, lines[1:]):
-        gap = prev_y - y
+    normal = _line_spacing([a.y - b.y for a, b in zip(lines, lines[1:]) if a.y - b.y > 0])
+    paras, current = [], lines[0].text
+    for prev, line in zip(lines, lines[1:]):
+        gap = prev.y - line.y
         if normal and gap > normal * 1.35 or gap < 0:
             paras.append(current)
-            current = text
+            current = line.text
         else:
-            current = _join(current, text)
+            current = _join(current, line.text)
     paras.append(current)
     return [p.strip() for p in paras if p.strip()]
 
