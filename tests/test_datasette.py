@@ -114,3 +114,17 @@ def test_hostile_document_shows_as_plain_text(tmp_path):
     assert "sandbox" in source.headers["content-security-policy"]
     disposition = source.headers["content-disposition"]
     assert "/" not in disposition.split("filename=")[1] and "\\" not in disposition and "<" not in disposition
+
+
+def test_several_databases_are_published_side_by_side(tmp_path, sample_pack):
+    paths = []
+    for name in ("alliance-a", "alliance-b"):
+        db_path = tmp_path / f"{name}.db"
+        open_pipeline(db_path, model="hash", workers=0).ingest([sample_pack / "joint-risk-register.xlsx"])
+        paths.append(db_path)
+    ds = build_datasette(paths)
+    page = get(ds, "/").text
+    assert '<a href="/alliance-a">alliance-a</a>' in page and '<a href="/alliance-b">alliance-b</a>' in page
+    for name in ("alliance-a", "alliance-b"):
+        assert get(ds, f"/{name}/gaps.json?framework=XTP").status_code == 200  # canned queries for every database
+        assert get(ds, f"/{name}/matrix.json").json()["rows"]
