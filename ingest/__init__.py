@@ -7,7 +7,9 @@ of the project.
 
 from __future__ import annotations
 
+import logging
 import time
+import warnings
 from pathlib import Path
 
 from .doctype import DOC_TYPE_LABELS, DOC_TYPES, infer_doc_type
@@ -23,6 +25,8 @@ __all__ = [
     "READERS", "reader_for", "read_document", "is_ignorable", "supported_extensions",
     "infer_doc_type",
 ]
+
+logging.getLogger("pypdf").setLevel(logging.ERROR)  # recoverable damage is reported through the status
 
 READERS = {r.format: r for r in (WordReader(), ExcelReader(), PdfReader(), TextReader(),
                                    MarkdownReader(), CsvReader())}
@@ -57,7 +61,9 @@ def read_document(path: str | Path, max_bytes: int = MAX_FILE_BYTES) -> ReadResu
     try:
         before = _fingerprint(path)
         check_size(path, max_bytes)
-        result = reader.read(path)
+        with warnings.catch_warnings():  # parsers warn per cell or object: the result's status says it once
+            warnings.simplefilter("ignore")
+            result = reader.read(path)
         if _fingerprint(path) != before:
             return ReadResult(path=path, format=fmt, status="skipped",
                               error="file changed while it was read (still being written?); read again later")
@@ -71,7 +77,8 @@ def read_document(path: str | Path, max_bytes: int = MAX_FILE_BYTES) -> ReadResu
         return ReadResult(path=path, format=fmt, status="failed",
                           error=f"unreadable {fmt} file: {type(exc).__name__}: {str(exc)[:200]}")
     if result.status != "failed" and not result.passages:
-        result.status, result.error = "failed", result.error or "no text found in the file"
+        # read fine but holds nothing: not a failure, and still listed among the files that evidence nothing
+        result.status, result.error = "skipped", result.error or "no text found in the file"
     opening = " ".join(p.text for p in result.passages[:8])[:3000]
     result.metadata["doc_type"] = infer_doc_type(path.name, result.metadata.get("title", ""), opening, fmt)
     return result

@@ -49,7 +49,8 @@ class _Pool:
         try:
             yield from self._loop(paths)
         finally:
-            self.executor.shutdown(wait=False, cancel_futures=True)
+            # waiting is cheap here (work done or cancelled) and leaves no half-closed pipes for atexit
+            self.executor.shutdown(wait=True, cancel_futures=True)
 
     def _loop(self, paths: Iterator[Path]) -> Iterator[ReadResult]:
         exhausted = False
@@ -102,7 +103,7 @@ class _Pool:
                 results.append(ReadResult(path=path, format=path.suffix.lstrip("."), status="failed",
                                           error=f"timed out after {self.timeout:.0f} s: file too complex or malformed"))
             finally:
-                solo.shutdown(wait=False, cancel_futures=True)
+                solo.shutdown(wait=True, cancel_futures=True)
         return results
 
     def _expire(self) -> Iterator[ReadResult]:
@@ -128,4 +129,4 @@ class _Pool:
 def _kill(executor: ProcessPoolExecutor) -> None:
     for process in list((getattr(executor, "_processes", None) or {}).values()):
         process.kill()
-    executor.shutdown(wait=False, cancel_futures=True)
+    executor.shutdown(wait=True, cancel_futures=True)  # the processes are dead, so this returns at once

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .model import Passage, ReadError, ReadResult
-from .safety import check_office_zip
+from .safety import check_office_zip, open_package
 
 HEADER_SCAN_ROWS = 15  # header rows below a title block are common in registers
 MAX_ROWS_PER_SHEET = 100_000
@@ -21,7 +21,7 @@ class ExcelReader:
         check_office_zip(path, "xlsx")
         try:
             # data_only gives the cached values of formulas, which is what the author saw
-            wb = openpyxl.load_workbook(str(path), data_only=True, read_only=False)
+            wb = openpyxl.load_workbook(open_package(path), data_only=True, read_only=False)
         except Exception as exc:
             raise ReadError(f"damaged Excel file: {_short(exc)}") from None
         result = ReadResult(path=path, format=self.format, metadata=_properties(wb))
@@ -63,15 +63,22 @@ def _cell_text(value) -> str:
 
 
 def _grid(ws) -> list[list[str]]:
-    """The sheet as text, with each merged range's value copied into every cell it covers."""
-    rows = [[_cell_text(v) for v in row]
-            for row in ws.iter_rows(max_row=min(ws.max_row, MAX_ROWS_PER_SHEET), values_only=True)]
+    """The sheet as text, from the cells that exist (a declared dimension of a million rows costs nothing),
+    with each merged range's value copied into every cell it covers."""
+    cells = {(r, c): _cell_text(cell.value) for (r, c), cell in ws._cells.items() if cell.value is not None}
+    cells = {k: v for k, v in cells.items() if v and k[0] <= MAX_ROWS_PER_SHEET}
     for rng in ws.merged_cells.ranges:
-        value = rows[rng.min_row - 1][rng.min_col - 1] if rng.min_row <= len(rows) else ""
-        for r in range(rng.min_row, min(rng.max_row, len(rows)) + 1):
-            for c in range(rng.min_col, rng.max_col + 1):
-                if c - 1 < len(rows[r - 1]):
-                    rows[r - 1][c - 1] = value
+        value = cells.get((rng.min_row, rng.min_col), "")
+        if value and (rng.max_row - rng.min_row + 1) * (rng.max_col - rng.min_col + 1) <= 10_000:
+            for r in range(rng.min_row, min(rng.max_row, MAX_ROWS_PER_SHEET) + 1):
+                for c in range(rng.min_col, rng.max_col + 1):
+                    cells[(r, c)] = value
+    if not cells:
+        return []
+    width = max(c for _, c in cells)
+    rows = [[""] * width for _ in range(max(r for r, _ in cells))]
+    for (r, c), value in cells.items():
+        rows[r - 1][c - 1] = value
     return rows
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import re
 import zipfile
 from pathlib import Path
 
@@ -57,3 +59,27 @@ def check_office_zip(path: Path, fmt: str) -> None:
     packed = max(1, sum(i.compress_size for i in infos))
     if unzipped > MAX_UNZIPPED_BYTES or (unzipped > 50e6 and unzipped / packed > MAX_ZIP_RATIO):
         raise ReadError(f"refused: {name} file would inflate to {unzipped / 1e6:.0f} MB (zip bomb?)")
+
+
+_STRICT = re.compile(rb"http://purl\.oclc\.org/ooxml/([A-Za-z]+)/([A-Za-z]+)")
+
+
+def open_package(path: Path) -> Path | io.BytesIO:
+    """The Office package to parse: the file itself, or, for ISO 29500 Strict documents (which python-docx
+    and openpyxl do not understand), an in-memory copy with Strict namespaces mapped to Transitional ones."""
+    with zipfile.ZipFile(path) as zf:
+        try:
+            rels = zf.read("_rels/.rels")
+        except KeyError:
+            return path
+        if b"purl.oclc.org/ooxml" not in rels:
+            return path
+        out = io.BytesIO()
+        with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+            for info in zf.infolist():
+                data = zf.read(info.filename)
+                if info.filename.endswith((".xml", ".rels")):
+                    data = _STRICT.sub(rb"http://schemas.openxmlformats.org/\1/2006/\2", data)
+                dst.writestr(info, data)
+    out.seek(0)
+    return out

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from .chunking import paragraph, refine
 from .model import Passage, ReadError, ReadResult
-from .safety import check_office_zip
+from .safety import check_office_zip, open_package
 
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 MC_FALLBACK = "{http://schemas.openxmlformats.org/markup-compatibility/2006}Fallback"
@@ -25,11 +25,14 @@ class WordReader:
 
         check_office_zip(path, "docx")
         try:
-            document = docx.Document(str(path))
+            document = docx.Document(open_package(path))
         except Exception as exc:  # python-docx raises many types for damaged parts
             raise ReadError(f"damaged Word file: {_short(exc)}") from None
         result = ReadResult(path=path, format=self.format)
-        result.metadata = _core_properties(document.core_properties)
+        try:
+            result.metadata = _core_properties(document.core_properties)
+        except Exception:  # a malformed properties part costs the metadata, not the text
+            result.warnings.append("document properties unreadable")
         result.metadata.update(_headers_footers(document))
         walker = _BodyWalker(document)
         walker.walk(document.element.body)

@@ -178,3 +178,55 @@ def test_long_paragraphs_split_at_sentences_and_fragments_merge(make_docx):
     listing = _by_text(result, "The board will:")
     assert listing.text == "The board will:\n- review risks\n- review value"
     assert listing.location == "section 1, paragraphs 3-5"
+
+
+def _to_strict(path):
+    """Rewrite a Transitional package the way Word's 'Strict Open XML' option saves it."""
+    import re
+
+    def strict(xml):
+        return re.sub(r"http://schemas\.openxmlformats\.org/(\w+)/2006/(\w+)", r"http://purl.oclc.org/ooxml/\1/\2", xml)
+
+    import zipfile
+
+    with zipfile.ZipFile(path) as zf:
+        names = [n for n in zf.namelist() if n.endswith((".xml", ".rels")) and n != "[Content_Types].xml"]
+    for name in names:
+        rewrite_zip_member(path, name, strict)
+
+
+def test_iso_strict_word_and_excel_files_are_read(make_docx, make_xlsx):
+    word = make_docx("strict.docx", [("h1", "2 Governance"), ("p", "The joint management team meets every month.")])
+    excel = make_xlsx("strict.xlsx", {"Risks": [["Risk", "Owner"], ["Supplier failure", "Commercial lead"]]})
+    for path in (word, excel):
+        _to_strict(path)
+        assert b"purl.oclc.org" in __import__("zipfile").ZipFile(path).read("_rels/.rels")
+    doc = read_document(word)
+    assert doc.status == "ok", doc.error
+    assert _by_text(doc, "meets every month").location == "section 2, paragraph 1"
+    book = read_document(excel)
+    assert book.status == "ok", book.error
+    assert _by_text(book, "Supplier failure").text == "Risk: Supplier failure; Owner: Commercial lead"
+
+
+def test_an_empty_document_is_skipped_not_failed(make_docx):
+    result = read_document(make_docx("blank.docx", []))
+    # the writer adds the title as a heading only; a heading is context, not a passage
+    assert (result.status, result.error) == ("skipped", "no text found in the file")
+
+
+def test_a_styled_cell_far_away_does_not_inflate_the_sheet(tmp_path):
+    from openpyxl.styles import Font
+
+    from ingest.excel import _grid
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["Risk", "Owner"])
+    ws.append(["Supplier failure", "Commercial lead"])
+    ws["XFD1048576"].font = Font(bold=True)  # formatting only, as some templates carry
+    path = tmp_path / "wide.xlsx"
+    wb.save(str(path))
+    loaded = openpyxl.load_workbook(str(path))
+    assert len(_grid(loaded.active)) == 2
+    assert [p.text for p in read_document(path).passages] == ["Risk: Supplier failure; Owner: Commercial lead"]
