@@ -35,5 +35,11 @@ def infer_doc_type(filename: str, title: str = "", opening: str = "", fmt: str =
         scores[doc_type] += weight * 0.5 * min(3, len(rx.findall(opening or "")))
     if fmt in ("xlsx", "csv"):
         scores["register"] += 1  # spreadsheets that evidence anything are mostly registers and logs
+    # the type word nearest the end of a title names the document: "... Contract - Selection Summary" is a report
+    head = re.sub(r"\([^)]*\)|\d+", " ", title or name)  # "(Contract Year 3)", versions and dates qualify, not name
+    tail = " ".join(re.findall(r"[a-z]+", head.lower())[-4:])
+    for doc_type, pattern, _ in _SIGNALS:
+        if re.search(pattern, tail, re.I):
+            scores[doc_type] += 4
     best = max(scores, key=lambda t: scores[t])
     return best if scores[best] >= 3 else "other"

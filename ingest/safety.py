@@ -64,22 +64,38 @@ def check_office_zip(path: Path, fmt: str) -> None:
 _STRICT = re.compile(rb"http://purl\.oclc\.org/ooxml/([A-Za-z]+)/([A-Za-z]+)")
 
 
+_MACRO_TYPES = {  # python-docx and openpyxl refuse the main part of macro-enabled and template packages
+    b"application/vnd.ms-word.document.macroEnabled.main+xml":
+        b"application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml",
+    b"application/vnd.openxmlformats-officedocument.wordprocessingml.template.main+xml":
+        b"application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml",
+    b"application/vnd.ms-word.template.macroEnabledTemplate.main+xml":
+        b"application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml",
+}
+
+
 def open_package(path: Path) -> Path | io.BytesIO:
-    """The Office package to parse: the file itself, or, for ISO 29500 Strict documents (which python-docx
-    and openpyxl do not understand), an in-memory copy with Strict namespaces mapped to Transitional ones."""
+    """The Office package to parse: the file itself, or an in-memory copy that the parsers understand:
+    ISO 29500 Strict namespaces mapped to Transitional ones, macro-enabled main parts typed as plain ones.
+    Macros themselves are never run or read."""
     with zipfile.ZipFile(path) as zf:
         try:
-            rels = zf.read("_rels/.rels")
+            rels, types = zf.read("_rels/.rels"), zf.read("[Content_Types].xml")
         except KeyError:
             return path
-        if b"purl.oclc.org/ooxml" not in rels:
+        strict = b"purl.oclc.org/ooxml" in rels
+        macro = any(t in types for t in _MACRO_TYPES)
+        if not strict and not macro:
             return path
         out = io.BytesIO()
         with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
             for info in zf.infolist():
                 data = zf.read(info.filename)
-                if info.filename.endswith((".xml", ".rels")):
+                if strict and info.filename.endswith((".xml", ".rels")):
                     data = _STRICT.sub(rb"http://schemas.openxmlformats.org/\1/2006/\2", data)
+                if info.filename == "[Content_Types].xml":
+                    for old, new in _MACRO_TYPES.items():
+                        data = data.replace(old, new)
                 dst.writestr(info, data)
     out.seek(0)
     return out

@@ -37,6 +37,8 @@ class WordReader:
         walker = _BodyWalker(document)
         walker.walk(document.element.body)
         result.passages = refine(walker.passages) + _comments(document)
+        if not result.metadata.get("title") and walker.first_heading:
+            result.metadata["title"] = walker.first_heading
         return result.finish()
 
 
@@ -102,6 +104,7 @@ class _BodyWalker:
         self.counters = [0] * 9
         self.para_no = 0
         self.table_no = 0
+        self.first_heading = ""
 
     # --- where we are
     def prefix(self) -> str:
@@ -134,6 +137,7 @@ class _BodyWalker:
         self.text_boxes(p)
 
     def on_heading(self, level: int, text: str, p) -> None:
+        self.first_heading = self.first_heading or text[:200]
         match = _NUMBERED.match(text)
         if match:
             number, title = match.group(1), text[match.end(1):].lstrip(". ").strip()

@@ -230,3 +230,41 @@ def test_a_styled_cell_far_away_does_not_inflate_the_sheet(tmp_path):
     loaded = openpyxl.load_workbook(str(path))
     assert len(_grid(loaded.active)) == 2
     assert [p.text for p in read_document(path).passages] == ["Risk: Supplier failure; Owner: Commercial lead"]
+
+
+def test_macro_enabled_word_file_is_read_without_running_anything(make_docx, tmp_path):
+    path = make_docx("plan.docx", [("p", "The joint management team owns the relationship management plan.")])
+    rewrite_zip_member(path, "[Content_Types].xml", lambda xml: xml.replace(
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml",
+        "application/vnd.ms-word.document.macroEnabled.main+xml"))
+    docm = path.rename(tmp_path / "plan.docm")
+    result = read_document(docm)
+    assert result.status == "ok", result.error
+    assert result.format == "docx" and result.passages[0].text.startswith("The joint management team")
+
+
+def test_untitled_word_file_takes_its_title_heading(tmp_path):
+    document = docx.Document()
+    document.add_heading("Alliance Board - minutes of 18 March", level=0)
+    document.add_paragraph("The board reviewed the joint risk register and the value register.")
+    document.save(str(tmp_path / "board.docx"))
+    result = read_document(tmp_path / "board.docx")
+    assert result.metadata["title"] == "Alliance Board - minutes of 18 March"
+    assert result.metadata["doc_type"] == "minutes"
+
+
+def test_document_type_follows_the_title_head_noun():
+    from ingest import infer_doc_type
+
+    cases = {
+        "Highways Term Service Contract - Partner Selection and Mobilisation Summary": "report",
+        "Partnership Value for Money Review 2025 (Contract Year 3)": "report",
+        "Alliance Agreement - Extract": "contract",
+        "Joint Relationship Management Plan (JRMP) 2026, version 4.0": "rmp",
+        "Joint Risk and Issues Register (as at 19 May 2026)": "register",
+        "Collaborative working policy": "policy",
+        "Collaboration Charter, version 2.0": "charter",
+        "Precautionary Gritting Route Schedule": "other",
+    }
+    for title, expected in cases.items():
+        assert infer_doc_type("document.pdf", title) == expected, title
