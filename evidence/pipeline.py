@@ -252,7 +252,8 @@ class Pipeline:
         texts, contexts = self.passage_inputs(chosen, title, doc_type)
         vectors = self.embed(texts)
         context_vectors = self.embed(contexts)
-        links = map_passages(self.profiles, vectors, context_vectors, [doc_type] * len(chosen), texts, self.config)
+        links = map_passages(self.profiles, vectors, context_vectors, [doc_type] * len(chosen), texts, self.config,
+                             kinds=[p.kind for p in chosen], titles=[title] * len(chosen))
         for link in links:
             link.passage = mappable[link.passage]
         return links

@@ -87,3 +87,11 @@ def _split(p: Passage) -> list[Passage]:
     if len(parts) == 1:
         return [p]
     return [replace(p, text=t, location=f"{p.location}, part {i}") for i, t in enumerate(parts, 1)]
+
+
+_PLACEHOLDER = re.compile(r"^\s*(?:[-–—.]+|n/?a|none|nil|tbc|tba|\?)\s*$", re.I)
+
+
+def is_placeholder(value: str) -> bool:
+    """A cell that says nothing ("-", "n/a", "none", "tbc"): rendered rows leave it out."""
+    return bool(_PLACEHOLDER.match(value))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .chunking import is_placeholder
 from .model import Passage, ReadError, ReadResult
 from .safety import check_office_zip, open_package
 
@@ -121,7 +122,7 @@ def _sheet_passages(ws, hidden: bool) -> list[Passage]:
 def _render(cells: list[str], header: list[str]) -> str:
     parts, seen = [], set()
     for i, value in enumerate(cells):
-        if not value:
+        if not value or is_placeholder(value):
             continue
         name = header[i] if i < len(header) else ""
         key = (name, value)

@@ -7,7 +7,7 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from .chunking import paragraph, refine
+from .chunking import is_placeholder, paragraph, refine
 from .model import Passage, ReadError, ReadResult
 
 _PAGE_NUMBER = re.compile(r"^(?:page\s*)?\d+(?:\s*(?:of|/)\s*\d+)?$|^[-–]\s*\d+\s*[-–]$", re.I)
@@ -264,7 +264,7 @@ def _render_table(rows: list[list[str]]) -> tuple[list[str], list[str]]:
     header = rows[0] if len(rows) > 1 and all(len(c) <= 40 for c in rows[0] if c) else []
     rendered = []
     for row in rows[1:] if header else rows:
-        cells = [f"{h}: {v}" if h else v for h, v in zip(header or [""] * len(row), row) if v]
+        cells = [f"{h}: {v}" if h else v for h, v in zip(header or [""] * len(row), row) if v and not is_placeholder(v)]
         rendered.append("; ".join(cells))
     return header, rendered
 

@@ -7,7 +7,7 @@ import io
 import re
 from pathlib import Path
 
-from .chunking import paragraph, refine
+from .chunking import is_placeholder, paragraph, refine
 from .model import Passage, ReadError, ReadResult
 from .safety import sniff
 
@@ -97,7 +97,7 @@ class CsvReader:
         header, body = rows[0], rows[1:]
         context = f"columns: {', '.join(h for h in header if h)}"
         for n, row in enumerate(body, 2):
-            cells = [f"{h}: {v}" if h else v for h, v in zip(header + [""] * len(row), row) if v]
+            cells = [f"{h}: {v}" if h else v for h, v in zip(header + [""] * len(row), row) if v and not is_placeholder(v)]
             if cells:
                 result.passages.append(Passage(text="; ".join(cells), location=f"row {n}", context=context,
                                                kind="row", row=n))

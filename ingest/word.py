@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from .chunking import paragraph, refine
+from .chunking import is_placeholder, paragraph, refine
 from .model import Passage, ReadError, ReadResult
 from .safety import check_office_zip, open_package
 
@@ -216,7 +216,7 @@ def _render_row(cells: list[str], header: list[str] | None) -> str:
         return " | ".join(c for c in cells if c)
     parts = []
     for i, value in enumerate(cells):
-        if value:
+        if value and not is_placeholder(value):
             name = header[i] if i < len(header) and header[i] else ""
             parts.append(f"{name}: {value}" if name else value)
     return "; ".join(parts)

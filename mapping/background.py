@@ -76,4 +76,21 @@ BACKGROUND = [
     "A new coffee machine has been installed in the kitchen.",
     "The team visited a trade exhibition in Birmingham.",
     "Planning permission for the extension was granted by the council.",
+    # one party's operational risks and issues: registers hold them beside the joint ones
+    "Risk: the laboratory spectrometer drifts out of calibration; Owner: lab manager; Mitigation: quarterly service visit.",
+    "Risk: a cyber attack encrypts the finance system; Owner: IT security officer; Mitigation: offline backups.",
+    "Risk: the ferry timetable changes and island staff arrive late; Owner: office manager; Mitigation: flexible hours.",
+    "Risk: slips on the wet kitchen floor; Owner: catering supervisor; Mitigation: warning signs and mats.",
+    "Risk: the crane's annual inspection certificate lapses; Owner: plant coordinator; Mitigation: diary reminder.",
+    "Issue: the lift in the visitor centre is out of order; Action: engineer booked; Status: open.",
+    "Issue: the website contact form sends no emails; Action: web team to fix; Status: closed.",
+    # document control, contacts, circulation
+    "Issue 4 approved by the quality manager; supersedes issue 3; this copy is uncontrolled when printed.",
+    "Contact: Alex Morgan, Office Coordinator, telephone 01632 000111, alex.morgan@example.org.",
+    "Circulation list: directors, site managers and the quality team.",
+    # logistics and background facts
+    "Parking for visitors is available in the multi-storey car park opposite the main entrance.",
+    "The organisation employs 1,200 people across 14 sites and has an annual turnover of 90 million pounds.",
+    "The new office furniture was delivered and installed over the weekend.",
+    "Training room B has a projector, a whiteboard and seats for twenty people.",
 ]

@@ -32,6 +32,13 @@ class Profiles:
     terms: list[frozenset[str]]  # content words of each profile, for explanations and the lexical signal
     mean: np.ndarray  # (R,) background similarity: what unrelated text scores against each requirement
     spread: np.ndarray  # (R,)
+    background_vectors: np.ndarray | None = None  # (B, d) text that evidences nothing
+
+    def noise_similarity(self, vectors: np.ndarray) -> np.ndarray:
+        """(n,) each passage's similarity to its nearest background text."""
+        if self.background_vectors is None or not len(self.background_vectors):
+            return np.full(len(vectors), -1.0, dtype=np.float32)
+        return (vectors @ self.background_vectors.T).max(axis=1)
 
     def raw_similarity(self, vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(similarity (n, R), index of the best example per cell (n, R))."""
@@ -90,6 +97,7 @@ def build_profiles(catalogue: Catalogue, embed: EmbedFn) -> Profiles:
         terms=[frozenset(content_words(f"{r.title} {r.description} {' '.join(r.examples)}")) for r in reqs],
         mean=np.zeros(nd, dtype=np.float32), spread=np.ones(nd, dtype=np.float32),
     )
+    profiles.background_vectors = vectors[nd + ne:]
     background, _ = profiles.raw_similarity(vectors[nd + ne:])
     profiles.mean = background.mean(axis=0)
     # a floor on the spread keeps one tight background from making a requirement hair-triggered

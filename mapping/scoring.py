@@ -10,19 +10,26 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .noise import dismissal
 from .profiles import Profiles, content_words
 
 
 @dataclass
 class MappingConfig:
-    evidence_z: float = 4.0  # calibrated score at which a link is claimed as evidence (score 0.5)
-    candidate_z: float = 2.5  # below evidence, at or above this a link is shown for review
+    evidence_z: float = 3.0  # calibrated score at which a link is claimed as evidence (score 0.5)
+    candidate_z: float = 1.5  # below evidence, at or above this a link is shown for review
     context_weight: float = 0.35  # how much the heading path or sheet a passage sits under counts
     doc_type_bonus: float = 0.5  # when the document is of a type that usually carries the requirement
     max_evidence: dict[str, int] = field(default_factory=lambda: {"BS11000": 3, "ISO44001": 2, "XTP": 1})
     default_max_evidence: int = 2
     max_candidates: int = 5
     min_similarity: float = 0.25  # raw cosine floor: below it nothing is linked, whatever the calibration
+    context_gate: float = 2.0  # context only raises requirements the text itself reaches this calibrated score for
+    hub_weight: float = 0.5  # share of a passage's typical top-k score subtracted: text that matches everything
+    hub_k: int = 10
+    relative_margin: float = 2.0  # a further link is claimed only within this distance of the passage's best
+    short_words: int = 12  # passages shorter than this many words have their score scaled down
+    noise_margin: float = -0.05  # evidence must be this much closer to the requirement than to any background text
 
     def score(self, z: float) -> float:
         """Calibrated z as a 0-1 score: 0.5 is the evidence threshold for every requirement."""
@@ -44,33 +51,53 @@ class Link:
 
 
 def combined_z(profiles: Profiles, text_vectors: np.ndarray, context_vectors: np.ndarray | None,
-               doc_types: list[str], config: MappingConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+               doc_types: list[str], config: MappingConfig,
+               texts: list[str] | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(combined z (n, R), raw text similarity (n, R), best example index (n, R))."""
-    z, raw, best_idx = profiles.calibrated(text_vectors)
+    z_text, raw, best_idx = profiles.calibrated(text_vectors)
+    z = z_text.copy()
+    if texts is not None and config.short_words:
+        words = np.array([len(t.split()) for t in texts], dtype=np.float32)
+        scale = np.minimum(1.0, words / config.short_words)[:, None]
+        z = np.where(z > 0, z * scale, z)  # a fragment is weak evidence, however close its few words
+    if config.hub_weight:
+        k = min(config.hub_k, z.shape[1])
+        typical = np.sort(z, axis=1)[:, -k:].mean(axis=1, keepdims=True)
+        z = z - config.hub_weight * np.maximum(typical, 0)
     if context_vectors is not None and config.context_weight:
         z_ctx, _, _ = profiles.calibrated(context_vectors)
-        z = z + config.context_weight * np.maximum(z_ctx, 0)
+        boost = config.context_weight * np.maximum(z_ctx, 0)
+        if config.context_gate:
+            # context raises what the text already suggests; it cannot create evidence on its own
+            boost = boost * np.clip(z_text / config.context_gate, 0.0, 1.0)
+        z = z + boost
     prior = np.array([[dt in types for types in profiles.doc_types] for dt in doc_types], dtype=np.float32)
     return z + config.doc_type_bonus * prior, raw, best_idx
 
 
 def map_passages(profiles: Profiles, text_vectors: np.ndarray, context_vectors: np.ndarray | None,
-                 doc_types: list[str], texts: list[str], config: MappingConfig | None = None) -> list[Link]:
+                 doc_types: list[str], texts: list[str], config: MappingConfig | None = None,
+                 kinds: list[str] | None = None, titles: list[str] | None = None) -> list[Link]:
     """Evidence and candidate links for each passage."""
     config = config or MappingConfig()
     if len(texts) == 0:
         return []
-    z, raw, best_idx = combined_z(profiles, text_vectors, context_vectors, doc_types, config)
+    z, raw, best_idx = combined_z(profiles, text_vectors, context_vectors, doc_types, config, texts)
     z = np.where(raw >= config.min_similarity, z, -np.inf)
+    noise = profiles.noise_similarity(text_vectors)
     frameworks = np.array(profiles.frameworks)
     links: list[Link] = []
     for i in np.flatnonzero((z >= config.candidate_z).any(axis=1)):
-        links.extend(_links_for(i, z[i], raw[i], best_idx[i], frameworks, profiles, texts[i], doc_types[i], config))
+        dismissed = dismissal(texts[i], kinds[i] if kinds else "paragraph", titles[i] if titles else "")
+        links.extend(_links_for(i, z[i], raw[i], best_idx[i], frameworks, profiles, texts[i], doc_types[i], config,
+                                float(noise[i]), dismissed))
     return links
 
 
-def _links_for(i, z_row, raw_row, best_row, frameworks, profiles, text, doc_type, config) -> list[Link]:
+def _links_for(i, z_row, raw_row, best_row, frameworks, profiles, text, doc_type, config, noise,
+               dismissed=None) -> list[Link]:
     order = np.argsort(-z_row)
+    best_in = {fw: float(z_row[frameworks == fw].max()) for fw in set(frameworks)}
     taken: dict[str, int] = {}
     evidence, candidates = [], []
     for r in order:
@@ -79,7 +106,12 @@ def _links_for(i, z_row, raw_row, best_row, frameworks, profiles, text, doc_type
         fw = frameworks[r]
         limit = config.max_evidence.get(fw, config.default_max_evidence)
         why = _why(profiles, r, z_row[r], raw_row[r], best_row[r], text, doc_type)
-        if z_row[r] >= config.evidence_z and taken.get(fw, 0) < limit:
+        why["nearest_ordinary_text"] = round(noise, 3)
+        near_best = z_row[r] >= best_in[fw] - config.relative_margin
+        beats_noise = raw_row[r] - noise >= config.noise_margin  # closer to this requirement than to ordinary text
+        if dismissed:
+            why["not_evidence"] = dismissed
+        if z_row[r] >= config.evidence_z and taken.get(fw, 0) < limit and near_best and beats_noise and not dismissed:
             taken[fw] = taken.get(fw, 0) + 1
             evidence.append(Link(int(i), profiles.ids[r], config.score(float(z_row[r])), "evidence", None, why))
         elif len(candidates) < config.max_candidates:

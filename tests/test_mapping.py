@@ -111,3 +111,26 @@ def test_sample_pack_unrelated_document_evidences_nothing(sample_db):
     assert count == 0
     statuses = dict(con.execute("select status, count(*) from coverage group by status").fetchall())
     assert statuses.get("evidenced", 0) > 30 and statuses.get("gap", 0) + statuses.get("weak", 0) > 5
+
+
+def test_dismissed_passages_are_never_claimed(catalogue, hash_profiles):
+    from mapping.noise import dismissal
+
+    assert dismissal("Present: A. Jones (chair), B. Smith, C. Patel") == "attendance or distribution list"
+    assert dismissal("Risk ID: R-7; Risk: withdrawn, duplicate of R-3", kind="row") == "withdrawn, cancelled or duplicate entry"
+    assert dismissal("Alliance Board minutes, 18 March 2026", title="Alliance Board minutes") == "the document's own title block"
+    assert dismissal("The joint risk register is reviewed monthly by both partners.", title="Alliance Board minutes") is None
+    # even a passage worded exactly like an example is only a candidate once dismissed
+    example = catalogue["BS11000-S5.9"].examples[0]
+    text = f"Risk: {example} Status: withdrawn"
+    links = map_passages(hash_profiles, HashEmbedder().embed([text]), None, ["register"], [text], kinds=["row"])
+    assert links and all(lk.kind == "candidate" and lk.why["not_evidence"] for lk in links)
+
+
+def test_placeholder_cells_are_left_out_of_rows(make_xlsx):
+    from ingest import read_document
+
+    path = make_xlsx("register.xlsx", {"Risks": [["Risk", "Joint objective", "Owner"], ["Roof leak", "-", "n/a"],
+                                                 ["Supplier failure", "JO2", "Both"]]})
+    texts = [p.text for p in read_document(path).passages]
+    assert texts == ["Risk: Roof leak", "Risk: Supplier failure; Joint objective: JO2; Owner: Both"]
