@@ -11,7 +11,9 @@ from mapping import ModelNotFound
 from standards import CatalogueError, load_catalogue
 
 from . import open_pipeline
+from .export import ExportError
 from .pipeline import FileOutcome, IngestError
+from .reviews import DECISIONS, ReviewError
 from .serve import ServeError
 
 DB_OPTION = click.option("--db", "db_path", default="evidence.db", show_default=True,
@@ -20,7 +22,7 @@ CATALOGUE_OPTION = click.option("--catalogue", "catalogues", multiple=True, type
                                 help="Extra catalogue YAML file (repeatable); remembered by the database")
 MODEL_OPTION = click.option("--model", default=None,
                             help="Sentence-transformers model name or folder [default: the bundled all-MiniLM-L6-v2]")
-KNOWN_ERRORS = (IngestError, CatalogueError, ModelNotFound, ServeError)
+KNOWN_ERRORS = (IngestError, CatalogueError, ModelNotFound, ServeError, ExportError, ReviewError)
 
 
 class _Reported(click.Group):
@@ -99,10 +101,8 @@ def serve(databases, db_path, host, port):
 @click.option("--weak/--no-weak", default=True, show_default=True, help="Also list weak requirements")
 def gaps(db_path, framework, weak):
     """List requirements without evidence."""
-    from .db import open_db
-
     statuses = ("gap", "weak") if weak else ("gap",)
-    rows = open_db(db_path).execute(
+    rows = _existing_db(db_path).execute(
         f"select requirement_id, status, title from coverage where status in ({','.join('?' * len(statuses))}) "
         "and (? is null or framework = ?) order by framework, position", [*statuses, framework, framework]).fetchall()
     for rid, status, title in rows:
@@ -114,9 +114,7 @@ def gaps(db_path, framework, weak):
 @DB_OPTION
 def documents(db_path):
     """List documents with their status and errors."""
-    from .db import open_db
-
-    for name, status, doc_type, n, error in open_db(db_path).execute(
+    for name, status, doc_type, n, error in _existing_db(db_path).execute(
             "select name, status, doc_type, passage_count, error from documents order by name"):
         click.echo(f"{status:8} {doc_type or '':9} {n or 0:5}  {name}" + (f"  ({error})" if error else ""))
 
@@ -141,6 +139,49 @@ def remap(db_path, catalogues, model):
     if not pipeline.sync_catalogue():
         pipeline.remap_all()
     click.echo("Re-mapped every passage")
+
+
+@cli.command()
+@DB_OPTION
+@click.option("--format", "fmt", type=click.Choice(["xlsx", "csv"]), default="xlsx", show_default=True)
+@click.option("--sheet", type=click.Choice(["requirements", "evidence", "reviews"]), default="requirements",
+              show_default=True, help="Which table a CSV export holds (a workbook holds them all)")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), required=True)
+def export(db_path, fmt, sheet, output):
+    """Write the evidence matrix for the audit file (Excel workbook or CSV)."""
+    from .export import export_csv, export_workbook
+
+    conn = _existing_db(db_path).conn
+    if fmt == "xlsx":
+        Path(output).write_bytes(export_workbook(conn, f"Evidence matrix: {Path(db_path).stem}"))
+    else:
+        Path(output).write_text(export_csv(conn, sheet), encoding="utf-8")
+    click.echo(f"Wrote {output}")
+
+
+@cli.command()
+@click.argument("requirement_id")
+@DB_OPTION
+@click.option("--passage", "passage_id", type=int, default=None, help="Passage id (not needed for not_applicable)")
+@click.option("--decision", type=click.Choice(DECISIONS), required=True)
+@click.option("--reviewer", required=True, help="Who decides")
+@click.option("--comment", default="")
+def review(requirement_id, db_path, passage_id, decision, reviewer, comment):
+    """Record an assessor's decision on a link or a requirement."""
+    from .reviews import record_review
+
+    db = _existing_db(db_path)
+    with db.conn:
+        review_id = record_review(db.conn, requirement_id, decision, reviewer, passage_id, comment)
+    click.echo(f"Review {review_id} saved")
+
+
+def _existing_db(db_path):
+    from .db import open_db
+
+    if not Path(db_path).exists():
+        raise IngestError(f"no database at {db_path}: run `evidence ingest` first")
+    return open_db(db_path)
 
 
 @cli.command()

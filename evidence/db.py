@@ -50,8 +50,8 @@ def m001_contract(db: sqlite_utils.Database) -> None:
 
 @migrations()
 def m002_coverage_view(db: sqlite_utils.Database) -> None:
-    db.create_view("coverage", COVERAGE_SQL, replace=True)
-    db.create_view("matrix", MATRIX_SQL, replace=True)
+    db.create_view("coverage", COVERAGE_SQL_V1, replace=True)
+    db.create_view("matrix", MATRIX_SQL_V1, replace=True)
 
 
 @migrations()
@@ -59,7 +59,114 @@ def m003_search(db: sqlite_utils.Database) -> None:
     db["passages"].enable_fts(["text", "context", "location"], create_triggers=True, tokenize="porter")
 
 
+@migrations()
+def m004_reviews(db: sqlite_utils.Database) -> None:
+    # keyed by the passage's content hash, not its row id, so a review survives re-ingestion
+    db.execute("""
+        create table reviews (
+          id integer primary key,
+          passage_hash text,
+          requirement_id text not null,
+          decision text not null check (decision in ('accept', 'reject', 'add', 'not_applicable', 'clear')),
+          comment text,
+          reviewer text not null,
+          reviewed_at text not null,
+          passage_id integer,
+          document_name text,
+          location text
+        )""")
+    db["reviews"].create_index(["passage_hash", "requirement_id"])
+    db["documents"].add_column("document_date", str)
+    db.execute("update documents set document_date = coalesce(modified, created)")
+    db.create_view("current_reviews", CURRENT_REVIEWS_SQL, replace=True)
+    db.create_view("effective_evidence", EFFECTIVE_EVIDENCE_SQL, replace=True)
+    db.create_view("coverage", COVERAGE_SQL, replace=True)
+    db.create_view("matrix", MATRIX_SQL, replace=True)
+
+
+# The latest review of each (passage, requirement) pair; 'clear' withdraws an earlier decision.
+CURRENT_REVIEWS_SQL = """
+select r.* from reviews r
+where r.id = (select max(r2.id) from reviews r2
+              where r2.requirement_id = r.requirement_id and coalesce(r2.passage_hash, '') = coalesce(r.passage_hash, ''))
+  and r.decision != 'clear'
+"""
+
+# What counts as evidence: the tool's links less those an assessor rejected (a rejected item also takes its
+# crosswalk links with it), plus accepted candidates and links assessors added, whatever their score.
+EFFECTIVE_EVIDENCE_SQL = """
+select e.passage_id, e.requirement_id, e.score, e.via, 'tool' as source
+from evidence e join passages p on p.id = e.passage_id
+where not exists (
+  select 1 from current_reviews r
+  where r.passage_hash = p.text_hash and r.decision = 'reject'
+    and r.requirement_id in (e.requirement_id, coalesce(e.via, '')))
+union all
+select p.id, r.requirement_id, null, null, 'assessor'
+from current_reviews r join passages p on p.text_hash = r.passage_hash
+where r.decision in ('accept', 'add')
+  and not exists (select 1 from evidence e where e.passage_id = p.id and e.requirement_id = r.requirement_id)
+"""
+
 COVERAGE_SQL = """
+select
+  r.id as requirement_id,
+  r.framework,
+  r.stage,
+  r.title,
+  case
+    when exists (select 1 from current_reviews v where v.requirement_id = r.id and v.decision = 'not_applicable')
+      then 'not_applicable'
+    when (select count(*) from effective_evidence e where e.requirement_id = r.id) > 0 then 'evidenced'
+    when (select count(*) from candidates c where c.requirement_id = r.id) > 0 then 'weak'
+    else 'gap'
+  end as status,
+  (select count(*) from effective_evidence e where e.requirement_id = r.id) as evidence_count,
+  (select count(*) from effective_evidence e where e.requirement_id = r.id and e.via is null) as direct_count,
+  (select count(*) from candidates c where c.requirement_id = r.id) as candidate_count,
+  (select max(score) from effective_evidence e where e.requirement_id = r.id) as best_score,
+  (select count(distinct p.document_id) from effective_evidence e join passages p on p.id = e.passage_id
+    where e.requirement_id = r.id) as document_count,
+  (select max(d.document_date) from effective_evidence e join passages p on p.id = e.passage_id
+    join documents d on d.id = p.document_id where e.requirement_id = r.id) as newest_evidence_date,
+  (select v.comment from current_reviews v where v.requirement_id = r.id and v.decision = 'not_applicable'
+    order by v.id desc limit 1) as not_applicable_reason,
+  r.position
+from requirements r
+"""
+
+
+# One row per requirement with its best evidence and where it sits: what an assessor reads first.
+MATRIX_SQL = """
+select
+  r.id as requirement_id,
+  r.framework,
+  r.stage,
+  r.stage_title,
+  r.title,
+  c.status,
+  c.evidence_count,
+  c.document_count,
+  round(c.best_score, 3) as best_score,
+  p.text as best_evidence,
+  d.name as document,
+  p.location,
+  d.doc_type,
+  d.document_date,
+  d.id as document_id,
+  p.id as passage_id
+from requirements r
+join coverage c on c.requirement_id = r.id
+left join passages p on p.id = (
+  select e.passage_id from effective_evidence e where e.requirement_id = r.id
+  order by e.source = 'assessor' desc, e.via is not null, e.score desc limit 1)
+left join documents d on d.id = p.document_id
+order by r.framework, r.position
+"""
+
+
+# Definitions as migration m002 created them (later migrations replace the views; m002 must stay as it ran).
+COVERAGE_SQL_V1 = """
 select
   r.id as requirement_id,
   r.framework,
@@ -80,9 +187,7 @@ select
 from requirements r
 """
 
-
-# One row per requirement with its best evidence and where it sits: what an assessor reads first.
-MATRIX_SQL = """
+MATRIX_SQL_V1 = """
 select
   r.id as requirement_id,
   r.framework,

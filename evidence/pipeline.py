@@ -282,6 +282,7 @@ class Pipeline:
             "path": str(result.path), "name": result.path.name, "sha256": sha, "format": result.format,
             "doc_type": meta.get("doc_type", "other"), "title": meta.get("title") or result.path.stem,
             "author": meta.get("author"), "created": meta.get("created"), "modified": meta.get("modified"),
+            "document_date": meta.get("modified") or meta.get("created"),
             "status": result.status, "error": result.error or None, "size": _size(result.path),
             "passage_count": len(result.passages),
             "metadata": json.dumps({k: v for k, v in meta.items() if k not in ("title", "author", "created", "modified")}),

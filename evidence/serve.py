@@ -47,20 +47,20 @@ def database_names(db_paths: list[Path]) -> list[str]:
     return names
 
 
-def load_metadata(names: list[str], password_hash: str | None = None, require_login: bool = False) -> dict:
+def load_metadata(names: list[str], accounts: dict[str, str] | None = None, require_login: bool = False) -> dict:
     """metadata.yml with its `evidence` database block applied to every published name."""
     raw = yaml.safe_load((config_dir() / "metadata.yml").read_text())
     template = raw.get("databases", {}).get(DEFAULT_NAME, {})
     raw["databases"] = {name: copy.deepcopy(template) for name in names}
     plugins = raw.setdefault("plugins", {})
-    if password_hash:
-        plugins["datasette-auth-passwords"] = {"assessor_password_hash": password_hash}
+    if accounts:
+        plugins["datasette-auth-passwords"] = {f"{name}_password_hash": h for name, h in accounts.items()}
     if require_login:
         raw["allow"] = {"id": "*"}  # beyond localhost nobody reads without logging in
     return raw
 
 
-def build_datasette(db_paths: list[str | Path], password_hash: str | None = None, require_login: bool = False):
+def build_datasette(db_paths: list[str | Path], accounts: dict[str, str] | None = None, require_login: bool = False):
     """A Datasette instance publishing the given evidence databases under stable names."""
     from datasette.app import Datasette
     from datasette.database import Database
@@ -70,7 +70,7 @@ def build_datasette(db_paths: list[str | Path], password_hash: str | None = None
         if not p.exists():
             raise ServeError(f"no database at {p}: run `evidence ingest` first")
     names = database_names(paths)
-    metadata = load_metadata(names, password_hash, require_login)
+    metadata = load_metadata(names, accounts, require_login)
     metadata.setdefault("plugins", {})["evidence"] = {"files": {n: str(files_dir_for(p)) for n, p in zip(names, paths)}}
     ds = Datasette(files=[], metadata=metadata, config_dir=config_dir(),
                    settings={"default_page_size": 50, "sql_time_limit_ms": 3000, "facet_time_limit_ms": 500})
@@ -90,19 +90,28 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def password_hash_from_env() -> str | None:
-    return os.environ.get("EVIDENCE_PASSWORD_HASH") or None
+def accounts_from_env() -> dict[str, str]:
+    """Assessor logins: EVIDENCE_PASSWORD_HASH for 'assessor', EVIDENCE_ACCOUNTS='name=hash;name=hash' for more."""
+    accounts = {}
+    if os.environ.get("EVIDENCE_PASSWORD_HASH"):
+        accounts["assessor"] = os.environ["EVIDENCE_PASSWORD_HASH"]
+    for item in filter(None, (os.environ.get("EVIDENCE_ACCOUNTS") or "").split(";")):
+        name, _, hashed = item.partition("=")
+        if not name.strip().isidentifier() or not hashed:
+            raise ServeError(f"EVIDENCE_ACCOUNTS entry '{name}' is not name=hash")
+        accounts[name.strip()] = hashed.strip()
+    return accounts
 
 
 def serve(db_paths: list[str | Path], host: str = "127.0.0.1", port: int = 8001) -> None:
     """Run Datasette with uvicorn; anything beyond loopback requires a login."""
     import uvicorn
 
-    password_hash = password_hash_from_env()
+    accounts = accounts_from_env()
     exposed = not is_loopback(host)
-    if exposed and not password_hash:
+    if exposed and not accounts:
         raise ServeError(
             f"refusing to publish commercial evidence on {host} without authentication: set "
             "EVIDENCE_PASSWORD_HASH (make one with `evidence hash-password`), or bind to 127.0.0.1")
-    ds = build_datasette(db_paths, password_hash=password_hash, require_login=exposed)
+    ds = build_datasette(db_paths, accounts=accounts, require_login=exposed)
     uvicorn.run(ds.app(), host=host, port=port, log_level="warning")

@@ -50,8 +50,8 @@ def _mergeable(prev: Passage, cur: Passage) -> bool:
     if len(prev.text) + len(cur.text) > MAX_CHARS:
         return False
     lead_in = prev.text.rstrip().endswith(":")
-    # short list items belong together; long ones are statements of their own
-    list_item = (bool(_BULLET.match(cur.text)) and len(cur.text) < LIST_ITEM_CHARS
+    # short list items belong together; complete sentences are statements of their own
+    list_item = (bool(_BULLET.match(cur.text)) and _is_list_fragment(cur.text)
                  and (lead_in or _continues_list(prev)))
     title_fragment = _is_fragment(prev) and not _is_fragment(cur)  # a heading joins what follows it
     trailing_fragment = len(cur.text) < MIN_CHARS and _TERMINAL.search(cur.text) is not None
@@ -60,7 +60,12 @@ def _mergeable(prev: Passage, cur: Passage) -> bool:
 
 def _continues_list(prev: Passage) -> bool:
     last = prev.text.splitlines()[-1]
-    return bool(_BULLET.match(last)) and len(last) < LIST_ITEM_CHARS
+    return bool(_BULLET.match(last)) and _is_list_fragment(last)
+
+
+def _is_list_fragment(text: str) -> bool:
+    """A list item too slight to stand alone: short, or not a finished sentence."""
+    return len(text) < LIST_ITEM_CHARS and (len(text.split()) < 6 or _TERMINAL.search(text) is None)
 
 
 def _is_fragment(p: Passage) -> bool:

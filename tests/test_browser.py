@@ -25,9 +25,12 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="module")
 def server(sample_db):
+    from datasette_auth_passwords.utils import hash_password
+
     port = _free_port()
+    env = {**os.environ, "EVIDENCE_PASSWORD_HASH": hash_password("assessor-secret")}
     proc = subprocess.Popen([sys.executable, "-m", "evidence", "serve", "--db", str(sample_db), "--port", str(port)],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env)
     url = f"http://127.0.0.1:{port}"
     for _ in range(100):
         try:
@@ -82,3 +85,20 @@ def test_matrix_to_requirement_to_source(server, browser, tmp_path):
     page.goto(server + href)
     time.sleep(1)
     page.screenshot(path=str(SCREENSHOTS / "4-source.png"))
+
+
+def test_an_assessor_logs_in_and_rejects_a_link(server, browser):
+    page = browser.new_page(viewport={"width": 1300, "height": 900})
+    page.goto(server + "/-/login")
+    page.fill("input[name=username]", "assessor")
+    page.fill("input[name=password]", "assessor-secret")
+    page.click("input[type=submit], button[type=submit]")
+    page.goto(server + "/evidence/matrix?status=evidenced&framework=XTP")
+    page.locator("td.col-requirement_id a").first.click()
+    page.wait_for_selector("form.review")
+    item = page.locator(".evidence-list li").first
+    item.locator("input[name=comment]").fill("charter wording only, no practice shown")
+    item.locator("button[value=reject]").click()
+    page.wait_for_selector(".review-state.review-reject")
+    assert "by assessor" in page.locator(".review-state.review-reject").first.inner_text()
+    page.screenshot(path=str(SCREENSHOTS / "5-reviewed.png"), full_page=True)

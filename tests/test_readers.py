@@ -268,3 +268,16 @@ def test_document_type_follows_the_title_head_noun():
     }
     for title, expected in cases.items():
         assert infer_doc_type("document.pdf", title) == expected, title
+
+
+def test_numbered_statements_stay_apart_while_short_items_merge(make_docx):
+    path = make_docx("charter.docx", [
+        ("h1", "2 Our commitments"),
+        ("p", "1. We keep our promises and say early when we cannot."),
+        ("p", "2. We talk regularly, above all when something goes wrong."),
+        ("p", "The board will:"), ("p", "a) approve the plan"), ("p", "b) review the risks"),
+    ])
+    texts = [p.text for p in read_document(path).passages]
+    assert texts == ["1. We keep our promises and say early when we cannot.",
+                     "2. We talk regularly, above all when something goes wrong.",
+                     "The board will:\na) approve the plan\nb) review the risks"]

@@ -64,32 +64,68 @@ def _stage_key(stage: str):
     return (0, float(stage)) if re.fullmatch(r"\d+(\.\d+)?", stage) else (1, 0.0)
 
 
+EVIDENCE_FOR = """
+select e.passage_id, round(e.score, 3) as score, e.rank, e.via, e.why, p.text, p.location,
+       d.id as document_id, d.name as document, d.doc_type, d.document_date,
+       v.decision, v.comment as review_comment, v.reviewer, v.reviewed_at
+from evidence e join passages p on p.id = e.passage_id join documents d on d.id = p.document_id
+left join current_reviews v on v.passage_hash = p.text_hash and v.requirement_id = e.requirement_id
+where e.requirement_id = :rid
+union all
+select p.id, null, null, null, null, p.text, p.location, d.id, d.name, d.doc_type, d.document_date,
+       v.decision, v.comment, v.reviewer, v.reviewed_at
+from current_reviews v join passages p on p.text_hash = v.passage_hash join documents d on d.id = p.document_id
+where v.requirement_id = :rid and v.decision = 'add'
+  and not exists (select 1 from evidence e where e.passage_id = p.id and e.requirement_id = v.requirement_id)
+"""
+
+CANDIDATES_FOR = """
+select c.passage_id, round(c.score, 3) as score, c.why, p.text, p.location, d.id as document_id, d.name as document,
+       v.decision, v.comment as review_comment, v.reviewer, v.reviewed_at
+from candidates c join passages p on p.id = c.passage_id join documents d on d.id = p.document_id
+left join current_reviews v on v.passage_hash = p.text_hash and v.requirement_id = c.requirement_id
+where c.requirement_id = :rid order by c.score desc limit 20
+"""
+
+CROSSWALK_FOR = """
+select x.related_id as id, r.title, 'supports' as relation from crosswalk x
+  join requirements r on r.id = x.related_id where x.requirement_id = :rid
+union all
+select x.requirement_id, r.title, 'supported by' from crosswalk x
+  join requirements r on r.id = x.requirement_id where x.related_id = :rid
+"""
+
+
 async def requirement_detail(datasette, database: str, requirement_id: str) -> dict:
+    """A requirement's evidence (with reviews), candidates, crosswalk and coverage, for its page."""
     db = datasette.get_database(database)
-    evidence = [dict(r) for r in (await db.execute(
-        """select e.passage_id, round(e.score, 3) as score, e.rank, e.via, e.why, p.text, p.location,
-                  d.id as document_id, d.name as document, d.doc_type, coalesce(d.modified, d.created) as document_date
-           from evidence e join passages p on p.id = e.passage_id join documents d on d.id = p.document_id
-           where e.requirement_id = ? order by e.via is not null, e.score desc""", [requirement_id]))]
-    candidates = [dict(r) for r in (await db.execute(
-        """select c.passage_id, round(c.score, 3) as score, c.why, p.text, p.location, d.id as document_id,
-                  d.name as document
-           from candidates c join passages p on p.id = c.passage_id join documents d on d.id = p.document_id
-           where c.requirement_id = ? order by c.score desc limit 20""", [requirement_id]))]
-    crosswalk = [dict(r) for r in (await db.execute(
-        """select x.related_id as id, r.title, 'supports' as relation from crosswalk x
-             join requirements r on r.id = x.related_id where x.requirement_id = ?
-           union all
-           select x.requirement_id, r.title, 'supported by' from crosswalk x
-             join requirements r on r.id = x.requirement_id where x.related_id = ?""",
-        [requirement_id, requirement_id]))]
+    params = {"rid": requirement_id}
+    evidence = [dict(r) for r in (await db.execute(EVIDENCE_FOR, params)).rows]
+    # direct links by score, then assessor additions, then crosswalk links
+    evidence.sort(key=lambda r: (r["via"] is not None, r["score"] is None, -(r["score"] or 0)))
+    candidates = [dict(r) for r in (await db.execute(CANDIDATES_FOR, params)).rows]
+    crosswalk = [dict(r) for r in (await db.execute(CROSSWALK_FOR, params)).rows]
+    coverage = (await db.execute("select * from coverage where requirement_id = :rid", params)).first()
     for row in evidence + candidates:
-        row["why"] = _why_text(row.get("why"))
+        row["why"] = _why_text(row["why"]) if row["why"] else ("added by an assessor" if row["decision"] == "add" else "")
     for row in evidence:
         row["via_url"] = requirement_url(datasette, database, row["via"]) if row["via"] else None
     for row in crosswalk:
         row["url"] = requirement_url(datasette, database, row["id"])
-    return {"evidence": evidence, "candidates": candidates, "crosswalk": crosswalk}
+    return {"evidence": evidence, "candidates": candidates, "crosswalk": crosswalk,
+            "coverage": dict(coverage) if coverage else {}, "requirement_id": requirement_id}
+
+
+async def document_detail(datasette, database: str, document_id: str) -> dict:
+    """Which requirements a document evidences, with how many of its passages."""
+    db = datasette.get_database(database)
+    rows = [dict(r) for r in (await db.execute(
+        """select e.requirement_id, r.title, r.framework, count(*) as passages, round(max(e.score), 3) as best_score
+           from effective_evidence e join passages p on p.id = e.passage_id join requirements r on r.id = e.requirement_id
+           where p.document_id = ? group by e.requirement_id order by r.framework, r.position""", [document_id])).rows]
+    for row in rows:
+        row["url"] = requirement_url(datasette, database, row["requirement_id"])
+    return {"requirements": rows, "document_id": document_id}
 
 
 def requirement_url(datasette, database: str, requirement_id: str) -> str:
@@ -121,9 +157,14 @@ def extra_template_vars(template, database, table, request, datasette):
         if template == "index.html":
             names = [n for n in datasette.databases if not n.startswith("_")]
             return {"coverage": {n: await coverage_summary(datasette, n) for n in names}}
-        if template.startswith("row") and table == "requirements" and request is not None:
-            requirement_id = request.url_vars.get("pks", "")
-            return {"detail": await requirement_detail(datasette, database, _unquote(requirement_id))}
+        if template.startswith("row") and request is not None:
+            pk = _unquote(request.url_vars.get("pks", ""))
+            if table == "requirements":
+                return {"detail": await requirement_detail(datasette, database, pk), "can_review": bool(request.actor)}
+            if table == "documents":
+                return {"document": await document_detail(datasette, database, pk)}
+            if table == "passages":
+                return {"passage_review": {"passage_id": pk}, "can_review": bool(request.actor)}
         return {}
 
     return inner
@@ -163,9 +204,78 @@ async def source_file(request, datasette):
     )
 
 
+async def review(request, datasette):
+    """Record an assessor's decision; the only write the published matrix accepts, and only when logged in."""
+    from evidence.reviews import ReviewError, record_review
+
+    database = request.url_vars["database"]
+    if request.method != "POST":
+        return Response.text("POST a review", status=405)
+    if database not in datasette.databases or database.startswith("_"):
+        raise NotFound("no such database")
+    if not request.actor:
+        raise Forbidden("log in as an assessor to review evidence")
+    form = await request.post_vars()
+    passage = form.get("passage_id") or None
+    try:
+        passage_id = int(passage) if passage else None
+    except ValueError:
+        return Response.text("passage_id must be a number", status=400)
+
+    def write(conn):
+        with conn:  # one short transaction, committed here as Datasette's own execute_write does
+            return record_review(conn, form.get("requirement_id", ""), form.get("decision", ""),
+                                 str(request.actor.get("id", "")), passage_id, form.get("comment", ""))
+
+    try:
+        await datasette.get_database(database).execute_write_fn(write, block=True)
+    except ReviewError as exc:
+        return Response.text(f"Review not saved: {exc}", status=400)
+    datasette.add_message(request, "Review saved", datasette.INFO)
+    target = form.get("next") or datasette.urls.row(database, "requirements", tilde_encode(form.get("requirement_id", "")))
+    if not target.startswith("/") or target.startswith("//"):
+        target = "/"  # never redirect off this site
+    return Response.redirect(target)
+
+
+async def export(request, datasette):
+    """The audit-file export: the same workbook and CSV as `evidence export`."""
+    from evidence.export import ExportError, export_csv, export_workbook
+
+    database, fmt = request.url_vars["database"], request.url_vars["format"]
+    if database not in datasette.databases or database.startswith("_"):
+        raise NotFound("no such database")
+    if not await datasette.permission_allowed(request.actor, "view-database", database, default=True):
+        raise Forbidden("you may not view this database")
+    db = datasette.get_database(database)
+    if fmt == "xlsx":
+        body = await db.execute_fn(lambda conn: export_workbook(conn, f"Evidence matrix: {database}"))
+        return Response(body, content_type=CONTENT_TYPES["xlsx"],
+                        headers={"Content-Disposition": f'attachment; filename="{database}-evidence-matrix.xlsx"'})
+    sheet = request.args.get("sheet", "requirements")
+    try:
+        body = await db.execute_fn(lambda conn: export_csv(conn, sheet))
+    except ExportError as exc:
+        return Response.text(str(exc), status=400)
+    return Response(body, content_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="{database}-{sheet}.csv"'})
+
+
 @hookimpl
 def register_routes():
-    return [(r"^/-/source/(?P<database>[^/]+)/(?P<document_id>\d+)$", source_file)]
+    return [
+        (r"^/-/source/(?P<database>[^/]+)/(?P<document_id>\d+)$", source_file),
+        (r"^/-/review/(?P<database>[^/]+)$", review),
+        (r"^/-/export/(?P<database>[^/.]+)\.(?P<format>xlsx|csv)$", export),
+    ]
+
+
+@hookimpl
+def menu_links(datasette, actor):
+    if actor:
+        return []
+    config = datasette.plugin_config("datasette-auth-passwords") or {}
+    return [{"href": datasette.urls.path("/-/login"), "label": "Log in to review"}] if config else []
 
 
 LINKED_REQUIREMENT_COLUMNS = {"requirement_id", "via", "related_id"}

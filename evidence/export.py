@@ -1,0 +1,115 @@
+"""The evidence matrix for the audit file: an Excel workbook (summary, requirements, evidence, reviews) or CSV."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import sqlite3
+
+REQUIREMENTS_SQL = """
+select m.requirement_id as "Requirement", m.framework as "Framework", m.stage as "Stage",
+  m.stage_title as "Stage title", m.title as "Title", m.status as "Status", m.evidence_count as "Evidence links",
+  m.document_count as "Documents", m.best_score as "Best score", m.best_evidence as "Best evidence",
+  m.document as "Document", m.location as "Location", m.document_date as "Document date",
+  c.not_applicable_reason as "Not applicable because"
+from matrix m join coverage c on c.requirement_id = m.requirement_id
+"""
+
+EVIDENCE_SQL = """
+select e.requirement_id as "Requirement", r.title as "Requirement title", e.source as "Source",
+  e.via as "Via (crosswalk from)", round(e.score, 3) as "Score", p.text as "Passage", d.name as "Document",
+  p.location as "Location", d.document_date as "Document date", v.decision as "Review", v.comment as "Review comment",
+  v.reviewer as "Reviewer", v.reviewed_at as "Reviewed at"
+from effective_evidence e
+join passages p on p.id = e.passage_id
+join documents d on d.id = p.document_id
+join requirements r on r.id = e.requirement_id
+left join current_reviews v on v.passage_hash = p.text_hash and v.requirement_id = e.requirement_id
+order by r.framework, r.position, e.via is not null, e.score desc
+"""
+
+REVIEWS_SQL = """
+select reviewed_at as "Reviewed at", reviewer as "Reviewer", requirement_id as "Requirement", decision as "Decision",
+  comment as "Comment", document_name as "Document", location as "Location" from reviews order by id
+"""
+
+SUMMARY_SQL = """
+select r.framework, r.stage, r.stage_title,
+  sum(c.status = 'evidenced'), sum(c.status = 'weak'), sum(c.status = 'gap'), sum(c.status = 'not_applicable'), count(*)
+from requirements r join coverage c on c.requirement_id = r.id
+group by r.framework, r.stage, r.stage_title
+order by r.framework, min(r.position)
+"""
+
+SHEETS = {"requirements": REQUIREMENTS_SQL, "evidence": EVIDENCE_SQL, "reviews": REVIEWS_SQL}
+
+
+class ExportError(Exception):
+    """The export cannot be produced as asked."""
+
+
+def _rows(conn: sqlite3.Connection, sql: str) -> tuple[list[str], list[tuple]]:
+    cursor = conn.execute(sql)
+    return [c[0] for c in cursor.description], cursor.fetchall()
+
+
+def export_csv(conn: sqlite3.Connection, sheet: str = "requirements") -> str:
+    if sheet not in SHEETS:
+        raise ExportError(f"unknown sheet '{sheet}': use one of {', '.join(SHEETS)}")
+    header, rows = _rows(conn, SHEETS[sheet])
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(header)
+    writer.writerows([_cell(v) for v in row] for row in rows)
+    return out.getvalue()
+
+
+def export_workbook(conn: sqlite3.Connection, title: str = "Evidence matrix") -> bytes:
+    """The workbook an assessor files: summary per framework and stage, requirements, evidence, reviews."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Font, PatternFill
+
+    wb = Workbook()
+    summary = wb.active
+    summary.title = "Summary"
+    summary.append([title])
+    summary["A1"].font = Font(bold=True, size=14)
+    summary.append([f"Exported {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC"])
+    summary.append([])
+    summary.append(["Framework", "Stage", "Stage title", "Evidenced", "Weak", "Gap", "Not applicable", "Requirements",
+                    "Evidenced %"])
+    for row in conn.execute(SUMMARY_SQL):
+        summary.append([*row, round(100 * row[3] / row[7]) if row[7] else 0])
+    _style_header(summary, 4, Font, PatternFill)
+    for name, sql in (("Requirements", REQUIREMENTS_SQL), ("Evidence", EVIDENCE_SQL), ("Reviews", REVIEWS_SQL)):
+        ws = wb.create_sheet(name)
+        header, rows = _rows(conn, sql)
+        ws.append(header)
+        for row in rows:
+            ws.append([_cell(v) for v in row])
+        _style_header(ws, 1, Font, PatternFill)
+        ws.freeze_panes = "A2"
+        for column in ws.iter_cols(min_row=1, max_row=1):
+            letter = column[0].column_letter
+            wide = column[0].value in ("Best evidence", "Passage", "Title", "Requirement title", "Comment")
+            ws.column_dimensions[letter].width = 60 if wide else 16
+            if wide:
+                for cell in ws[letter][1:]:
+                    cell.alignment = Alignment(wrap_text=True, vertical="top")
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+def _style_header(ws, row: int, Font, PatternFill) -> None:
+    for cell in ws[row]:
+        cell.font = Font(bold=True)
+        cell.fill = PatternFill("solid", fgColor="DDEBF7")
+
+
+def _cell(value):
+    # text that starts like a formula must stay text in the assessor's spreadsheet
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
+        return "'" + value
+    return value

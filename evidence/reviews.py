@@ -1,0 +1,46 @@
+"""Assessor reviews: accept or reject a link, add a missed one, mark a requirement not applicable.
+
+Reviews are keyed by the passage's content hash and the requirement, so they survive re-ingestion and
+apply wherever the same text appears; the history is kept, the latest decision counts.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+
+DECISIONS = ("accept", "reject", "add", "not_applicable", "clear")
+
+
+class ReviewError(Exception):
+    """A review cannot be recorded as asked."""
+
+
+def record_review(conn: sqlite3.Connection, requirement_id: str, decision: str, reviewer: str,
+                  passage_id: int | None = None, comment: str = "") -> int:
+    """Store one review and return its id; raises ReviewError with a reason a person can act on."""
+    if decision not in DECISIONS:
+        raise ReviewError(f"unknown decision '{decision}': use one of {', '.join(DECISIONS)}")
+    if not reviewer:
+        raise ReviewError("a review needs a logged-in reviewer")
+    if not conn.execute("select 1 from requirements where id = ?", [requirement_id]).fetchone():
+        raise ReviewError(f"no requirement '{requirement_id}'")
+    passage = None
+    if decision == "not_applicable":
+        if not comment.strip():
+            raise ReviewError("say why the requirement does not apply")
+    elif passage_id is None:
+        raise ReviewError(f"'{decision}' needs a passage")
+    else:
+        passage = conn.execute(
+            "select p.text_hash, d.name, p.location from passages p join documents d on d.id = p.document_id "
+            "where p.id = ?", [passage_id]).fetchone()
+        if passage is None:
+            raise ReviewError(f"no passage {passage_id}")
+    now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    cursor = conn.execute(
+        "insert into reviews (passage_hash, requirement_id, decision, comment, reviewer, reviewed_at, passage_id, "
+        "document_name, location) values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [passage[0] if passage else None, requirement_id, decision, comment.strip() or None, reviewer, now,
+         passage_id, passage[1] if passage else None, passage[2] if passage else None])
+    return cursor.lastrowid

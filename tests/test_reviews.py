@@ -1,0 +1,213 @@
+"""Assessor reviews: permissions, effect on coverage, survival across re-ingestion, and the export."""
+
+import asyncio
+import io
+import re
+import sqlite3
+
+import openpyxl
+import pytest
+from click.testing import CliRunner
+from datasette.utils import tilde_encode
+
+from evidence import open_pipeline
+from evidence.cli import cli
+from evidence.reviews import ReviewError, record_review
+from evidence.serve import build_datasette
+
+
+@pytest.fixture
+def pack_db(db_path, sample_pack):
+    open_pipeline(db_path, model="hash", workers=0).ingest([sample_pack])
+    return db_path
+
+
+def _status(db_path, rid):
+    return sqlite3.connect(db_path).execute("select status, evidence_count from coverage where requirement_id = ?",
+                                            [rid]).fetchone()
+
+
+def _a_link(db_path):
+    """An evidenced BS 11000 requirement whose evidence all comes from one passage, and that passage."""
+    return sqlite3.connect(db_path).execute(
+        """select requirement_id, min(passage_id) from evidence where via is null and requirement_id like 'BS11000%'
+           group by requirement_id having count(*) = 1 limit 1""").fetchone()
+
+
+def test_rejecting_the_only_link_turns_evidence_into_weak_or_gap(pack_db):
+    rid, pid = _a_link(pack_db)
+    assert _status(pack_db, rid)[0] == "evidenced"
+    conn = sqlite3.connect(pack_db)
+    with conn:
+        record_review(conn, rid, "reject", "alice", pid, "not about this")
+    assert _status(pack_db, rid)[0] in ("weak", "gap")
+    # the crosswalk links that came through the rejected item stop counting too
+    via = conn.execute("""select count(*) from effective_evidence where passage_id = ? and via = ?""", [pid, rid]).fetchone()[0]
+    assert via == 0
+    with conn:
+        record_review(conn, rid, "clear", "alice", pid)
+    assert _status(pack_db, rid)[0] == "evidenced"
+
+
+def test_accepted_candidate_and_added_link_count_whatever_their_score(pack_db):
+    conn = sqlite3.connect(pack_db)
+    gap = conn.execute("select requirement_id from coverage where status in ('gap', 'weak') and requirement_id like 'BS11000%' "
+                       "limit 1").fetchone()[0]
+    pid = conn.execute("select id from passages order by id limit 1").fetchone()[0]
+    with conn:
+        record_review(conn, gap, "add", "alice", pid, "found by search")
+    assert _status(pack_db, gap) == ("evidenced", 1)
+    source = conn.execute("select source from effective_evidence where requirement_id = ?", [gap]).fetchone()[0]
+    assert source == "assessor"
+
+
+def test_not_applicable_needs_a_reason_and_sets_the_status(pack_db):
+    conn = sqlite3.connect(pack_db)
+    with pytest.raises(ReviewError, match="say why"):
+        record_review(conn, "BS11000-S8.6", "not_applicable", "alice")
+    with conn:
+        record_review(conn, "BS11000-S8.6", "not_applicable", "alice", comment="relationship not ending")
+    assert _status(pack_db, "BS11000-S8.6")[0] == "not_applicable"
+    with pytest.raises(ReviewError, match="no requirement"):
+        record_review(conn, "BS11000-S9.9", "accept", "alice", 1)
+    with pytest.raises(ReviewError, match="unknown decision"):
+        record_review(conn, "BS11000-S8.6", "approve", "alice", 1)
+
+
+def test_reviews_survive_re_ingestion(pack_db, sample_pack):
+    rid, pid = _a_link(pack_db)
+    conn = sqlite3.connect(pack_db)
+    with conn:
+        record_review(conn, rid, "reject", "alice", pid)
+    open_pipeline(pack_db, model="hash", workers=0).ingest([sample_pack], force=True)  # new passage ids
+    assert conn.execute("select count(*) from passages where id = ?", [pid]).fetchone()[0] == 0
+    assert _status(pack_db, rid)[0] in ("weak", "gap")
+
+
+def _login(ds, actor="alice"):
+    return {"ds_actor": ds.sign({"a": {"id": actor}}, "actor")}
+
+
+def _csrf(ds, path, cookies):
+    response = asyncio.run(ds.client.get(path, cookies=cookies))
+    token = re.search(r'name="csrftoken" value="([^"]+)"', response.text)
+    assert token, "no review form on the page"
+    return token.group(1), {**cookies, **dict(response.cookies)}
+
+
+def test_anonymous_visitors_cannot_review(pack_db):
+    ds = build_datasette([pack_db])
+    rid, pid = _a_link(pack_db)
+    page = asyncio.run(ds.client.get(f"/evidence/requirements/{tilde_encode(rid)}")).text
+    assert 'action="/-/review/evidence"' not in page and "logging in" in page
+    response = asyncio.run(ds.client.post("/-/review/evidence", data={
+        "requirement_id": rid, "passage_id": str(pid), "decision": "reject"}))
+    assert response.status_code == 403
+    assert sqlite3.connect(pack_db).execute("select count(*) from reviews").fetchone()[0] == 0
+
+
+def test_a_logged_in_assessor_reviews_through_the_page(pack_db):
+    ds = build_datasette([pack_db])
+    rid, pid = _a_link(pack_db)
+    path = f"/evidence/requirements/{tilde_encode(rid)}"
+    token, cookies = _csrf(ds, path, _login(ds))
+    response = asyncio.run(ds.client.post("/-/review/evidence", cookies=cookies, data={
+        "csrftoken": token, "requirement_id": rid, "passage_id": str(pid), "decision": "reject",
+        "comment": "<script>alert(1)</script> wrong requirement", "next": path}))
+    assert response.status_code == 302 and response.headers["location"] == path
+    row = sqlite3.connect(pack_db).execute("select reviewer, decision, comment from reviews").fetchone()
+    assert row[:2] == ("alice", "reject")
+    page = asyncio.run(ds.client.get(path, cookies=cookies)).text
+    assert "Rejected" in page and "by alice" in page
+    assert "<script>alert(1)" not in page and "&lt;script&gt;" in page
+    bad = asyncio.run(ds.client.post("/-/review/evidence", cookies=cookies, data={
+        "csrftoken": token, "requirement_id": rid, "passage_id": str(pid), "decision": "accept", "next": "//evil.example"}))
+    assert bad.headers["location"] == "/"
+
+
+def test_password_login_for_assessors(pack_db):
+    from datasette_auth_passwords.utils import hash_password
+
+    ds = build_datasette([pack_db], accounts={"assessor": hash_password("correct horse")})
+    login = asyncio.run(ds.client.get("/-/login"))
+    token = re.search(r'name="csrftoken" value="([^"]+)"', login.text).group(1)
+    cookies = dict(login.cookies)
+    wrong = asyncio.run(ds.client.post("/-/login", cookies=cookies, data={
+        "csrftoken": token, "username": "assessor", "password": "nope"}))
+    assert "ds_actor" not in wrong.cookies
+    right = asyncio.run(ds.client.post("/-/login", cookies=cookies, data={
+        "csrftoken": token, "username": "assessor", "password": "correct horse"}))
+    assert right.status_code == 302 and "ds_actor" in right.cookies
+
+
+def test_require_login_hides_everything_from_anonymous(pack_db):
+    ds = build_datasette([pack_db], accounts={"assessor": "x"}, require_login=True)
+    assert asyncio.run(ds.client.get("/evidence/matrix")).status_code == 403
+    assert asyncio.run(ds.client.get("/-/source/evidence/1")).status_code == 403
+    assert asyncio.run(ds.client.get("/-/export/evidence.xlsx")).status_code == 403
+    assert asyncio.run(ds.client.get("/evidence/matrix", cookies=_login(ds))).status_code == 200
+
+
+def test_export_workbook_and_csv_from_cli_and_datasette(pack_db, tmp_path):
+    rid, pid = _a_link(pack_db)
+    conn = sqlite3.connect(pack_db)
+    with conn:
+        record_review(conn, rid, "accept", "alice", pid, "confirmed at interview")
+    out = tmp_path / "matrix.xlsx"
+    result = CliRunner().invoke(cli, ["export", "--db", str(pack_db), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    wb = openpyxl.load_workbook(out)
+    assert wb.sheetnames == ["Summary", "Requirements", "Evidence", "Reviews"]
+    requirements = list(wb["Requirements"].values)
+    assert len(requirements) == 1 + 114 and requirements[0][0] == "Requirement"
+    summary = [r for r in wb["Summary"].values if r and r[0] == "BS11000"]
+    assert len(summary) == 8 and sum(r[7] for r in summary) == 79
+    evidence = list(wb["Evidence"].values)
+    assert any(r[0] == rid and r[9] == "accept" and r[10] == "confirmed at interview" for r in evidence[1:])
+    assert list(wb["Reviews"].values)[1][1] == "alice"
+    csv_out = tmp_path / "matrix.csv"
+    result = CliRunner().invoke(cli, ["export", "--db", str(pack_db), "--format", "csv", "-o", str(csv_out)])
+    assert result.exit_code == 0, result.output
+    assert csv_out.read_text().splitlines()[0].startswith("Requirement,Framework,Stage")
+    ds = build_datasette([pack_db])
+    response = asyncio.run(ds.client.get("/-/export/evidence.xlsx"))
+    assert response.status_code == 200
+    assert openpyxl.load_workbook(io.BytesIO(response.content)).sheetnames[0] == "Summary"
+    csv_response = asyncio.run(ds.client.get("/-/export/evidence.csv?sheet=evidence"))
+    assert csv_response.status_code == 200 and csv_response.text.startswith("Requirement,Requirement title")
+
+
+def test_formula_like_text_stays_text_in_exports(db_path, tmp_path):
+    (tmp_path / "notes.txt").write_text("=HYPERLINK(\"http://evil.example\") the joint risk register is reviewed monthly.")
+    open_pipeline(db_path, model="hash", workers=0).ingest([tmp_path / "notes.txt"])
+    from evidence.export import export_csv
+
+    conn = sqlite3.connect(db_path)
+    with conn:  # make sure the passage is in the evidence sheet, whatever the mapping decided
+        record_review(conn, "BS11000-S5.9", "add", "alice", conn.execute("select min(id) from passages").fetchone()[0])
+    exported = export_csv(conn, "evidence")
+    assert "'=HYPERLINK" in exported
+    assert not re.search(r'(^|,)"?=HYPERLINK', exported, re.M)
+
+
+def test_review_cli(pack_db):
+    rid, pid = _a_link(pack_db)
+    result = CliRunner().invoke(cli, ["review", rid, "--db", str(pack_db), "--passage", str(pid),
+                                      "--decision", "reject", "--reviewer", "bob"])
+    assert result.exit_code == 0, result.output
+    assert _status(pack_db, rid)[0] in ("weak", "gap")
+    bad = CliRunner().invoke(cli, ["review", "NOPE-1", "--db", str(pack_db), "--passage", str(pid),
+                                   "--decision", "accept", "--reviewer", "bob"])
+    assert bad.exit_code == 1 and "Error: no requirement 'NOPE-1'" in bad.output
+
+
+def test_stale_evidence_and_document_page(pack_db):
+    ds = build_datasette([pack_db])
+    rows = asyncio.run(ds.client.get("/evidence/stale_evidence.json?months=1&_shape=objects")).json()["rows"]
+    assert rows and all(r["months_old"] >= 1 for r in rows)
+    none_stale = asyncio.run(ds.client.get("/evidence/stale_evidence.json?months=1200&_shape=objects")).json()["rows"]
+    assert none_stale == []
+    doc_id = sqlite3.connect(pack_db).execute("select id from documents where name like 'alliance-relationship%'").fetchone()[0]
+    page = asyncio.run(ds.client.get(f"/evidence/documents/{doc_id}")).text
+    assert "Requirements this document evidences" in page and "/evidence/requirements/BS11000-S" in page
+    assert f"/-/source/evidence/{doc_id}" in page
