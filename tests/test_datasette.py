@@ -128,3 +128,18 @@ def test_several_databases_are_published_side_by_side(tmp_path, sample_pack):
     for name in ("alliance-a", "alliance-b"):
         assert get(ds, f"/{name}/gaps.json?framework=XTP").status_code == 200  # canned queries for every database
         assert get(ds, f"/{name}/matrix.json").json()["rows"]
+
+
+def test_every_canned_query_answers(ds):
+    import yaml
+
+    from evidence.serve import config_dir
+
+    queries = yaml.safe_load((config_dir() / "metadata.yml").read_text())["databases"]["evidence"]["queries"]
+    params = {"framework": "BS11000", "months": "12", "requirement_id": "BS11000-S5.9"}
+    for name, query in queries.items():
+        args = "&".join(f"{p}={params[p]}" for p in query.get("params", []))
+        response = get(ds, f"/evidence/{name}.json?_shape=objects&{args}")
+        assert response.status_code == 200, (name, response.text[:300])
+    rows = get(ds, "/evidence/requirement_evidence.json?_shape=objects&requirement_id=BS11000-S5.9").json()["rows"]
+    assert rows and all(r["requirement_id"] == "BS11000-S5.9" for r in rows)
