@@ -15,6 +15,7 @@ from .export import ExportError
 from .pipeline import FileOutcome, IngestError
 from .reviews import DECISIONS, ReviewError
 from .serve import ServeError
+from .watch import WatchError
 
 DB_OPTION = click.option("--db", "db_path", default="evidence.db", show_default=True,
                          type=click.Path(dir_okay=False), help="Evidence database (one per relationship)")
@@ -22,7 +23,10 @@ CATALOGUE_OPTION = click.option("--catalogue", "catalogues", multiple=True, type
                                 help="Extra catalogue YAML file (repeatable); remembered by the database")
 MODEL_OPTION = click.option("--model", default=None,
                             help="Sentence-transformers model name or folder [default: the bundled all-MiniLM-L6-v2]")
-KNOWN_ERRORS = (IngestError, CatalogueError, ModelNotFound, ServeError, ExportError, ReviewError)
+KNOWN_ERRORS = (IngestError, CatalogueError, ModelNotFound, ServeError, ExportError, ReviewError, WatchError)
+SETTLE_OPTION = click.option("--settle", default=1.0, show_default=True,
+                             help="Seconds a file must stay unchanged before it is read")
+POLL_OPTION = click.option("--poll", is_flag=True, help="Poll for changes (network shares send no events)")
 
 
 class _Reported(click.Group):
@@ -82,17 +86,69 @@ def _describe(o: FileOutcome) -> str:
 
 
 @cli.command()
+@click.argument("folder", type=click.Path(exists=True, file_okay=False))
+@DB_OPTION
+@CATALOGUE_OPTION
+@MODEL_OPTION
+@SETTLE_OPTION
+@POLL_OPTION
+@click.option("--workers", default=1, show_default=True, help="Reader processes")
+def watch(folder, db_path, catalogues, model, settle, poll, workers):
+    """Scan FOLDER (recursively), then keep the matrix in step with every change until Ctrl-C."""
+    watcher = _watcher(folder, db_path, list(catalogues) or None, model, settle, poll, workers)
+    try:
+        watcher.run(progress=_scan_progress)
+    except KeyboardInterrupt:
+        click.echo("Stopped")
+
+
+def _watcher(folder, db_path, catalogues, model, settle, poll, workers, stop_event=None):
+    from .watch import Watcher
+
+    pipeline = open_pipeline(db_path, catalogues, model, workers=workers)
+    watcher = Watcher(pipeline, Path(folder), settle=settle, poll=poll, log=click.echo)
+    if stop_event is not None:
+        watcher.stop_event = stop_event
+    return watcher
+
+
+def _scan_progress(results):
+    from tqdm import tqdm
+
+    return tqdm(results, desc="Initial scan", unit="file", disable=not sys.stderr.isatty(), leave=False)
+
+
+@cli.command()
 @click.argument("databases", nargs=-1, type=click.Path(dir_okay=False))
 @DB_OPTION
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind; beyond loopback a login is required")
 @click.option("--port", default=8001, show_default=True, type=int)
-def serve(databases, db_path, host, port):
+@click.option("--watch", "watch_folder", type=click.Path(exists=True, file_okay=False), default=None,
+              help="Also watch this folder and ingest changes into --db while serving")
+@SETTLE_OPTION
+@POLL_OPTION
+def serve(databases, db_path, host, port, watch_folder, settle, poll):
     """Publish evidence databases with Datasette (default: --db)."""
+    import threading
+
     from .serve import serve as run
 
     dbs = list(databases) or [db_path]
+    stop = threading.Event()
+    if watch_folder:
+        _watcher(watch_folder, db_path, None, None, settle, poll, 1).pipeline.sync_catalogue()  # fail early, create db
+        threading.Thread(target=_watch_in_thread, args=(watch_folder, db_path, settle, poll, stop),
+                         daemon=True, name="watcher").start()
     click.echo(f"Serving {', '.join(dbs)} on http://{host}:{port}/ (Ctrl-C to stop)")
-    run(dbs, host=host, port=port)
+    try:
+        run(dbs, host=host, port=port)
+    finally:
+        stop.set()
+
+
+def _watch_in_thread(folder, db_path, settle, poll, stop):
+    # its own pipeline: a SQLite connection belongs to the thread that opened it
+    _watcher(folder, db_path, None, None, settle, poll, 1, stop_event=stop).run()
 
 
 @cli.command()

@@ -84,6 +84,30 @@ def m004_reviews(db: sqlite_utils.Database) -> None:
     db.create_view("matrix", MATRIX_SQL, replace=True)
 
 
+@migrations()
+def m005_history(db: sqlite_utils.Database) -> None:
+    # Every version of every document ever ingested; the current tables hold only what is live now.
+    db["document_versions"].create({
+        "id": int, "document_id": int, "path": str, "name": str, "sha256": str, "status": str, "error": str,
+        "passage_count": int, "evidence_count": int, "document_date": str, "ingested_at": str,
+        "replaced_at": str, "removed_at": str,
+    }, pk="id")
+    db["document_versions"].create_index(["document_id"])
+    db["passage_history"].create({
+        "version_id": int, "seq": int, "text": str, "location": str, "text_hash": str,
+    }, pk=("version_id", "seq"))
+    db["evidence_history"].create({
+        "version_id": int, "seq": int, "requirement_id": str, "score": float, "rank": int, "via": str,
+    }, pk=("version_id", "seq", "requirement_id"))
+    db["documents"].add_column("family", str)
+    db["documents"].add_column("version_id", int)
+    db.execute("""insert into document_versions (document_id, path, name, sha256, status, error, passage_count,
+                    document_date, ingested_at)
+                  select id, path, name, sha256, status, error, passage_count, document_date, ingested_at from documents""")
+    db.execute("""update documents set version_id = (select max(v.id) from document_versions v
+                  where v.document_id = documents.id)""")
+
+
 # The latest review of each (passage, requirement) pair; 'clear' withdraws an earlier decision.
 CURRENT_REVIEWS_SQL = """
 select r.* from reviews r

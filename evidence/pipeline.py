@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import re
 import shutil
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -33,7 +34,7 @@ class IngestError(Exception):
 @dataclass
 class FileOutcome:
     path: Path
-    status: str  # ok | partial | failed | skipped | unchanged
+    status: str  # ok | partial | failed | skipped | unchanged | removed
     error: str = ""
     passages: int = 0
     evidence: int = 0
@@ -99,6 +100,10 @@ class Pipeline:
         if self._profiles is None:
             self._profiles = build_profiles(self.catalogue, self.embed)
         return self._profiles
+
+    def warm_up(self) -> Profiles:
+        """Load the model and embed the requirement profiles now rather than on the first document."""
+        return self.profiles
 
     def sync_catalogue(self) -> bool:
         """Store the catalogue; if it or the model changed since the last run, re-map every passage."""
@@ -194,7 +199,11 @@ class Pipeline:
             return FileOutcome(path, "unchanged", document_id=row[0]), sha
         moved = self._moved_from(sha) if not row else None
         if moved is not None and not force:
-            self.db["documents"].update(moved, {"path": str(path), "name": path.name})
+            with self.db.atomic():
+                self.db["documents"].update(moved, {"path": str(path), "name": path.name,
+                                                    "family": document_family(path.name)})
+                self.db.execute("update document_versions set path = ?, name = ? where id = "
+                                "(select version_id from documents where id = ?)", [str(path), path.name, moved])
             return FileOutcome(path, "unchanged", "moved from an earlier path", document_id=moved), sha
         return None, sha
 
@@ -276,6 +285,7 @@ class Pipeline:
     def _write_document(self, result: ReadResult, sha: str, copy_path: Path | None) -> int:
         existing = self.db.execute("select id from documents where path = ?", [str(result.path)]).fetchone()
         if existing:
+            self._archive(existing[0], "replaced_at")
             self._delete_document(existing[0])
         meta = result.metadata
         row = {
@@ -286,11 +296,56 @@ class Pipeline:
             "status": result.status, "error": result.error or None, "size": _size(result.path),
             "passage_count": len(result.passages),
             "metadata": json.dumps({k: v for k, v in meta.items() if k not in ("title", "author", "created", "modified")}),
-            "ingested_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+            "ingested_at": _now(), "family": document_family(result.path.name),
         }
-        if existing:
-            row["id"] = existing[0]
-        return self.db["documents"].insert(row, pk="id").last_pk
+        # a new document never takes an id that history already gives to another one
+        row["id"] = existing[0] if existing else self.db.execute(
+            "select max(coalesce((select max(id) from documents), 0), "
+            "coalesce((select max(document_id) from document_versions), 0)) + 1").fetchone()[0]
+        doc_id = self.db["documents"].insert(row, pk="id").last_pk
+        version_id = self.db["document_versions"].insert({
+            "document_id": doc_id, "path": row["path"], "name": row["name"], "sha256": sha, "status": row["status"],
+            "error": row["error"], "passage_count": row["passage_count"], "document_date": row["document_date"],
+            "ingested_at": row["ingested_at"]}).last_pk
+        self.db["documents"].update(doc_id, {"version_id": version_id})
+        return doc_id
+
+    def _archive(self, doc_id: int, when_column: str) -> None:
+        """Keep a version's passages and evidence as history before the current tables let go of them."""
+        version_id = self.db.execute("select version_id from documents where id = ?", [doc_id]).fetchone()[0]
+        if version_id is None:
+            return
+        seq = {}
+        passages = []
+        for n, (pid, text, location, thash) in enumerate(self.db.execute(
+                "select id, text, location, text_hash from passages where document_id = ? order by id", [doc_id]), 1):
+            seq[pid] = n
+            passages.append({"version_id": version_id, "seq": n, "text": text, "location": location, "text_hash": thash})
+        links = [{"version_id": version_id, "seq": seq[pid], "requirement_id": rid, "score": score, "rank": rank, "via": via}
+                 for pid, rid, score, rank, via in self.db.execute(
+                     "select e.passage_id, e.requirement_id, e.score, e.rank, e.via from evidence e "
+                     "join passages p on p.id = e.passage_id where p.document_id = ?", [doc_id])]
+        self.db["passage_history"].insert_all(passages, pk=("version_id", "seq"), replace=True)
+        self.db["evidence_history"].insert_all(links, pk=("version_id", "seq", "requirement_id"), replace=True)
+        self.db["document_versions"].update(version_id, {when_column: _now(), "evidence_count": len(links)})
+
+    def remove(self, path: str | Path) -> FileOutcome:
+        """A deleted file: its evidence stops counting now and stays in history with the time of removal."""
+        started = time.monotonic()
+        path = Path(path)
+        row = self.db.execute("select id, passage_count from documents where path = ?", [str(path)]).fetchone()
+        if row is None:
+            return FileOutcome(path, "unchanged", "not in the database")
+        with self.db.atomic():
+            self._archive(row[0], "removed_at")
+            self._delete_document(row[0])
+        return FileOutcome(path, "removed", passages=row[1] or 0, seconds=time.monotonic() - started, document_id=row[0])
+
+    def removed_under(self, folder: str | Path) -> list[Path]:
+        """Documents recorded under a folder whose files are gone (deleted while nobody watched)."""
+        prefix = str(Path(folder).resolve()).rstrip("/") + "/"
+        rows = self.db.execute("select path from documents where substr(path, 1, ?) = ?", [len(prefix), prefix])
+        return [Path(p) for p, in rows if not Path(p).exists()]
 
     def _delete_document(self, doc_id: int) -> None:
         sub = "select id from passages where document_id = ?"
@@ -346,6 +401,23 @@ class _Stored:
 
     def __init__(self, row: dict):
         self.text, self.context, self.kind = row["text"], row["context"] or "", row["kind"]
+
+
+_VERSION_MARKS = re.compile(
+    r"\b(v|ver|version|rev|revision|issue)\s*\d+(\.\d+)*\b|\b\d{4}[-_.]\d{1,2}([-_.]\d{1,2})?\b|"
+    r"\b\d{1,2}[-_.]\d{1,2}[-_.]\d{2,4}\b|\b(19|20)\d{2}( \d{1,2}){0,2}\b|\b(draft|final|signed|updated|copy|latest)\b|\(\d+\)",
+    re.I)
+
+
+def document_family(name: str) -> str:
+    """What a document's name is without versions and dates: 'RMP v4.docx' and 'RMP v3.docx' share 'rmp'."""
+    stem = Path(name).stem.lower().replace("_", " ")
+    stem = re.sub(r"[\-.]+", " ", _VERSION_MARKS.sub(" ", stem))
+    return " ".join(stem.split()) or Path(name).stem.lower()
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
 
 
 def text_hash(text: str) -> str:

@@ -1,9 +1,9 @@
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 
 import pytest
+from helpers import WHEN
 
 from evidence import open_pipeline
 from evidence.db import open_db
@@ -61,7 +61,6 @@ def sample_db(tmp_path_factory, sample_pack, real_embedder) -> Path:
     return path
 
 
-WHEN = dt.datetime(2026, 1, 15, 10, 0, 0)
 
 
 @pytest.fixture

@@ -1,8 +1,11 @@
 """Helpers shared by tests."""
 
+import datetime as dt
 import json
 import zipfile
 from pathlib import Path
+
+WHEN = dt.datetime(2026, 1, 15, 10, 0, 0)  # a fixed document date for files the tests write
 
 
 def rewrite_zip_member(path: Path, member: str, transform) -> None:

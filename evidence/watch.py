@@ -1,0 +1,183 @@
+"""The watched folder: new, changed, renamed and deleted documents update the matrix by themselves.
+
+A file is read once its size and modification time have been still for `settle` seconds. Identity is
+the content hash, so a renamed file keeps its evidence and an unchanged one is never read again. A
+restart catches up with whatever changed while nobody watched; each document is one transaction, so a
+kill at any moment leaves nothing half-written.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ingest import is_ignorable
+
+from .pipeline import FileOutcome, Pipeline
+
+NETWORK_FILESYSTEMS = {"nfs", "nfs4", "cifs", "smb3", "smbfs", "fuse.sshfs", "9p", "afs", "ceph", "glusterfs",
+                       "davfs", "fuse.davfs2", "fuse.rclone", "fuse.s3fs", "lustre"}
+
+
+class WatchError(Exception):
+    """The folder cannot be watched as asked."""
+
+
+def filesystem_type(path: Path) -> str:
+    """The type of the file system holding `path`, from /proc/mounts (empty where that is unknown)."""
+    try:
+        mounts = [line.split()[:3] for line in Path("/proc/mounts").read_text().splitlines()]
+    except OSError:
+        return ""
+    path = path.resolve()
+    best, kind = "", ""
+    for _, mount_point, fs_type in mounts:
+        mount_point = mount_point.replace("\\040", " ")
+        if (path == Path(mount_point) or Path(mount_point) in path.parents) and len(mount_point) > len(best):
+            best, kind = mount_point, fs_type
+    return kind
+
+
+def check_locations(pipeline: Pipeline, folder: Path) -> None:
+    """The database and the kept copies live outside the watched folder, on a local disk."""
+    db_file = Path(pipeline.db.conn.execute("pragma database_list").fetchone()[2]).resolve()
+    folder = folder.resolve()
+    for what, path in (("database", db_file), ("folder of kept copies", pipeline.files_dir.resolve())):
+        if path == folder or folder in path.parents:
+            raise WatchError(f"the {what} ({path}) is inside the watched folder: keep it elsewhere, "
+                             "or the watcher would react to its own writes")
+    kind = filesystem_type(db_file.parent)
+    if kind in NETWORK_FILESYSTEMS:
+        raise WatchError(f"the database is on a network share ({kind}): SQLite's WAL mode, which lets Datasette read "
+                         "while the watcher writes, does not work there; put the database on a local disk "
+                         "(the watched folder itself may stay on the share, with --poll)")
+
+
+@dataclass
+class _Pending:
+    fingerprint: tuple | None
+    since: float
+
+
+@dataclass
+class Watcher:
+    pipeline: Pipeline
+    folder: Path
+    settle: float = 1.0  # seconds a file's size and mtime must stay unchanged before it is read
+    poll: bool = False  # poll instead of file-system events (network shares)
+    log: Callable[[str], None] = print
+    stop_event: threading.Event = field(default_factory=threading.Event)
+    pending: dict[Path, _Pending] = field(default_factory=dict)
+
+    def __post_init__(self):
+        self.folder = Path(self.folder).resolve()
+        if not self.folder.is_dir():
+            raise WatchError(f"no such folder: {self.folder}")
+        check_locations(self.pipeline, self.folder)
+
+    # ------------------------------------------------------------------ catching up
+    def initial_scan(self, progress=None) -> list[FileOutcome]:
+        """Ingest what is new or changed and retire what disappeared since the last run."""
+        report = self.pipeline.ingest([self.folder], progress=progress)
+        outcomes = list(report.outcomes)
+        for gone in self.pipeline.removed_under(self.folder):
+            outcomes.append(self._remove(gone))
+        self.pipeline.warm_up()  # so the first document dropped in is not the slow one
+        counts = {s: sum(o.status == s for o in outcomes) for s in ("ok", "partial", "failed", "unchanged", "removed")}
+        self.log(f"{_stamp()} scanned {self.folder}: " + ", ".join(f"{n} {s}" for s, n in counts.items() if n))
+        return outcomes
+
+    # ------------------------------------------------------------------ watching
+    def run(self, progress=None) -> None:
+        """Scan once, then follow changes until stop_event is set."""
+        from watchfiles import Change, watch
+
+        scanned = False
+        for changes in watch(self.folder, recursive=True, force_polling=self.poll, poll_delay_ms=500,
+                             yield_on_timeout=True, rust_timeout=250, stop_event=self.stop_event,
+                             debounce=200, step=50):
+            if not scanned:
+                # the watch is in place before the scan, so nothing dropped in meanwhile is missed
+                self.initial_scan(progress)
+                self.log(f"{_stamp()} watching {self.folder}" + (" (polling)" if self.poll else ""))
+                scanned = True
+            for change, raw in changes:
+                self.notice(Path(raw), deleted=change == Change.deleted)
+            self.process_ready()
+
+    def notice(self, path: Path, deleted: bool = False) -> None:
+        """Queue a changed path; it is handled once it has settled."""
+        if self._ignored(path):
+            return
+        state = self.pending.setdefault(path, _Pending(None, time.monotonic()))
+        if deleted:
+            state.fingerprint = ("gone",)
+
+    def process_ready(self) -> list[FileOutcome]:
+        """Handle the files that have settled: arrivals first, so a rename is seen as a move."""
+        ready_files, ready_gone = [], []
+        now = time.monotonic()
+        for path, state in list(self.pending.items()):
+            current = _fingerprint(path)
+            if current != state.fingerprint:
+                state.fingerprint, state.since = current, now
+            elif now - state.since >= self.settle:
+                (ready_gone if current is None else ready_files).append(path)
+                del self.pending[path]
+        outcomes = []
+        files = [p for p in ready_files if p.is_file()]
+        if files:
+            outcomes += self._ingest(files)
+        for path in ready_gone:
+            for gone in [path] if self._known(path) else self.pipeline.removed_under(path):
+                outcomes.append(self._remove(gone))
+        return outcomes
+
+    def _ingest(self, files: list[Path]) -> list[FileOutcome]:
+        known = {p: self._known(p) for p in files}
+        self.log(f"{_stamp()} reading {len(files)} file(s)")
+        started = time.monotonic()
+        outcomes = self.pipeline.ingest(files).outcomes
+        for o in outcomes:
+            o.seconds = (time.monotonic() - started) / len(outcomes)  # reading, embedding and storing
+            if o.status == "unchanged" and o.error != "moved from an earlier path":
+                continue
+            action = {"unchanged": "moved"}.get(o.status) or ("modified" if known.get(o.path) else "added")
+            self._log_event(action, o)
+        return outcomes
+
+    def _remove(self, path: Path) -> FileOutcome:
+        outcome = self.pipeline.remove(path)
+        if outcome.status == "removed":
+            self._log_event("deleted", outcome)
+        return outcome
+
+    def _known(self, path: Path) -> bool:
+        return self.pipeline.db.execute("select 1 from documents where path = ?", [str(path)]).fetchone() is not None
+
+    def _ignored(self, path: Path) -> bool:
+        return is_ignorable(path) or self.pipeline._is_own_file(path)
+
+    def _log_event(self, action: str, o: FileOutcome) -> None:
+        detail = {
+            "deleted": f"-{o.passages} passages",
+            "moved": "path updated, evidence kept",
+        }.get(action, f"+{o.passages} passages, {o.evidence} evidence links")
+        status = f" [{o.status}: {o.error}]" if o.status in ("failed", "partial", "skipped") else ""
+        self.log(f"{_stamp()} {action:8} {o.path.name}: {detail}{status} ({o.seconds:.1f} s)")
+
+
+def _fingerprint(path: Path) -> tuple | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return (st.st_size, st.st_mtime_ns)
+
+
+def _stamp() -> str:
+    return dt.datetime.now().strftime("%H:%M:%S")

@@ -1,0 +1,280 @@
+"""The watched folder, on a temporary folder with real files the fixtures write."""
+
+import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from helpers import WHEN
+
+from evidence import open_pipeline
+from evidence.samples import write_docx
+from evidence.watch import Watcher, WatchError
+
+
+@pytest.fixture
+def folder(tmp_path):
+    path = tmp_path / "shared-folder"
+    path.mkdir()
+    return path
+
+
+@pytest.fixture
+def watcher(tmp_path, folder):
+    (tmp_path / "db").mkdir()
+    pipeline = open_pipeline(tmp_path / "db" / "evidence.db", model="hash", workers=0)
+    lines = []
+    w = Watcher(pipeline, folder, settle=0.2, log=lines.append)
+    w.lines = lines
+    return w
+
+
+def settle(w, *paths, deleted=False, gone=()):
+    for p in gone:
+        w.notice(Path(p), deleted=True)
+    for p in paths:
+        w.notice(Path(p), deleted=deleted)
+    w.process_ready()  # first look records the fingerprint
+    time.sleep(0.25)
+    return w.process_ready()
+
+
+def plan(folder, name, text):
+    return write_docx(folder / name, "Relationship management plan", [("h1", "1 Governance"), ("p", text)], WHEN)
+
+
+def q(w, sql, params=()):
+    return w.pipeline.db.execute(sql, params).fetchall()
+
+
+def test_added_modified_renamed_deleted(watcher, folder):
+    w = watcher
+    first = plan(folder, "RMP v3.docx", "The joint management team meets monthly and owns the joint risk register.")
+    w.initial_scan()
+    doc_id = q(w, "select id from documents")[0][0]
+
+    plan(folder, "RMP v3.docx", "The exit strategy is reviewed every January by both senior executives.")
+    outcomes = settle(w, first)
+    assert [o.status for o in outcomes] == ["ok"]
+    assert q(w, "select text from passages") == [("The exit strategy is reviewed every January by both senior executives.",)]
+    versions = q(w, "select id, replaced_at, removed_at from document_versions where document_id = ? order by id", [doc_id])
+    assert len(versions) == 2 and versions[0][1] is not None and versions[1][1] is None
+    assert q(w, "select text from passage_history where version_id = ?", [versions[0][0]]) == [
+        ("The joint management team meets monthly and owns the joint risk register.",)]
+
+    renamed = folder / "archive" / "Joint RMP.docx"
+    renamed.parent.mkdir()
+    first.rename(renamed)
+    settle(w, renamed, gone=[first])  # a rename arrives as one batch: the old path gone, the new one added
+    assert q(w, "select id, name from documents") == [(doc_id, "Joint RMP.docx")]
+    assert any("moved" in line for line in w.lines)
+
+    renamed.unlink()
+    settle(w, renamed, deleted=True)
+    assert q(w, "select count(*) from documents") == [(0,)]
+    assert q(w, "select count(*) from passages") == [(0,)]
+    removed = q(w, "select removed_at from document_versions where document_id = ? and removed_at is not null", [doc_id])
+    assert len(removed) == 1
+    assert any(line.split()[1] == "deleted" for line in w.lines)
+    # a later document never reuses the id that history gives to this one
+    plan(folder, "Other.docx", "Value created together is recorded in the value register each quarter.")
+    settle(w, folder / "Other.docx")
+    assert q(w, "select id from documents") != [(doc_id,)]
+
+
+def test_unchanged_file_is_never_read_again(watcher, folder, monkeypatch):
+    w = watcher
+    path = plan(folder, "plan.docx", "The joint risk register is reviewed monthly by both partners.")
+    w.initial_scan()
+    read = []
+    import ingest.batch
+
+    original = ingest.batch.read_document
+    monkeypatch.setattr(ingest.batch, "read_document", lambda p, *a: read.append(p) or original(p, *a))
+    os.utime(path)  # touched, same bytes
+    settle(w, path)
+    assert read == []
+
+
+def test_a_file_still_being_written_waits_until_it_settles(watcher, folder):
+    w = watcher
+    w.initial_scan()
+    growing = folder / "notes.txt"
+    with growing.open("w") as fh:
+        fh.write("The joint management team reviewed the risk register. ")
+        fh.flush()
+        w.notice(growing)
+        for _ in range(5):  # keeps changing: never ready
+            time.sleep(0.1)
+            fh.write("More text arrives. ")
+            fh.flush()
+            assert w.process_ready() == []
+    assert q(w, "select count(*) from documents") == [(0,)]
+    time.sleep(0.25)  # still since the last look: now it is read, once
+    assert [o.status for o in w.process_ready()] == ["ok"]
+    assert w.process_ready() == []
+    assert q(w, "select count(*) from documents") == [(1,)]
+
+
+def test_lock_and_temporary_files_are_ignored(watcher, folder):
+    w = watcher
+    w.initial_scan()
+    for name in ("~$plan.docx", ".~lock.plan.docx#", "plan.docx.tmp"):
+        (folder / name).write_bytes(b"lock")
+        w.notice(folder / name)
+    assert w.pending == {}
+
+
+def test_new_version_under_a_new_name_is_a_new_document_in_the_same_family(watcher, folder):
+    w = watcher
+    plan(folder, "RMP v3.docx", "Version three of the plan sets out the joint objectives for the year.")
+    plan(folder, "RMP v4.docx", "Version four of the plan updates the joint objectives and the exit strategy.")
+    w.initial_scan()
+    rows = q(w, "select name, family from documents order by name")
+    assert rows == [("RMP v3.docx", "rmp"), ("RMP v4.docx", "rmp")]
+
+
+def test_restart_catches_up_with_changes_made_meanwhile(tmp_path, folder):
+    db = tmp_path / "db" / "evidence.db"
+    db.parent.mkdir()
+    keep = plan(folder, "keep.docx", "The joint risk register is reviewed monthly by both partners.")
+    gone = plan(folder, "gone.docx", "The exit strategy is reviewed every January by the board.")
+    Watcher(open_pipeline(db, model="hash", workers=0), folder, log=lambda _: None).initial_scan()
+    gone.unlink()
+    plan(folder, "new.docx", "Lessons learned are recorded after each scheme and shared.")
+    outcomes = Watcher(open_pipeline(db, model="hash", workers=0), folder, log=lambda _: None).initial_scan()
+    assert sorted((o.path.name, o.status) for o in outcomes) == [
+        ("gone.docx", "removed"), ("keep.docx", "unchanged"), ("new.docx", "ok")]
+    assert keep.exists()
+
+
+def test_database_inside_the_watched_folder_is_refused(folder):
+    pipeline = open_pipeline(folder / "evidence.db", model="hash")
+    with pytest.raises(WatchError, match="inside the watched folder"):
+        Watcher(pipeline, folder)
+
+
+def test_database_on_a_network_share_is_refused(watcher, folder, monkeypatch):
+    import evidence.watch as watch
+
+    monkeypatch.setattr(watch, "filesystem_type", lambda path: "nfs4")
+    with pytest.raises(WatchError, match="WAL mode.*does not work there"):
+        Watcher(watcher.pipeline, folder)
+
+
+def _big_docx(path: Path, paragraphs: int = 3000) -> Path:
+    blocks = [("h1", "1 Plan")] + [("p", f"Paragraph {i}: the joint management team reviews risk, value and the "
+                                         f"exit strategy with both senior executives responsible.") for i in range(paragraphs)]
+    return write_docx(path, "Big plan", blocks, WHEN)
+
+
+def _start_watcher(folder, db):
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    return subprocess.Popen([sys.executable, "-m", "evidence", "watch", str(folder), "--db", str(db), "--model", "hash",
+                             "--settle", "0.2", "--workers", "0"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True, env=env)
+
+
+def _wait_for(proc, needle, timeout=60):
+    """Read the process's output until a line holds `needle`, without blocking past the timeout."""
+    import queue
+    import threading
+
+    if not hasattr(proc, "lines"):
+        proc.lines = queue.Queue()
+        threading.Thread(target=lambda: [proc.lines.put(line) for line in proc.stdout], daemon=True).start()
+    deadline = time.monotonic() + timeout
+    seen = []
+    while time.monotonic() < deadline:
+        try:
+            line = proc.lines.get(timeout=0.2)
+        except queue.Empty:
+            if proc.poll() is not None:
+                break
+            continue
+        seen.append(line)
+        if needle in line:
+            return seen
+    raise AssertionError(f"never saw {needle!r}: {''.join(seen)}")
+
+
+def test_kill_9_mid_ingest_loses_nothing_and_restart_catches_up(tmp_path, folder):
+    db = tmp_path / "db" / "evidence.db"
+    db.parent.mkdir()
+    plan(folder, "small.docx", "The joint risk register is reviewed monthly by both partners.")
+    big = _big_docx(tmp_path / "big.docx")
+    proc = _start_watcher(folder, db)
+    try:
+        _wait_for(proc, "watching")
+        shutil.copy(big, folder / "big.docx")
+        _wait_for(proc, "reading 1 file(s)")
+        time.sleep(0.3)  # inside the read, embed and store of a 3,000-paragraph document
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+    finally:
+        proc.kill()
+    con = sqlite3.connect(db)
+    assert con.execute("pragma integrity_check").fetchone()[0] == "ok"
+    assert con.execute("select count(*) from passages where document_id not in (select id from documents)").fetchone()[0] == 0
+    for name, recorded, actual in con.execute(
+            "select d.name, d.passage_count, (select count(*) from passages p where p.document_id = d.id) from documents d"):
+        assert recorded == actual, f"{name} is half-written"
+    assert con.execute("select count(*) from documents where name = 'small.docx'").fetchone()[0] == 1
+    proc = _start_watcher(folder, db)
+    try:
+        _wait_for(proc, "watching")
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    row = con.execute("select passage_count, (select count(*) from passages p where p.document_id = d.id) "
+                      "from documents d where name = 'big.docx'").fetchone()
+    assert row is not None and row[0] == row[1] and row[0] >= 1000
+
+
+def test_serve_with_watch_shows_a_dropped_document_while_answering(tmp_path, folder):
+    import json
+    import socket
+    import urllib.request
+
+    from click.testing import CliRunner
+
+    from evidence.cli import cli
+
+    db = tmp_path / "db" / "evidence.db"
+    db.parent.mkdir()
+    assert CliRunner().invoke(cli, ["ingest", str(folder), "--db", str(db), "--model", "hash"]).exit_code == 0
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen([sys.executable, "-m", "evidence", "serve", "--db", str(db), "--port", str(port),
+                             "--watch", str(folder), "--settle", "0.2"],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    url = f"http://127.0.0.1:{port}/evidence/documents.json?_shape=array&name=dropped.docx"
+    try:
+        _wait_for(proc, "watching")
+        for _ in range(100):  # and the web server is listening
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/-/versions.json", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.1)
+        plan(folder, "dropped.docx", "The joint management team reviews the joint risk register every month.")
+        deadline, rows, answers = time.monotonic() + 30, [], 0
+        while time.monotonic() < deadline and not rows:
+            with urllib.request.urlopen(url, timeout=5) as response:
+                assert response.status == 200
+                rows = json.loads(response.read())
+                answers += 1
+            time.sleep(0.05)
+        assert rows and rows[0]["status"] == "ok" and rows[0]["passage_count"] == 1
+        assert answers >= 2  # Datasette answered while the watcher was working
+    finally:
+        proc.terminate()
+        output = proc.communicate(timeout=10)[0]
+    assert "database is locked" not in output
