@@ -278,3 +278,21 @@ def test_serve_with_watch_shows_a_dropped_document_while_answering(tmp_path, fol
         proc.terminate()
         output = proc.communicate(timeout=10)[0]
     assert "database is locked" not in output
+
+
+def test_what_changed_lists_versions_and_removals(watcher, folder):
+    import asyncio
+
+    from evidence.serve import build_datasette
+
+    w = watcher
+    path = plan(folder, "RMP.docx", "The joint management team meets monthly and owns the joint risk register.")
+    w.initial_scan()
+    plan(folder, "RMP.docx", "The exit strategy is reviewed every January by both senior executives.")
+    settle(w, path)
+    path.unlink()
+    settle(w, path, deleted=True)
+    db_file = w.pipeline.db.conn.execute("pragma database_list").fetchone()[2]
+    ds = build_datasette([db_file])
+    rows = asyncio.run(ds.client.get("/evidence/changes.json?since=&_shape=objects")).json()["rows"]
+    assert sorted(r["what"] for r in rows) == ["removed", "replaced by a newer version"]
