@@ -85,7 +85,7 @@ def _doc_blocks(w: Writer, sections: int) -> list:
     return blocks
 
 
-def generate(out: Path, documents: int, seed: int = 7) -> list[Path]:
+def generate(out: Path, documents: int, seed: int = 7, large: bool = False) -> list[Path]:
     rng = random.Random(seed)
     out.mkdir(parents=True, exist_ok=True)
     truth = []
@@ -96,17 +96,18 @@ def generate(out: Path, documents: int, seed: int = 7) -> list[Path]:
         when = dt.datetime(2024, 1, 1) + dt.timedelta(days=rng.randint(0, 900))
         kind = ("docx", "docx", "xlsx", "pdf")[i % 4]
         name = f"{i:05d}-{client.split()[0].lower()}-{partner.split()[0].lower()}"
+        sections = (rng.randint(12, 36) if large else rng.randint(3, 12))
         if kind == "docx":
             title = rng.choice(["Relationship management plan", "Partnership board minutes", "Collaboration charter"])
-            path = write_docx(out / f"{name}.docx", f"{client} and {partner} - {title}", _doc_blocks(w, rng.randint(3, 12)), when)
+            path = write_docx(out / f"{name}.docx", f"{client} and {partner} - {title}", _doc_blocks(w, sections), when)
         elif kind == "pdf":
             title = rng.choice(["Annual partnership review", "Contract extract", "Value for money report"])
-            path = write_pdf(out / f"{name}.pdf", f"{client} and {partner} - {title}", _doc_blocks(w, rng.randint(3, 14)), when,
+            path = write_pdf(out / f"{name}.pdf", f"{client} and {partner} - {title}", _doc_blocks(w, sections), when,
                              running_header=f"{client} / {partner} - {title}")
         else:
             header = ["Ref", "Description", "Owner", "Score", "Status"]
             rows = [[f"R-{n:03d}", w.sentence(rng.choice(["risk", "value", "performance"])), rng.choice([client, partner]),
-                     rng.randint(1, 25), rng.choice(["Open", "Closed"])] for n in range(rng.randint(5, 60))]
+                     rng.randint(1, 25), rng.choice(["Open", "Closed"])] for n in range(rng.randint(30, 110) if large else rng.randint(5, 60))]
             path = write_xlsx(out / f"{name}.xlsx", f"{client} and {partner} - joint register", {"Register": [header, *rows]}, when)
         paths.append(path)
         truth.extend({"file": path.name, "text": s} for s in dict.fromkeys(w.sentences))
@@ -119,8 +120,9 @@ def main() -> None:
     ap.add_argument("out", type=Path)
     ap.add_argument("--documents", type=int, default=200)
     ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--large", action="store_true", help="longer documents (about 50 passages each)")
     args = ap.parse_args()
-    paths = generate(args.out, args.documents, args.seed)
+    paths = generate(args.out, args.documents, args.seed, args.large)
     print(f"wrote {len(paths)} documents to {args.out}")
 
 

@@ -26,6 +26,8 @@ from standards import Catalogue
 
 from .db import get_setting, set_setting
 
+EMBED_BATCH = 512  # passages read before one encoder call: large, length-sorted batches keep the model busy
+
 
 class IngestError(Exception):
     """A path given to ingest cannot be used."""
@@ -93,6 +95,7 @@ class Pipeline:
         self.config = config or MappingConfig()
         self.workers, self.timeout = workers, timeout
         self._profiles: Profiles | None = None
+        self._recent: dict[str, np.ndarray] = {}  # vectors of the batch being stored, to skip a read-back
 
     # ------------------------------------------------------------------ catalogue
     @property
@@ -137,7 +140,8 @@ class Pipeline:
         if not texts:
             return np.zeros((0, 1), dtype=np.float32)
         hashes = [text_hash(t) for t in texts]
-        cached = self._cached_vectors(set(hashes))
+        cached = {h: self._recent[h] for h in hashes if h in self._recent}
+        cached.update(self._cached_vectors(set(hashes) - set(cached)))
         missing = list(dict.fromkeys(t for t, h in zip(texts, hashes) if h not in cached))
         if missing:
             fresh = self.embedder.embed(missing)
@@ -146,10 +150,13 @@ class Pipeline:
             with self.db.atomic():
                 self.db["embeddings"].insert_all(rows, pk=("text_hash", "model"), replace=True)
             cached.update({r["text_hash"]: v for r, v in zip(rows, fresh)})
+            self._recent.update({r["text_hash"]: v for r, v in zip(rows, fresh)})
         return np.stack([cached[h] for h in hashes]).astype(np.float32)
 
     def _cached_vectors(self, hashes: set[str]) -> dict[str, np.ndarray]:
         out, items = {}, list(hashes)
+        if not items:
+            return out
         for start in range(0, len(items), 500):
             chunk = items[start:start + 500]
             sql = (f"select text_hash, vector from embeddings where model = ? "
@@ -175,12 +182,31 @@ class Pipeline:
             else:
                 to_read[path] = sha
         results = read_documents(list(to_read), workers=self.workers, timeout=self.timeout)
+        buffered: list[ReadResult] = []
         for result in (progress(results) if progress else results):
-            outcome = self.store(result, to_read[result.path])
+            buffered.append(result)
+            if sum(len(r.passages) for r in buffered) >= EMBED_BATCH:
+                self._store_all(buffered, to_read, report, on_result)
+        self._store_all(buffered, to_read, report, on_result)
+        return report
+
+    def _store_all(self, results: list[ReadResult], shas: dict[Path, str], report: IngestReport,
+                   on_result: OnResult | None) -> None:
+        """Embed the passages of several files in one encoder call, then store each file on its own."""
+        strings = []
+        for r in results:
+            if r.status in ("ok", "partial"):
+                texts, contexts = self.passage_inputs([p for p in r.passages if p.kind != "comment"],
+                                                      r.metadata.get("title", ""), r.metadata.get("doc_type", "other"))
+                strings += texts + contexts
+        self.embed(strings)  # one large, length-sorted batch; store() then finds every vector in memory
+        for result in results:
+            outcome = self.store(result, shas[result.path])
             report.outcomes.append(outcome)
             if on_result:
                 on_result(outcome)
-        return report
+        results.clear()
+        self._recent.clear()
 
     def _is_own_file(self, path: Path) -> bool:
         """The database, its journal and the kept copies are never evidence of themselves."""
@@ -259,8 +285,8 @@ class Pipeline:
             return []
         chosen = [passages[i] for i in mappable]
         texts, contexts = self.passage_inputs(chosen, title, doc_type)
-        vectors = self.embed(texts)
-        context_vectors = self.embed(contexts)
+        both = self.embed(texts + contexts)
+        vectors, context_vectors = both[:len(texts)], both[len(texts):]
         links = map_passages(self.profiles, vectors, context_vectors, [doc_type] * len(chosen), texts, self.config,
                              kinds=[p.kind for p in chosen], titles=[title] * len(chosen))
         for link in links:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import queue
+import threading
 import time
 from collections.abc import Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, TimeoutError, wait
@@ -15,6 +17,8 @@ from .model import ReadResult
 from .safety import MAX_FILE_BYTES
 
 DEFAULT_TIMEOUT = 120.0
+READ_AHEAD = 16  # finished results held for the caller: parsing runs ahead of embedding by this much
+_DONE = object()
 
 
 def read_documents(paths: Iterable[Path], workers: int = 1, timeout: float = DEFAULT_TIMEOUT,
@@ -46,16 +50,42 @@ class _Pool:
         self.inflight[future] = (path, time.monotonic())
 
     def run(self, paths: Iterator[Path]) -> Iterator[ReadResult]:
+        """Read in a manager thread that keeps the workers busy while the caller works on earlier results."""
+        results: queue.Queue = queue.Queue(maxsize=READ_AHEAD)
+        stop = threading.Event()
+
+        def manage():
+            try:
+                for result in self._loop(paths):
+                    while not stop.is_set():
+                        try:
+                            results.put(result, timeout=0.2)
+                            break
+                        except queue.Full:
+                            continue
+            except BaseException as exc:  # handed to the caller's thread
+                results.put(exc)
+            finally:
+                results.put(_DONE)
+                # waiting is cheap here (work done or cancelled) and leaves no half-closed pipes for atexit
+                self.executor.shutdown(wait=True, cancel_futures=True)
+
+        manager = threading.Thread(target=manage, name="reader-manager", daemon=True)
+        manager.start()
         try:
-            yield from self._loop(paths)
+            while (item := results.get()) is not _DONE:
+                if isinstance(item, BaseException):
+                    raise item
+                yield item
         finally:
-            # waiting is cheap here (work done or cancelled) and leaves no half-closed pipes for atexit
-            self.executor.shutdown(wait=True, cancel_futures=True)
+            stop.set()
+            manager.join(timeout=5)
 
     def _loop(self, paths: Iterator[Path]) -> Iterator[ReadResult]:
         exhausted = False
         while True:
-            while not exhausted and len(self.inflight) < self.workers * 2:
+            # exactly one file per worker in flight, so a time limit counts from when reading starts
+            while not exhausted and len(self.inflight) < self.workers:
                 path = next(paths, None)
                 if path is None:
                     exhausted = True

@@ -97,6 +97,7 @@ def map_passages(profiles: Profiles, text_vectors: np.ndarray, context_vectors: 
 def _links_for(i, z_row, raw_row, best_row, frameworks, profiles, text, doc_type, config, noise,
                dismissed=None) -> list[Link]:
     order = np.argsort(-z_row)
+    words = None
     best_in = {fw: float(z_row[frameworks == fw].max()) for fw in set(frameworks)}
     taken: dict[str, int] = {}
     evidence, candidates = [], []
@@ -105,7 +106,9 @@ def _links_for(i, z_row, raw_row, best_row, frameworks, profiles, text, doc_type
             break
         fw = frameworks[r]
         limit = config.max_evidence.get(fw, config.default_max_evidence)
-        why = _why(profiles, r, z_row[r], raw_row[r], best_row[r], text, doc_type)
+        if words is None:
+            words = content_words(text)  # once per passage, not once per link
+        why = _why(profiles, r, z_row[r], raw_row[r], best_row[r], words, doc_type)
         why["nearest_ordinary_text"] = round(noise, 3)
         near_best = z_row[r] >= best_in[fw] - config.relative_margin
         beats_noise = raw_row[r] - noise >= config.noise_margin  # closer to this requirement than to ordinary text
@@ -121,8 +124,8 @@ def _links_for(i, z_row, raw_row, best_row, frameworks, profiles, text, doc_type
     return evidence + candidates
 
 
-def _why(profiles: Profiles, r: int, z: float, raw: float, best: int, text: str, doc_type: str) -> dict:
-    shared = sorted(content_words(text) & profiles.terms[r])
+def _why(profiles: Profiles, r: int, z: float, raw: float, best: int, words: set[str], doc_type: str) -> dict:
+    shared = sorted(words & profiles.terms[r])
     return {
         "similarity": round(float(raw), 3),
         "calibrated": round(float(z), 2),
