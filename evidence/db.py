@@ -81,7 +81,7 @@ def m004_reviews(db: sqlite_utils.Database) -> None:
     db.create_view("current_reviews", CURRENT_REVIEWS_SQL, replace=True)
     db.create_view("effective_evidence", EFFECTIVE_EVIDENCE_SQL, replace=True)
     db.create_view("coverage", COVERAGE_SQL, replace=True)
-    db.create_view("matrix", MATRIX_SQL, replace=True)
+    db.create_view("matrix", MATRIX_SQL_V2, replace=True)
 
 
 @migrations()
@@ -106,6 +106,23 @@ def m005_history(db: sqlite_utils.Database) -> None:
                   select id, path, name, sha256, status, error, passage_count, document_date, ingested_at from documents""")
     db.execute("""update documents set version_id = (select max(v.id) from document_versions v
                   where v.document_id = documents.id)""")
+
+
+@migrations()
+def m006_coverage_table(db: sqlite_utils.Database) -> None:
+    # Coverage is read by every page and facet; computing it per request does not scale past a few
+    # thousand passages, so it becomes a table refreshed whenever evidence or reviews change.
+    db.execute("drop view if exists matrix")
+    db.execute("drop view if exists coverage")
+    db["coverage"].create({
+        "requirement_id": str, "framework": str, "stage": str, "title": str, "status": str, "evidence_count": int,
+        "direct_count": int, "candidate_count": int, "best_score": float, "document_count": int,
+        "newest_evidence_date": str, "not_applicable_reason": str, "best_passage_id": int, "position": int,
+    }, pk="requirement_id")
+    db["coverage"].create_index(["status"])
+    db["coverage"].create_index(["framework", "position"])
+    db.create_view("matrix", MATRIX_SQL, replace=True)
+    refresh_coverage(db.conn)
 
 
 # The latest review of each (passage, requirement) pair; 'clear' withdraws an earlier decision.
@@ -181,12 +198,73 @@ select
   p.id as passage_id
 from requirements r
 join coverage c on c.requirement_id = r.id
+left join passages p on p.id = c.best_passage_id
+left join documents d on d.id = p.document_id
+order by r.framework, r.position
+"""
+
+
+MATRIX_SQL_V2 = """
+select
+  r.id as requirement_id,
+  r.framework,
+  r.stage,
+  r.stage_title,
+  r.title,
+  c.status,
+  c.evidence_count,
+  c.document_count,
+  round(c.best_score, 3) as best_score,
+  p.text as best_evidence,
+  d.name as document,
+  p.location,
+  d.doc_type,
+  d.document_date,
+  d.id as document_id,
+  p.id as passage_id
+from requirements r
+join coverage c on c.requirement_id = r.id
 left join passages p on p.id = (
   select e.passage_id from effective_evidence e where e.requirement_id = r.id
   order by e.source = 'assessor' desc, e.via is not null, e.score desc limit 1)
 left join documents d on d.id = p.document_id
 order by r.framework, r.position
 """
+
+REFRESH_COVERAGE_SQL = """
+with ev as (select * from effective_evidence),
+agg as (
+  select e.requirement_id as rid, count(*) as n, sum(e.via is null) as direct, max(e.score) as best,
+    count(distinct p.document_id) as docs, max(d.document_date) as newest
+  from ev e join passages p on p.id = e.passage_id join documents d on d.id = p.document_id
+  group by e.requirement_id),
+ranked as (
+  select e.requirement_id as rid, e.passage_id as pid, row_number() over (
+    partition by e.requirement_id order by e.source = 'assessor' desc, e.via is not null, e.score desc) as k
+  from ev e),
+cand as (select requirement_id as rid, count(*) as n from candidates group by requirement_id),
+na as (select requirement_id as rid, max(comment) as reason from current_reviews
+       where decision = 'not_applicable' group by requirement_id)
+insert into coverage (requirement_id, framework, stage, title, status, evidence_count, direct_count, candidate_count,
+  best_score, document_count, newest_evidence_date, not_applicable_reason, best_passage_id, position)
+select r.id, r.framework, r.stage, r.title,
+  case when na.rid is not null then 'not_applicable' when agg.n > 0 then 'evidenced'
+       when cand.n > 0 then 'weak' else 'gap' end,
+  coalesce(agg.n, 0), coalesce(agg.direct, 0), coalesce(cand.n, 0), agg.best, coalesce(agg.docs, 0), agg.newest,
+  na.reason, ranked.pid, r.position
+from requirements r
+left join agg on agg.rid = r.id
+left join cand on cand.rid = r.id
+left join na on na.rid = r.id
+left join ranked on ranked.rid = r.id and ranked.k = 1
+"""
+
+
+def refresh_coverage(conn) -> None:
+    """Recompute the coverage table from evidence, candidates and reviews (one set-based statement)."""
+    conn.execute("delete from coverage")
+    conn.execute(REFRESH_COVERAGE_SQL)
+    conn.execute("insert or replace into settings (key, value) values ('coverage_stale', '0')")
 
 
 # Definitions as migration m002 created them (later migrations replace the views; m002 must stay as it ran).

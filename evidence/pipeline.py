@@ -24,9 +24,10 @@ from ingest.batch import DEFAULT_TIMEOUT, read_documents
 from mapping import Embedder, MappingConfig, Profiles, build_profiles, map_passages
 from standards import Catalogue
 
-from .db import get_setting, set_setting
+from .db import get_setting, refresh_coverage, set_setting
 
 EMBED_BATCH = 512  # passages read before one encoder call: large, length-sorted batches keep the model busy
+COVERAGE_EVERY = 60.0  # seconds between coverage refreshes during a long ingestion (always one at the end)
 
 
 class IngestError(Exception):
@@ -96,6 +97,7 @@ class Pipeline:
         self.workers, self.timeout = workers, timeout
         self._profiles: Profiles | None = None
         self._recent: dict[str, np.ndarray] = {}  # vectors of the batch being stored, to skip a read-back
+        self._refreshed = time.monotonic()
 
     # ------------------------------------------------------------------ catalogue
     @property
@@ -188,7 +190,15 @@ class Pipeline:
             if sum(len(r.passages) for r in buffered) >= EMBED_BATCH:
                 self._store_all(buffered, to_read, report, on_result)
         self._store_all(buffered, to_read, report, on_result)
+        self.refresh_coverage_if_stale()
         return report
+
+    def refresh_coverage_if_stale(self) -> None:
+        """Bring the coverage table up to date after documents were stored (also after a crash mid-batch)."""
+        if get_setting(self.db, "coverage_stale", "1") != "0":
+            with self.db.atomic():
+                refresh_coverage(self.db.conn)
+        self._refreshed = time.monotonic()
 
     def _store_all(self, results: list[ReadResult], shas: dict[Path, str], report: IngestReport,
                    on_result: OnResult | None) -> None:
@@ -207,6 +217,8 @@ class Pipeline:
                 on_result(outcome)
         results.clear()
         self._recent.clear()
+        if time.monotonic() - self._refreshed > COVERAGE_EVERY:  # long runs show progress in the matrix
+            self.refresh_coverage_if_stale()
 
     def _is_own_file(self, path: Path) -> bool:
         """The database, its journal and the kept copies are never evidence of themselves."""
@@ -252,6 +264,7 @@ class Pipeline:
             doc_id = self._write_document(result, sha, copy_path)
             ids = self._write_passages(doc_id, passages)
             self._write_links(ids, links)
+            set_setting(self.db, "coverage_stale", "1")  # in the same transaction: a crash leaves it set
         return FileOutcome(result.path, result.status, result.error, len(passages),
                            sum(lk.kind == "evidence" for lk in links), time.monotonic() - started, doc_id)
 
@@ -305,6 +318,8 @@ class Pipeline:
                 self.db.execute("delete from candidates where passage_id in (select id from passages where document_id = ?)", [doc_id])
                 self._write_links([r["id"] for r in rows], links)
             total += len(links)
+        with self.db.atomic():
+            refresh_coverage(self.db.conn)
         return total
 
     # ------------------------------------------------------------------ writing
@@ -365,6 +380,7 @@ class Pipeline:
         with self.db.atomic():
             self._archive(row[0], "removed_at")
             self._delete_document(row[0])
+            refresh_coverage(self.db.conn)
         return FileOutcome(path, "removed", passages=row[1] or 0, seconds=time.monotonic() - started, document_id=row[0])
 
     def removed_under(self, folder: str | Path) -> list[Path]:

@@ -9,6 +9,8 @@ from __future__ import annotations
 import datetime as dt
 import sqlite3
 
+from .db import refresh_coverage
+
 DECISIONS = ("accept", "reject", "add", "not_applicable", "clear")
 
 
@@ -43,4 +45,5 @@ def record_review(conn: sqlite3.Connection, requirement_id: str, decision: str, 
         "document_name, location) values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [passage[0] if passage else None, requirement_id, decision, comment.strip() or None, reviewer, now,
          passage_id, passage[1] if passage else None, passage[2] if passage else None])
+    refresh_coverage(conn)  # in the caller's transaction: the decision and its effect land together
     return cursor.lastrowid

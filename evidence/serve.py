@@ -73,7 +73,8 @@ def build_datasette(db_paths: list[str | Path], accounts: dict[str, str] | None 
     metadata = load_metadata(names, accounts, require_login)
     metadata.setdefault("plugins", {})["evidence"] = {"files": {n: str(files_dir_for(p)) for n, p in zip(names, paths)}}
     ds = Datasette(files=[], metadata=metadata, config_dir=config_dir(),
-                   settings={"default_page_size": 50, "sql_time_limit_ms": 3000, "facet_time_limit_ms": 500})
+                   settings={"default_page_size": 50, "sql_time_limit_ms": 3000, "facet_time_limit_ms": 500,
+                             "suggest_facets": False})  # curated facets only: suggestions cost a query per column
     for name, path in zip(names, paths):
         ds.add_database(Database(ds, path=str(path), is_mutable=True), name=name)
     if "_memory" in ds.databases:
