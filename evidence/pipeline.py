@@ -103,8 +103,20 @@ class Pipeline:
     @property
     def profiles(self) -> Profiles:
         if self._profiles is None:
-            self._profiles = build_profiles(self.catalogue, self.embed)
+            accepted, rejected = self.reviewed_examples()
+            self._profiles = build_profiles(self.catalogue, self.embed, accepted, rejected)
         return self._profiles
+
+    def reviewed_examples(self) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+        """(requirement, passage text) pairs assessors accepted or added, and those they rejected."""
+        rows = self.db.execute(
+            "select distinct r.requirement_id, p.text, r.decision from current_reviews r "
+            "join passages p on p.text_hash = r.passage_hash where r.decision in ('accept', 'add', 'reject')").fetchall()
+        return ([(rid, t) for rid, t, d in rows if d != "reject"], [(rid, t) for rid, t, d in rows if d == "reject"])
+
+    def _reviews_stamp(self) -> str:
+        row = self.db.execute("select count(*), max(id) from reviews").fetchone()
+        return f"{row[0]}-{row[1]}"
 
     def warm_up(self) -> Profiles:
         """Load the model and embed the requirement profiles now rather than on the first document."""
@@ -112,18 +124,26 @@ class Pipeline:
 
     def sync_catalogue(self) -> bool:
         """Store the catalogue; if it or the model changed since the last run, re-map every passage."""
-        stamp = f"{self.catalogue.version}:{self.embedder.name}:{self.config_stamp()}"
+        # reviews sharpen the profiles, so new decisions re-map too (from cached vectors)
+        stamp = f"{self.catalogue.version}:{self.embedder.name}:{self.config_stamp()}:{self._reviews_stamp()}"
         if get_setting(self.db, "catalogue_stamp") == stamp:
             return False
+        keep = [r.id for r in self.catalogue]
+        marks = ",".join("?" * len(keep))
         with self.db.atomic():
-            for table in ("evidence", "candidates", "crosswalk", "requirements"):
-                self.db.execute(f"delete from {table}")
-            self.db["requirements"].insert_all(self._requirement_rows(), pk="id")
+            # requirements change in place and each document's links are replaced by its own re-map below,
+            # so a live matrix never shows an empty evidence table in between
+            for table in ("evidence", "candidates"):
+                self.db.execute(f"delete from {table} where requirement_id not in ({marks})", keep)
+            self.db.execute(f"delete from requirements where id not in ({marks})", keep)
+            self.db["requirements"].upsert_all(self._requirement_rows(), pk="id")
+            self.db.execute("delete from crosswalk")
             self.db["crosswalk"].insert_all(
                 [{"requirement_id": a, "related_id": b} for a, b in self.catalogue.crosswalk_pairs()],
                 pk=("requirement_id", "related_id"), ignore=True)
             set_setting(self.db, "catalogue_stamp", stamp)
             set_setting(self.db, "model", self.embedder.name)
+        self._profiles = None
         self.remap_all()
         return True
 

@@ -33,6 +33,18 @@ class Profiles:
     mean: np.ndarray  # (R,) background similarity: what unrelated text scores against each requirement
     spread: np.ndarray  # (R,)
     background_vectors: np.ndarray | None = None  # (B, d) text that evidences nothing
+    counter_vectors: np.ndarray | None = None  # (C, d) passages assessors rejected for a requirement
+    counter_owner: np.ndarray | None = None  # (C,) index into ids
+    precedent_vectors: np.ndarray | None = None  # (A, d) passages assessors accepted or added for a requirement
+    precedent_owner: np.ndarray | None = None  # (A,)
+
+    def counter_similarity(self, vectors: np.ndarray) -> np.ndarray:
+        """(n, R) each passage's similarity to the closest passage rejected for each requirement (-1: none)."""
+        return _nearest_by_owner(vectors, self.counter_vectors, self.counter_owner, len(self.ids))
+
+    def precedent_similarity(self, vectors: np.ndarray) -> np.ndarray:
+        """(n, R) each passage's similarity to the closest passage accepted for each requirement (-1: none)."""
+        return _nearest_by_owner(vectors, self.precedent_vectors, self.precedent_owner, len(self.ids))
 
     def noise_similarity(self, vectors: np.ndarray) -> np.ndarray:
         """(n,) each passage's similarity to its nearest background text."""
@@ -63,6 +75,16 @@ class Profiles:
         return (raw - self.mean) / self.spread, raw, best_idx
 
 
+def _nearest_by_owner(vectors, references, owner, n_requirements) -> np.ndarray:
+    out = np.full((len(vectors), n_requirements), -1.0, dtype=np.float32)
+    if references is None or not len(references):
+        return out
+    sims = vectors @ references.T
+    for r in np.unique(owner):
+        out[:, r] = sims[:, owner == r].max(axis=1)
+    return out
+
+
 def content_words(text: str) -> set[str]:
     words = re.findall(r"[a-z][a-z0-9]+", text.lower())
     return {_stem(w) for w in words if w not in _STOP and len(w) > 2}
@@ -84,10 +106,19 @@ def requirement_texts(catalogue: Catalogue) -> tuple[list[str], list[tuple[int, 
     return descriptions, examples
 
 
-def build_profiles(catalogue: Catalogue, embed: EmbedFn) -> Profiles:
+def build_profiles(catalogue: Catalogue, embed: EmbedFn, accepted: list[tuple[str, str]] = (),
+                   rejected: list[tuple[str, str]] = ()) -> Profiles:
+    """Profiles from the catalogue, sharpened by assessors' decisions: (requirement id, passage text) pairs
+    they accepted become examples, those they rejected become counter-examples."""
     descriptions, examples = requirement_texts(catalogue)
-    vectors = embed(descriptions + [e for _, e in examples] + BACKGROUND)
-    nd, ne = len(descriptions), len(examples)
+    index = {r.id: i for i, r in enumerate(catalogue)}
+    # reviewed passages are precedents, not profile examples: texts of one relationship share names and
+    # house style, and as examples they would make all of its documents look alike
+    precedents = [(index[rid], text) for rid, text in accepted if rid in index]
+    counters = [(index[rid], text) for rid, text in rejected if rid in index]
+    vectors = embed(descriptions + [e for _, e in examples] + BACKGROUND + [t for _, t in counters]
+                    + [t for _, t in precedents])
+    nd, ne, nb, nc = len(descriptions), len(examples), len(BACKGROUND), len(counters)
     reqs = list(catalogue)
     profiles = Profiles(
         ids=[r.id for r in reqs], frameworks=[r.framework for r in reqs], titles=[r.title for r in reqs],
@@ -97,8 +128,12 @@ def build_profiles(catalogue: Catalogue, embed: EmbedFn) -> Profiles:
         terms=[frozenset(content_words(f"{r.title} {r.description} {' '.join(r.examples)}")) for r in reqs],
         mean=np.zeros(nd, dtype=np.float32), spread=np.ones(nd, dtype=np.float32),
     )
-    profiles.background_vectors = vectors[nd + ne:]
-    background, _ = profiles.raw_similarity(vectors[nd + ne:])
+    profiles.background_vectors = vectors[nd + ne:nd + ne + nb]
+    profiles.counter_vectors = vectors[nd + ne + nb:nd + ne + nb + nc]
+    profiles.counter_owner = np.array([o for o, _ in counters], dtype=np.int32)
+    profiles.precedent_vectors = vectors[nd + ne + nb + nc:]
+    profiles.precedent_owner = np.array([o for o, _ in precedents], dtype=np.int32)
+    background, _ = profiles.raw_similarity(profiles.background_vectors)
     profiles.mean = background.mean(axis=0)
     # a floor on the spread keeps one tight background from making a requirement hair-triggered
     profiles.spread = np.maximum(background.std(axis=0), 0.03)

@@ -30,6 +30,8 @@ class MappingConfig:
     relative_margin: float = 2.0  # a further link is claimed only within this distance of the passage's best
     short_words: int = 12  # passages shorter than this many words have their score scaled down
     noise_margin: float = -0.05  # evidence must be this much closer to the requirement than to any background text
+    precedent_similarity: float = 0.7  # this close to a reviewed passage, the assessor's decision carries over
+    precedent_boost: float = 3.0  # calibrated score added when it is an accepted one
 
     def score(self, z: float) -> float:
         """Calibrated z as a 0-1 score: 0.5 is the evidence threshold for every requirement."""
@@ -85,17 +87,23 @@ def map_passages(profiles: Profiles, text_vectors: np.ndarray, context_vectors: 
     z, raw, best_idx = combined_z(profiles, text_vectors, context_vectors, doc_types, config, texts)
     z = np.where(raw >= config.min_similarity, z, -np.inf)
     noise = profiles.noise_similarity(text_vectors)
+    counter = profiles.counter_similarity(text_vectors)
+    precedent = profiles.precedent_similarity(text_vectors)
+    z = z + np.where(precedent >= config.precedent_similarity, config.precedent_boost, 0.0)
     frameworks = np.array(profiles.frameworks)
     links: list[Link] = []
     for i in np.flatnonzero((z >= config.candidate_z).any(axis=1)):
         dismissed = dismissal(texts[i], kinds[i] if kinds else "paragraph", titles[i] if titles else "")
+        # nearly the same as a passage an assessor rejected for a requirement (and not as close to an
+        # accepted one): the rejection carries over
+        overruled = (counter[i] >= config.precedent_similarity) & (counter[i] > precedent[i])
         links.extend(_links_for(i, z[i], raw[i], best_idx[i], frameworks, profiles, texts[i], doc_types[i], config,
-                                float(noise[i]), dismissed))
+                                float(noise[i]), dismissed, overruled))
     return links
 
 
 def _links_for(i, z_row, raw_row, best_row, frameworks, profiles, text, doc_type, config, noise,
-               dismissed=None) -> list[Link]:
+               dismissed=None, overruled=None) -> list[Link]:
     order = np.argsort(-z_row)
     words = None
     best_in = {fw: float(z_row[frameworks == fw].max()) for fw in set(frameworks)}
@@ -114,7 +122,10 @@ def _links_for(i, z_row, raw_row, best_row, frameworks, profiles, text, doc_type
         beats_noise = raw_row[r] - noise >= config.noise_margin  # closer to this requirement than to ordinary text
         if dismissed:
             why["not_evidence"] = dismissed
-        if z_row[r] >= config.evidence_z and taken.get(fw, 0) < limit and near_best and beats_noise and not dismissed:
+        elif overruled is not None and overruled[r]:
+            why["not_evidence"] = "like a passage an assessor rejected for this requirement"
+        blocked = dismissed or (overruled is not None and overruled[r])
+        if z_row[r] >= config.evidence_z and taken.get(fw, 0) < limit and near_best and beats_noise and not blocked:
             taken[fw] = taken.get(fw, 0) + 1
             evidence.append(Link(int(i), profiles.ids[r], config.score(float(z_row[r])), "evidence", None, why))
         elif len(candidates) < config.max_candidates:

@@ -134,3 +134,46 @@ def test_placeholder_cells_are_left_out_of_rows(make_xlsx):
                                                  ["Supplier failure", "JO2", "Both"]]})
     texts = [p.text for p in read_document(path).passages]
     assert texts == ["Risk: Roof leak", "Risk: Supplier failure; Joint objective: JO2; Owner: Both"]
+
+
+def test_assessor_decisions_carry_over_to_nearly_identical_passages(catalogue):
+    from mapping import build_profiles
+
+    standing = "Item 4: the partners reviewed the joint risk register and agreed the owners of new risks."
+    noise = "Item 9: the partners noted the canteen menu and the car park resurfacing dates for next month."
+    plain = build_profiles(catalogue, HashEmbedder().embed)
+    learned = build_profiles(catalogue, HashEmbedder().embed, accepted=[("BS11000-S5.9", standing)],
+                             rejected=[("BS11000-S5.9", noise)])
+    next_year = standing.replace("Item 4", "Item 5")
+    later_noise = noise.replace("Item 9", "Item 8")
+
+    def score_for(profiles, text, rid):
+        links = map_passages(profiles, HashEmbedder().embed([text]), None, ["minutes"], [text])
+        return {lk.requirement_id: lk for lk in links}.get(rid)
+
+    before, after = score_for(plain, next_year, "BS11000-S5.9"), score_for(learned, next_year, "BS11000-S5.9")
+    assert after is not None and after.kind == "evidence"
+    assert before is None or after.score > before.score
+    blocked = score_for(learned, later_noise, "BS11000-S5.9")
+    assert blocked is None or blocked.kind == "candidate"
+
+
+def test_a_review_re_maps_the_database_from_cached_vectors(db_path, sample_pack):
+    import sqlite3
+
+    from evidence import open_pipeline
+    from evidence.reviews import record_review
+
+    pipeline = open_pipeline(db_path, model="hash", workers=0)
+    pipeline.ingest([sample_pack])
+    conn = sqlite3.connect(db_path)
+    pid = conn.execute("select id from passages order by id limit 1").fetchone()[0]
+    with conn:
+        record_review(conn, "BS11000-S5.9", "accept", "alice", pid)
+    again = open_pipeline(db_path, model="hash", workers=0)
+    calls = []
+    original = again.embedder.embed
+    again.embedder.embed = lambda texts: calls.append(texts) or original(texts)
+    assert again.sync_catalogue() is True  # the decision changed the profiles
+    passages = {t for t, in conn.execute("select text from passages")}
+    assert not any(passages & set(batch) for batch in calls)  # nothing re-embedded
