@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .chunking import is_placeholder
-from .model import Passage, ReadError, ReadResult
+from .model import Passage, ReadError, ReadResult, short_error
 from .safety import check_office_zip, open_package
 
 HEADER_SCAN_ROWS = 15  # header rows below a title block are common in registers
@@ -24,7 +24,7 @@ class ExcelReader:
             # data_only gives the cached values of formulas, which is what the author saw
             wb = openpyxl.load_workbook(open_package(path), data_only=True, read_only=False)
         except Exception as exc:
-            raise ReadError(f"damaged Excel file: {_short(exc)}") from None
+            raise ReadError(f"damaged Excel file: {short_error(exc)}") from None
         result = ReadResult(path=path, format=self.format, metadata=_properties(wb))
         hidden = []
         for ws in wb.worksheets:
@@ -33,14 +33,11 @@ class ExcelReader:
             try:
                 result.passages.extend(_sheet_passages(ws, ws.sheet_state != "visible"))
             except Exception as exc:  # one bad sheet makes the file partial, not failed
-                result.warnings.append(f"sheet {ws.title}: {_short(exc)}")
+                result.warnings.append(f"sheet {ws.title}: {short_error(exc)}")
         if hidden:
             result.metadata["hidden_sheets"] = ", ".join(hidden)
         return result.finish()
 
-
-def _short(exc: Exception) -> str:
-    return (str(exc) or type(exc).__name__).splitlines()[0][:200]
 
 
 def _properties(wb) -> dict:

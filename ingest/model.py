@@ -12,6 +12,11 @@ class ReadError(Exception):
     """A file cannot be read; the message is what an assessor is shown."""
 
 
+def short_error(exc: Exception) -> str:
+    """The first line of a parser's exception, short enough for a status column."""
+    return (str(exc) or type(exc).__name__).splitlines()[0][:200]
+
+
 @dataclass
 class Passage:
     text: str

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .chunking import is_placeholder, paragraph, refine
-from .model import Passage, ReadError, ReadResult
+from .model import Passage, ReadError, ReadResult, short_error
 
 _PAGE_NUMBER = re.compile(r"^(?:page\s*)?\d+(?:\s*(?:of|/)\s*\d+)?$|^[-–]\s*\d+\s*[-–]$", re.I)
 _DIGITS = re.compile(r"\d+")
@@ -27,7 +27,7 @@ class PdfReader:
                 pages.append(_page_lines(page))
             except Exception as exc:  # one broken page makes the file partial
                 pages.append([])
-                result.warnings.append(f"page {number}: unreadable ({_short(exc)})")
+                result.warnings.append(f"page {number}: unreadable ({short_error(exc)})")
         _drop_running_lines(pages)
         for number, lines in enumerate(pages, 1):
             result.passages.extend(_page_passages(number, lines))
@@ -55,9 +55,6 @@ def _page_passages(number: int, lines: list[_Line]) -> list[Passage]:
     return passages
 
 
-def _short(exc: Exception) -> str:
-    return (str(exc) or type(exc).__name__).splitlines()[0][:200]
-
 
 def _open(path: Path):
     from pypdf import PdfReader as _Pdf
@@ -72,13 +69,13 @@ def _open(path: Path):
                 if not reader.decrypt(""):
                     raise ReadError("encrypted PDF: password required")
             except (FileNotDecryptedError, NotImplementedError) as exc:
-                raise ReadError(f"encrypted PDF: cannot decrypt ({_short(exc)})") from None
+                raise ReadError(f"encrypted PDF: cannot decrypt ({short_error(exc)})") from None
         len(reader.pages)  # forces the page tree; broken cross-reference tables fail here
         return reader
     except ReadError:
         raise
     except (PdfReadError, Exception) as exc:
-        raise ReadError(f"damaged PDF: {_short(exc)}") from None
+        raise ReadError(f"damaged PDF: {short_error(exc)}") from None
 
 
 def _metadata(reader) -> dict:

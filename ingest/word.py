@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 from .chunking import is_placeholder, paragraph, refine
-from .model import Passage, ReadError, ReadResult
+from .model import Passage, ReadError, ReadResult, short_error
 from .safety import check_office_zip, open_package
 
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
@@ -27,7 +27,7 @@ class WordReader:
         try:
             document = docx.Document(open_package(path))
         except Exception as exc:  # python-docx raises many types for damaged parts
-            raise ReadError(f"damaged Word file: {_short(exc)}") from None
+            raise ReadError(f"damaged Word file: {short_error(exc)}") from None
         result = ReadResult(path=path, format=self.format)
         try:
             result.metadata = _core_properties(document.core_properties)
@@ -41,9 +41,6 @@ class WordReader:
             result.metadata["title"] = walker.first_heading
         return result.finish()
 
-
-def _short(exc: Exception) -> str:
-    return (str(exc) or type(exc).__name__).splitlines()[0][:200]
 
 
 def _core_properties(props) -> dict:
