@@ -138,7 +138,7 @@ class _BodyWalker:
         match = _NUMBERED.match(text)
         if match:
             number, title = match.group(1), text[match.end(1):].lstrip(". ").strip()
-        elif _has_numbering(p, self.styles):
+        elif _has_numbering(p):
             self.counters[level - 1] += 1
             self.counters[level:] = [0] * (9 - level)
             number = ".".join(str(c or 1) for c in self.counters[:level])
@@ -241,7 +241,7 @@ def _style_levels(document) -> dict[str, int]:
     return levels
 
 
-def _has_numbering(p, styles) -> bool:
+def _has_numbering(p) -> bool:
     return p.find(f"{W}pPr/{W}numPr") is not None
 
 
@@ -249,7 +249,6 @@ def _comments(document) -> list[Passage]:
     """Reviewers' comments: kept as passages of their own kind so they are searchable, never evidence."""
     out = []
     try:
-        part = document.part.package.part_related_by  # noqa: F841  (presence check)
         comments = [rel.target_part for rel in document.part.rels.values() if rel.reltype.endswith("/comments")]
     except Exception:
         return out
