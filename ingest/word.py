@@ -96,6 +96,7 @@ class _BodyWalker:
 
     def __init__(self, document):
         self.styles = _style_levels(document)
+        self.numbered_styles = _numbered_styles(document)
         self.passages: list[Passage] = []
         self.path: list[tuple[int, str, str]] = []  # (level, number, title)
         self.counters = [0] * 9
@@ -138,7 +139,7 @@ class _BodyWalker:
         match = _NUMBERED.match(text)
         if match:
             number, title = match.group(1), text[match.end(1):].lstrip(". ").strip()
-        elif _has_numbering(p):
+        elif _has_numbering(p, self.numbered_styles):
             self.counters[level - 1] += 1
             self.counters[level:] = [0] * (9 - level)
             number = ".".join(str(c or 1) for c in self.counters[:level])
@@ -241,8 +242,38 @@ def _style_levels(document) -> dict[str, int]:
     return levels
 
 
-def _has_numbering(p) -> bool:
-    return p.find(f"{W}pPr/{W}numPr") is not None
+def _has_numbering(p, numbered_styles: set[str]) -> bool:
+    """Automatic numbering on the paragraph itself or through its style (numId 0 switches it off)."""
+    num = p.find(f"{W}pPr/{W}numPr/{W}numId")
+    if num is not None:
+        return num.get(f"{W}val") != "0"
+    style = p.find(f"{W}pPr/{W}pStyle")
+    return style is not None and style.get(f"{W}val") in numbered_styles
+
+
+def _numbered_styles(document) -> set[str]:
+    """Paragraph styles that number their paragraphs, directly or through the styles they are based on."""
+    try:
+        styles = list(document.styles.element.iter(f"{W}style"))
+    except Exception:
+        return set()
+    based_on, numbered = {}, set()
+    for style in styles:
+        sid = style.get(f"{W}styleId")
+        base = style.find(f"{W}basedOn")
+        based_on[sid] = base.get(f"{W}val") if base is not None else None
+        num = style.find(f"{W}pPr/{W}numPr/{W}numId")
+        if num is not None and num.get(f"{W}val") != "0":
+            numbered.add(sid)
+    for sid in based_on:
+        seen, current = set(), based_on[sid]
+        while current and current not in seen:
+            if current in numbered:
+                numbered.add(sid)
+                break
+            seen.add(current)
+            current = based_on.get(current)
+    return numbered
 
 
 def _comments(document) -> list[Passage]:

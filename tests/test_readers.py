@@ -1,5 +1,7 @@
 """Each reader on real files written by the fixtures."""
 
+import re
+
 import docx
 import openpyxl
 from helpers import rewrite_zip_member
@@ -281,3 +283,22 @@ def test_numbered_statements_stay_apart_while_short_items_merge(make_docx):
     assert texts == ["1. We keep our promises and say early when we cannot.",
                      "2. We talk regularly, above all when something goes wrong.",
                      "The board will:\na) approve the plan\nb) review the risks"]
+
+
+def test_headings_numbered_by_their_style_keep_section_numbers(make_docx):
+    path = make_docx("contract.docx", [("h1", "Governance"), ("p", "The board meets every quarter to review performance."),
+                                       ("h2", "Joint management team"), ("p", "The team meets monthly and owns the risks."),
+                                       ("h1", "Exit"), ("p", "The exit plan is reviewed every January by both parties.")])
+    numbering = '<w:pPr><w:numPr><w:ilvl w:val="{lvl}"/><w:numId w:val="1"/></w:numPr>'
+
+    def number_styles(xml):
+        for sid, lvl in (("Heading1", 0), ("Heading2", 1)):
+            xml = re.sub(rf'(<w:style [^>]*w:styleId="{sid}"[^>]*>.*?)<w:pPr>', lambda m: m.group(1) + numbering.format(lvl=lvl),
+                         xml, count=1, flags=re.S)
+        return xml
+
+    rewrite_zip_member(path, "word/styles.xml", number_styles)
+    locations = {p.text[:12]: p.location for p in read_document(path).passages}
+    assert locations["The board me"] == "section 1, paragraph 1"
+    assert locations["The team mee"] == "section 1.1, paragraph 1"
+    assert locations["The exit pla"] == "section 2, paragraph 1"
