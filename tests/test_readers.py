@@ -293,8 +293,8 @@ def test_headings_numbered_by_their_style_keep_section_numbers(make_docx):
 
     def number_styles(xml):
         for sid, lvl in (("Heading1", 0), ("Heading2", 1)):
-            xml = re.sub(rf'(<w:style [^>]*w:styleId="{sid}"[^>]*>.*?)<w:pPr>', lambda m: m.group(1) + numbering.format(lvl=lvl),
-                         xml, count=1, flags=re.S)
+            pattern = rf'(<w:style [^>]*w:styleId="{sid}"[^>]*>.*?)<w:pPr>'
+            xml = re.sub(pattern, lambda m, lvl=lvl: m.group(1) + numbering.format(lvl=lvl), xml, count=1, flags=re.S)
         return xml
 
     rewrite_zip_member(path, "word/styles.xml", number_styles)
