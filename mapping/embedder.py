@@ -52,9 +52,23 @@ def _name_of_folder(path: Path) -> str:
     return path.name
 
 
+BACKENDS = ("torch", "onnx", "onnx-int8")
+
+
+def split_backend(spec: str) -> tuple[str, str]:
+    """'all-MiniLM-L6-v2@onnx-int8' -> ('all-MiniLM-L6-v2', 'onnx-int8'); no suffix means torch."""
+    model, _, backend = spec.rpartition("@") if "@" in spec else (spec, "", "torch")
+    if backend not in BACKENDS:
+        raise ModelNotFound(f"unknown backend '{backend}': use one of {', '.join(BACKENDS)}")
+    return model, backend
+
+
 class SentenceTransformerEmbedder:
     def __init__(self, model: str = DEFAULT_MODEL, batch_size: int = 64, device: str = "cpu"):
+        model, self.backend = split_backend(model)
         self.name, self._source = resolve_model(model)
+        if self.backend != "torch":
+            self.name = f"{self.name}@{self.backend}"  # other numbers: never mixed with torch vectors in a cache
         self.batch_size = batch_size
         self.device = device
         self._model = None
@@ -68,7 +82,12 @@ class SentenceTransformerEmbedder:
             from sentence_transformers import SentenceTransformer
 
             try:
-                self._model = SentenceTransformer(self._source, device=self.device)
+                if self.backend == "torch":
+                    self._model = SentenceTransformer(self._source, device=self.device)
+                else:
+                    self._model = _onnx_model(self._source, self.backend)
+            except ModelNotFound:
+                raise
             except Exception as exc:
                 raise ModelNotFound(f"cannot load model '{self.name}' from {self._source}: {exc}") from None
         return self._model
@@ -79,6 +98,33 @@ class SentenceTransformerEmbedder:
         vectors = self.model.encode(texts, batch_size=self.batch_size, normalize_embeddings=True,
                                     convert_to_numpy=True, show_progress_bar=False)
         return vectors.astype(np.float32)
+
+
+def _onnx_model(source: str, backend: str):
+    """The model exported to ONNX (and quantised to int8) once, in a cache folder of its own."""
+    import shutil
+
+    from sentence_transformers import SentenceTransformer
+
+    try:
+        import onnxruntime  # noqa: F401
+    except ImportError:
+        raise ModelNotFound("the ONNX backend needs the optional extra: pip install 'cbr-evidence[onnx]'") from None
+    cache = Path(os.environ.get("EVIDENCE_MODEL_CACHE", Path.home() / ".cache" / "cbr-evidence")) / "onnx"
+    target = cache / Path(source).name
+    if not (target / "onnx" / "model.onnx").exists():
+        shutil.copytree(source, target, dirs_exist_ok=True)
+        SentenceTransformer(str(target), backend="onnx", device="cpu").save_pretrained(str(target))
+    if backend == "onnx":
+        return SentenceTransformer(str(target), backend="onnx", device="cpu")
+    quantised = target / "onnx" / "model_qint8_avx2.onnx"
+    if not quantised.exists():
+        from sentence_transformers import export_dynamic_quantized_onnx_model
+
+        export_dynamic_quantized_onnx_model(SentenceTransformer(str(target), backend="onnx", device="cpu"),
+                                            "avx2", str(target))
+    return SentenceTransformer(str(target), backend="onnx", device="cpu",
+                               model_kwargs={"file_name": "onnx/model_qint8_avx2.onnx"})
 
 
 class HashEmbedder:

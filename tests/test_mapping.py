@@ -177,3 +177,12 @@ def test_a_review_re_maps_the_database_from_cached_vectors(db_path, sample_pack)
     assert again.sync_catalogue() is True  # the decision changed the profiles
     passages = {t for t, in conn.execute("select text from passages")}
     assert not any(passages & set(batch) for batch in calls)  # nothing re-embedded
+
+
+def test_backend_is_part_of_the_model_identity():
+    from mapping import ModelNotFound, SentenceTransformerEmbedder
+
+    assert SentenceTransformerEmbedder("all-MiniLM-L6-v2").name == "sentence-transformers/all-MiniLM-L6-v2"
+    assert SentenceTransformerEmbedder("all-MiniLM-L6-v2@onnx-int8").name == "sentence-transformers/all-MiniLM-L6-v2@onnx-int8"
+    with pytest.raises(ModelNotFound, match="unknown backend 'tpu'"):
+        SentenceTransformerEmbedder("all-MiniLM-L6-v2@tpu")
