@@ -143,3 +143,23 @@ def test_every_canned_query_answers(ds):
         assert response.status_code == 200, (name, response.text[:300])
     rows = get(ds, "/evidence/requirement_evidence.json?_shape=objects&requirement_id=BS11000-S5.9").json()["rows"]
     assert rows and all(r["requirement_id"] == "BS11000-S5.9" for r in rows)
+
+
+def test_a_busy_requirement_shows_its_strongest_links_and_links_to_all(sample_db, monkeypatch):
+    import sqlite3
+
+    from datasette.plugins import pm
+    from datasette.utils import tilde_encode
+
+    ds = build_datasette([sample_db])
+    plugin = pm.get_plugin("evidence_plugin.py")  # loaded from the configuration directory's plugins/
+    monkeypatch.setattr(plugin, "EVIDENCE_LIMIT", 2)
+    rid, total = sqlite3.connect(sample_db).execute(
+        "select requirement_id, count(*) from evidence group by requirement_id order by count(*) desc limit 1").fetchone()
+    assert total > 2
+    page = get(ds, f"/evidence/requirements/{tilde_encode(rid)}").text
+    assert f"<h2>Evidence ({total})</h2>" in page and "The 2 strongest links are shown" in page
+    assert page.count('<blockquote>') >= 2
+    assert f"/evidence/evidence?requirement_id={rid}" in page
+    listing = get(ds, f"/evidence/evidence.json?requirement_id={rid}&_shape=objects&_size=max").json()["rows"]
+    assert len(listing) == total

@@ -9,12 +9,12 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from urllib.parse import urlencode
 
+from datasette import hookimpl
 from datasette.utils import tilde_decode, tilde_encode
 from datasette.utils.asgi import Forbidden, NotFound, Response
 from markupsafe import Markup, escape
-
-from datasette import hookimpl
 
 STATUSES = ("evidenced", "weak", "gap", "not_applicable")
 CONTENT_TYPES = {
@@ -64,16 +64,21 @@ def _stage_key(stage: str):
     return (0, float(stage)) if re.fullmatch(r"\d+(\.\d+)?", stage) else (1, 0.0)
 
 
+EVIDENCE_LIMIT = 50  # the best links on the page; the rest are one click away in the filtered table
+
 EVIDENCE_FOR = """
 select e.passage_id, round(e.score, 3) as score, e.rank, e.via, e.why, p.text, p.location,
        d.id as document_id, d.name as document, d.doc_type, d.document_date,
        v.decision, v.comment as review_comment, v.reviewer, v.reviewed_at
-from evidence e join passages p on p.id = e.passage_id join documents d on d.id = p.document_id
+from (select * from evidence where requirement_id = :rid order by via is not null, score desc limit :limit) e
+join passages p on p.id = e.passage_id join documents d on d.id = p.document_id
 left join current_reviews v on v.passage_hash = p.text_hash and v.requirement_id = e.requirement_id
-where e.requirement_id = :rid
-union all
-select p.id, null, null, null, null, p.text, p.location, d.id, d.name, d.doc_type, d.document_date,
-       v.decision, v.comment, v.reviewer, v.reviewed_at
+"""
+
+ADDED_FOR = """
+select p.id as passage_id, null as score, null as rank, null as via, null as why, p.text, p.location,
+       d.id as document_id, d.name as document, d.doc_type, d.document_date,
+       v.decision, v.comment as review_comment, v.reviewer, v.reviewed_at
 from current_reviews v join passages p on p.text_hash = v.passage_hash join documents d on d.id = p.document_id
 where v.requirement_id = :rid and v.decision = 'add'
   and not exists (select 1 from evidence e where e.passage_id = p.id and e.requirement_id = v.requirement_id)
@@ -82,9 +87,10 @@ where v.requirement_id = :rid and v.decision = 'add'
 CANDIDATES_FOR = """
 select c.passage_id, round(c.score, 3) as score, c.why, p.text, p.location, d.id as document_id, d.name as document,
        v.decision, v.comment as review_comment, v.reviewer, v.reviewed_at
-from candidates c join passages p on p.id = c.passage_id join documents d on d.id = p.document_id
+from (select * from candidates where requirement_id = :rid order by score desc limit 20) c
+join passages p on p.id = c.passage_id join documents d on d.id = p.document_id
 left join current_reviews v on v.passage_hash = p.text_hash and v.requirement_id = c.requirement_id
-where c.requirement_id = :rid order by c.score desc limit 20
+order by c.score desc
 """
 
 CROSSWALK_FOR = """
@@ -100,7 +106,9 @@ async def requirement_detail(datasette, database: str, requirement_id: str) -> d
     """A requirement's evidence (with reviews), candidates, crosswalk and coverage, for its page."""
     db = datasette.get_database(database)
     params = {"rid": requirement_id}
-    evidence = [dict(r) for r in (await db.execute(EVIDENCE_FOR, params)).rows]
+    evidence = [dict(r) for r in (await db.execute(EVIDENCE_FOR, {**params, "limit": EVIDENCE_LIMIT})).rows]
+    evidence += [dict(r) for r in (await db.execute(ADDED_FOR, params)).rows]
+    total = (await db.execute("select count(*) from evidence where requirement_id = :rid", params)).first()[0]
     # direct links by score, then assessor additions, then crosswalk links
     evidence.sort(key=lambda r: (r["via"] is not None, r["score"] is None, -(r["score"] or 0)))
     candidates = [dict(r) for r in (await db.execute(CANDIDATES_FOR, params)).rows]
@@ -112,7 +120,8 @@ async def requirement_detail(datasette, database: str, requirement_id: str) -> d
         row["via_url"] = requirement_url(datasette, database, row["via"]) if row["via"] else None
     for row in crosswalk:
         row["url"] = requirement_url(datasette, database, row["id"])
-    return {"evidence": evidence, "candidates": candidates, "crosswalk": crosswalk,
+    return {"evidence": evidence, "candidates": candidates, "crosswalk": crosswalk, "total_links": total,
+            "all_links_url": datasette.urls.table(database, "evidence") + "?" + urlencode({"requirement_id": requirement_id}),
             "coverage": dict(coverage) if coverage else {}, "requirement_id": requirement_id}
 
 
