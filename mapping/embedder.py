@@ -117,14 +117,15 @@ def _onnx_model(source: str, backend: str):
         SentenceTransformer(str(target), backend="onnx", device="cpu").save_pretrained(str(target))
     if backend == "onnx":
         return SentenceTransformer(str(target), backend="onnx", device="cpu")
-    quantised = target / "onnx" / "model_qint8_avx2.onnx"
-    if not quantised.exists():
+    quantised = sorted((target / "onnx").glob("model_*int8_avx2.onnx"))
+    if not quantised:
         from sentence_transformers import export_dynamic_quantized_onnx_model
 
         export_dynamic_quantized_onnx_model(SentenceTransformer(str(target), backend="onnx", device="cpu"),
                                             "avx2", str(target))
+        quantised = sorted((target / "onnx").glob("model_*int8_avx2.onnx"))
     return SentenceTransformer(str(target), backend="onnx", device="cpu",
-                               model_kwargs={"file_name": "onnx/model_qint8_avx2.onnx"})
+                               model_kwargs={"file_name": f"onnx/{quantised[0].name}"})
 
 
 class HashEmbedder:
