@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import sqlite_utils
 
-from ingest import DOC_TYPE_LABELS, ReadResult, is_ignorable, supported_extensions
+from ingest import DOC_TYPE_LABELS, ReadResult, is_ignorable
 from ingest.batch import DEFAULT_TIMEOUT, read_documents
 from mapping import Embedder, MappingConfig, Profiles, build_profiles, map_passages
 from standards import Catalogue
@@ -492,6 +492,3 @@ def _size(path: Path) -> int | None:
     except OSError:
         return None
 
-
-def supported() -> str:
-    return ", ".join(supported_extensions())

@@ -8,7 +8,6 @@ of the project.
 from __future__ import annotations
 
 import logging
-import time
 import warnings
 from pathlib import Path
 
@@ -87,20 +86,3 @@ def read_document(path: str | Path, max_bytes: int = MAX_FILE_BYTES) -> ReadResu
 def _fingerprint(path: Path) -> tuple[int, int]:
     st = path.stat()
     return st.st_size, st.st_mtime_ns
-
-
-def wait_until_stable(path: Path, seconds: float = 1.0, poll: float = 0.2, limit: float = 60.0) -> bool:
-    """True once size and modification time have not changed for `seconds`; False if it never settles."""
-    deadline = time.monotonic() + limit
-    last, since = None, time.monotonic()
-    while time.monotonic() < deadline:
-        try:
-            current = _fingerprint(path)
-        except FileNotFoundError:
-            return False
-        if current != last:
-            last, since = current, time.monotonic()
-        elif time.monotonic() - since >= seconds:
-            return True
-        time.sleep(poll)
-    return False
