@@ -232,7 +232,7 @@ order by r.framework, r.position
 """
 
 REFRESH_COVERAGE_SQL = """
-with ev as (select * from effective_evidence),
+with ev as (select * from effective_evidence {only}),
 agg as (
   select e.requirement_id as rid, count(*) as n, sum(e.via is null) as direct, max(e.score) as best,
     count(distinct p.document_id) as docs, max(d.document_date) as newest
@@ -242,7 +242,7 @@ ranked as (
   select e.requirement_id as rid, e.passage_id as pid, row_number() over (
     partition by e.requirement_id order by e.source = 'assessor' desc, e.via is not null, e.score desc) as k
   from ev e),
-cand as (select requirement_id as rid, count(*) as n from candidates group by requirement_id),
+cand as (select requirement_id as rid, count(*) as n from candidates {only} group by requirement_id),
 na as (select requirement_id as rid, max(comment) as reason from current_reviews
        where decision = 'not_applicable' group by requirement_id)
 insert into coverage (requirement_id, framework, stage, title, status, evidence_count, direct_count, candidate_count,
@@ -257,14 +257,25 @@ left join agg on agg.rid = r.id
 left join cand on cand.rid = r.id
 left join na on na.rid = r.id
 left join ranked on ranked.rid = r.id and ranked.k = 1
+{only_requirements}
 """
 
 
-def refresh_coverage(conn) -> None:
-    """Recompute the coverage table from evidence, candidates and reviews (one set-based statement)."""
-    conn.execute("delete from coverage")
-    conn.execute(REFRESH_COVERAGE_SQL)
-    conn.execute("insert or replace into settings (key, value) values ('coverage_stale', '0')")
+def refresh_coverage(conn, requirement_ids=None) -> None:
+    """Recompute coverage from evidence, candidates and reviews: every requirement (one set-based statement),
+    or only those given, which is what a review or a single document changes."""
+    if requirement_ids is None:
+        conn.execute("delete from coverage")
+        conn.execute(REFRESH_COVERAGE_SQL.format(only="", only_requirements=""))
+        conn.execute("insert or replace into settings (key, value) values ('coverage_stale', '0')")
+        return
+    ids = sorted(set(requirement_ids))
+    if not ids:
+        return
+    marks = ",".join("?" * len(ids))
+    conn.execute(f"delete from coverage where requirement_id in ({marks})", ids)
+    conn.execute(REFRESH_COVERAGE_SQL.format(only=f"where requirement_id in ({marks})",
+                                             only_requirements=f"where r.id in ({marks})"), ids * 3)
 
 
 # Definitions as migration m002 created them (later migrations replace the views; m002 must stay as it ran).

@@ -28,6 +28,7 @@ from .db import get_setting, refresh_coverage, set_setting
 
 EMBED_BATCH = 512  # passages read before one encoder call: large, length-sorted batches keep the model busy
 COVERAGE_EVERY = 60.0  # seconds between coverage refreshes during a long ingestion (always one at the end)
+INCREMENTAL_DOCUMENTS = 20  # up to this many documents stored, coverage is refreshed for what they touched only
 
 
 class IngestError(Exception):
@@ -98,6 +99,9 @@ class Pipeline:
         self._profiles: Profiles | None = None
         self._recent: dict[str, np.ndarray] = {}  # vectors of the batch being stored, to skip a read-back
         self._refreshed = time.monotonic()
+        self._touched: set[str] = set()  # requirements whose coverage the documents stored since the last refresh move
+        self._stored = 0
+        self._stale_at_start = False
 
     # ------------------------------------------------------------------ catalogue
     @property
@@ -192,6 +196,8 @@ class Pipeline:
                progress: Callable[[Iterable], Iterable] | None = None) -> IngestReport:
         """Ingest files and folders; unchanged files are recognised by content hash and not read again."""
         self.sync_catalogue()
+        # left stale by a run that was killed before its refresh: the next refresh must cover everything
+        self._stale_at_start = get_setting(self.db, "coverage_stale", "0") != "0"
         files = [f for f in discover(paths) if not self._is_own_file(f)]
         report = IngestReport()
         to_read: dict[Path, str] = {}
@@ -214,11 +220,17 @@ class Pipeline:
         return report
 
     def refresh_coverage_if_stale(self) -> None:
-        """Bring the coverage table up to date after documents were stored (also after a crash mid-batch)."""
+        """Bring the coverage table up to date after documents were stored (also after a crash mid-batch):
+        only the requirements this run touched when it stored a few documents, all of them otherwise."""
         if get_setting(self.db, "coverage_stale", "1") != "0":
             with self.db.atomic():
-                refresh_coverage(self.db.conn)
+                few = self._stored <= INCREMENTAL_DOCUMENTS and not self._stale_at_start
+                refresh_coverage(self.db.conn, self._touched if few else None)
+                set_setting(self.db, "coverage_stale", "0")
         self._refreshed = time.monotonic()
+        self._touched.clear()
+        self._stored = 0
+        self._stale_at_start = False
 
     def _store_all(self, results: list[ReadResult], shas: dict[Path, str], report: IngestReport,
                    on_result: OnResult | None) -> None:
@@ -280,6 +292,16 @@ class Pipeline:
         passages = [p for p in result.passages]
         doc_type = result.metadata.get("doc_type", "other")
         links = self._map(passages, result.metadata.get("title", ""), doc_type) if passages else []
+        old = self.db.execute(
+            "select requirement_id from evidence e join passages p on p.id = e.passage_id join documents d "
+            "on d.id = p.document_id where d.path = ? union select requirement_id from candidates c join passages p "
+            "on p.id = c.passage_id join documents d on d.id = p.document_id where d.path = ?",
+            [str(result.path)] * 2).fetchall()
+        self._touched.update(r for r, in old)
+        self._touched.update(lk.requirement_id for lk in links)
+        self._touched.update(t for lk in links if lk.kind == "evidence"
+                             for t in self.catalogue.requirements[lk.requirement_id].crosswalk)
+        self._stored += 1
         with self.db.atomic():
             doc_id = self._write_document(result, sha, copy_path)
             ids = self._write_passages(doc_id, passages)
@@ -397,10 +419,14 @@ class Pipeline:
         row = self.db.execute("select id, passage_count from documents where path = ?", [str(path)]).fetchone()
         if row is None:
             return FileOutcome(path, "unchanged", "not in the database")
+        touched = [r for r, in self.db.execute(
+            "select requirement_id from evidence e join passages p on p.id = e.passage_id where p.document_id = ? "
+            "union select requirement_id from candidates c join passages p on p.id = c.passage_id "
+            "where p.document_id = ?", [row[0]] * 2)]
         with self.db.atomic():
             self._archive(row[0], "removed_at")
             self._delete_document(row[0])
-            refresh_coverage(self.db.conn)
+            refresh_coverage(self.db.conn, touched)
         return FileOutcome(path, "removed", passages=row[1] or 0, seconds=time.monotonic() - started, document_id=row[0])
 
     def removed_under(self, folder: str | Path) -> list[Path]:

@@ -45,5 +45,8 @@ def record_review(conn: sqlite3.Connection, requirement_id: str, decision: str, 
         "document_name, location) values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [passage[0] if passage else None, requirement_id, decision, comment.strip() or None, reviewer, now,
          passage_id, passage[1] if passage else None, passage[2] if passage else None])
-    refresh_coverage(conn)  # in the caller's transaction: the decision and its effect land together
+    # in the caller's transaction, so the decision and its effect land together; a decision on an item also
+    # moves the clauses its crosswalk links feed
+    related = [r for r, in conn.execute("select related_id from crosswalk where requirement_id = ?", [requirement_id])]
+    refresh_coverage(conn, [requirement_id, *related])
     return cursor.lastrowid

@@ -211,3 +211,37 @@ def test_stale_evidence_and_document_page(pack_db):
     page = asyncio.run(ds.client.get(f"/evidence/documents/{doc_id}")).text
     assert "Requirements this document evidences" in page and "/evidence/requirements/BS11000-S" in page
     assert f"/-/source/evidence/{doc_id}" in page
+
+
+def test_incremental_coverage_matches_a_full_recompute(pack_db, sample_pack, tmp_path):
+    from evidence.db import refresh_coverage
+
+    conn = sqlite3.connect(pack_db)
+
+    def snapshot():
+        return conn.execute("select * from coverage order by requirement_id").fetchall()
+
+    rid, pid = _a_link(pack_db)
+    other = conn.execute("select requirement_id, passage_id from candidates limit 1").fetchone()
+    with conn:
+        record_review(conn, rid, "reject", "alice", pid)  # takes its crosswalk links with it
+        record_review(conn, other[0], "accept", "alice", other[1])
+        record_review(conn, "XTP-C6", "not_applicable", "alice", comment="no co-location in this relationship")
+    incremental = snapshot()
+    with conn:
+        refresh_coverage(conn)
+    assert snapshot() == incremental
+    # one document changed and one removed: each refreshes only what it touched
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    import shutil
+
+    for name in ("joint-risk-register.xlsx", "alliance-collaboration-charter.docx"):
+        shutil.copy(sample_pack / name, folder / name)
+    pipeline = open_pipeline(pack_db, model="hash", workers=0)
+    pipeline.ingest([folder])
+    pipeline.remove(folder / "alliance-collaboration-charter.docx")
+    incremental = snapshot()
+    with conn:
+        refresh_coverage(conn)
+    assert snapshot() == incremental
