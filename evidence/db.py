@@ -125,6 +125,13 @@ def m006_coverage_table(db: sqlite_utils.Database) -> None:
     refresh_coverage(db.conn)
 
 
+@migrations()
+def m007_evidence_order(db: sqlite_utils.Database) -> None:
+    # covers "a requirement's strongest links, direct ones first" without reading the rows themselves
+    db["evidence"].create_index(["requirement_id", "via", "score"], index_name="idx_evidence_requirement_via_score",
+                                if_not_exists=True)
+
+
 # The latest review of each (passage, requirement) pair; 'clear' withdraws an earlier decision.
 CURRENT_REVIEWS_SQL = """
 select r.* from reviews r

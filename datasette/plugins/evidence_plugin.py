@@ -70,7 +70,9 @@ EVIDENCE_FOR = """
 select e.passage_id, round(e.score, 3) as score, e.rank, e.via, e.why, p.text, p.location,
        d.id as document_id, d.name as document, d.doc_type, d.document_date,
        v.decision, v.comment as review_comment, v.reviewer, v.reviewed_at
-from (select * from evidence where requirement_id = :rid order by via is not null, score desc limit :limit) e
+from (select * from evidence where rowid in (
+        -- ordered on the covering index, so only the winners' rows (with their long 'why') are read
+        select rowid from evidence where requirement_id = :rid order by via is not null, score desc limit :limit)) e
 join passages p on p.id = e.passage_id join documents d on d.id = p.document_id
 left join current_reviews v on v.passage_hash = p.text_hash and v.requirement_id = e.requirement_id
 """
