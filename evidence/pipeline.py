@@ -289,23 +289,17 @@ class Pipeline:
         if is_ignorable(result.path):
             return FileOutcome(result.path, "skipped", "lock or temporary file")
         copy_path = self.keep_copy(result.path, sha) if result.status in ("ok", "partial") else None
-        passages = [p for p in result.passages]
+        passages = result.passages
         doc_type = result.metadata.get("doc_type", "other")
         links = self._map(passages, result.metadata.get("title", ""), doc_type) if passages else []
-        old = self.db.execute(
-            "select requirement_id from evidence e join passages p on p.id = e.passage_id join documents d "
-            "on d.id = p.document_id where d.path = ? union select requirement_id from candidates c join passages p "
-            "on p.id = c.passage_id join documents d on d.id = p.document_id where d.path = ?",
-            [str(result.path)] * 2).fetchall()
-        self._touched.update(r for r, in old)
-        self._touched.update(lk.requirement_id for lk in links)
-        self._touched.update(t for lk in links if lk.kind == "evidence"
-                             for t in self.catalogue.requirements[lk.requirement_id].crosswalk)
+        existing = self.db.execute("select id from documents where path = ?", [str(result.path)]).fetchone()
+        if existing:
+            self._touched.update(self._linked_requirements(existing[0]))
         self._stored += 1
         with self.db.atomic():
             doc_id = self._write_document(result, sha, copy_path)
             ids = self._write_passages(doc_id, passages)
-            self._write_links(ids, links)
+            self._touched.update(self._write_links(ids, links))
             set_setting(self.db, "coverage_stale", "1")  # in the same transaction: a crash leaves it set
         return FileOutcome(result.path, result.status, result.error, len(passages),
                            sum(lk.kind == "evidence" for lk in links), time.monotonic() - started, doc_id)
@@ -419,15 +413,19 @@ class Pipeline:
         row = self.db.execute("select id, passage_count from documents where path = ?", [str(path)]).fetchone()
         if row is None:
             return FileOutcome(path, "unchanged", "not in the database")
-        touched = [r for r, in self.db.execute(
-            "select requirement_id from evidence e join passages p on p.id = e.passage_id where p.document_id = ? "
-            "union select requirement_id from candidates c join passages p on p.id = c.passage_id "
-            "where p.document_id = ?", [row[0]] * 2)]
+        touched = self._linked_requirements(row[0])
         with self.db.atomic():
             self._archive(row[0], "removed_at")
             self._delete_document(row[0])
             refresh_coverage(self.db.conn, touched)
         return FileOutcome(path, "removed", passages=row[1] or 0, seconds=time.monotonic() - started, document_id=row[0])
+
+    def _linked_requirements(self, doc_id: int) -> set[str]:
+        """Requirements a document's links (evidence or candidates) point to: what its change moves in coverage."""
+        return {r for r, in self.db.execute(
+            "select requirement_id from evidence e join passages p on p.id = e.passage_id where p.document_id = ? "
+            "union select requirement_id from candidates c join passages p on p.id = c.passage_id "
+            "where p.document_id = ?", [doc_id] * 2)}
 
     def removed_under(self, folder: str | Path) -> list[Path]:
         """Documents recorded under a folder whose files are gone (deleted while nobody watched)."""
@@ -452,7 +450,8 @@ class Pipeline:
             }).last_pk)
         return ids
 
-    def _write_links(self, passage_ids: list[int], links) -> None:
+    def _write_links(self, passage_ids: list[int], links) -> set[str]:
+        """Store evidence (with its crosswalk links) and candidates; returns the requirements written to."""
         evidence, candidates = [], []
         for link in links:
             pid = passage_ids[link.passage]
@@ -467,6 +466,7 @@ class Pipeline:
         candidates = [c for c in candidates if (c["passage_id"], c["requirement_id"]) not in direct]
         self.db["evidence"].insert_all(evidence, pk=("passage_id", "requirement_id"), ignore=True)
         self.db["candidates"].insert_all(candidates, pk=("passage_id", "requirement_id"), ignore=True)
+        return {row["requirement_id"] for row in evidence + candidates}
 
     def _crosswalk_links(self, evidence: list[dict]) -> list[dict]:
         """Evidence of a BS 11000 item supports its crosswalk clauses; say so in `via`, give no rank."""

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ingest import is_ignorable
+from ingest import fingerprint, is_ignorable
 
 from .pipeline import FileOutcome, Pipeline
 
@@ -122,7 +122,7 @@ class Watcher:
         ready_files, ready_gone = [], []
         now = time.monotonic()
         for path, state in list(self.pending.items()):
-            current = _fingerprint(path)
+            current = fingerprint(path)
             if current != state.fingerprint:
                 state.fingerprint, state.since = current, now
             elif now - state.since >= self.settle:
@@ -169,14 +169,6 @@ class Watcher:
         }.get(action, f"+{o.passages} passages, {o.evidence} evidence links")
         status = f" [{o.status}: {o.error}]" if o.status in ("failed", "partial", "skipped") else ""
         self.log(f"{_stamp()} {action:8} {o.path.name}: {detail}{status} ({o.seconds:.1f} s)")
-
-
-def _fingerprint(path: Path) -> tuple | None:
-    try:
-        st = path.stat()
-    except OSError:
-        return None
-    return (st.st_size, st.st_mtime_ns)
 
 
 def _stamp() -> str:

@@ -21,7 +21,7 @@ from .word import WordReader
 
 __all__ = [
     "DOC_TYPES", "DOC_TYPE_LABELS", "STATUSES", "Passage", "ReadError", "ReadResult",
-    "READERS", "reader_for", "read_document", "is_ignorable", "supported_extensions",
+    "READERS", "reader_for", "read_document", "is_ignorable", "supported_extensions", "fingerprint",
     "infer_doc_type",
 ]
 
@@ -58,12 +58,15 @@ def read_document(path: str | Path, max_bytes: int = MAX_FILE_BYTES) -> ReadResu
         return ReadResult(path=path, format=fmt, status="skipped",
                           error=f"unsupported file type '{path.suffix or path.name}'")
     try:
-        before = _fingerprint(path)
+        before = fingerprint(path)
         check_size(path, max_bytes)
         with warnings.catch_warnings():  # parsers warn per cell or object: the result's status says it once
             warnings.simplefilter("ignore")
             result = reader.read(path)
-        if _fingerprint(path) != before:
+        after = fingerprint(path)
+        if after is None:
+            raise FileNotFoundError(path)
+        if after != before:
             return ReadResult(path=path, format=fmt, status="skipped",
                               error="file changed while it was read (still being written?); read again later")
     except ReadError as exc:
@@ -83,6 +86,10 @@ def read_document(path: str | Path, max_bytes: int = MAX_FILE_BYTES) -> ReadResu
     return result
 
 
-def _fingerprint(path: Path) -> tuple[int, int]:
-    st = path.stat()
+def fingerprint(path: Path) -> tuple[int, int] | None:
+    """(size, mtime) of a file, None once it is gone: how a file still being written is told apart."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
     return st.st_size, st.st_mtime_ns

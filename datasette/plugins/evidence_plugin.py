@@ -169,7 +169,7 @@ def extra_template_vars(template, database, table, request, datasette):
             names = [n for n in datasette.databases if not n.startswith("_")]
             return {"coverage": {n: await coverage_summary(datasette, n) for n in names}}
         if template.startswith("row") and request is not None:
-            pk = _unquote(request.url_vars.get("pks", ""))
+            pk = tilde_decode(request.url_vars.get("pks", ""))
             if table == "requirements":
                 return {"detail": await requirement_detail(datasette, database, pk), "can_review": bool(request.actor)}
             if table == "documents":
@@ -179,10 +179,6 @@ def extra_template_vars(template, database, table, request, datasette):
         return {}
 
     return inner
-
-
-def _unquote(pk: str) -> str:
-    return tilde_decode(pk)
 
 
 async def source_file(request, datasette):
