@@ -337,7 +337,8 @@ class Pipeline:
         both = self.embed(texts + contexts)
         vectors, context_vectors = both[:len(texts)], both[len(texts):]
         links = map_passages(self.profiles, vectors, context_vectors, [doc_type] * len(chosen), texts, self.config,
-                             kinds=[p.kind for p in chosen], titles=[title] * len(chosen))
+                             kinds=[p.kind for p in chosen], titles=[title] * len(chosen),
+                             openers=[n < 2 for n in range(len(chosen))])
         for link in links:
             link.passage = mappable[link.passage]
         return links

@@ -1,6 +1,8 @@
 """Passages an assessor dismisses on sight, whatever they resemble: they may be candidates, never evidence.
 
-Each rule returns the reason in words, stored with the link so a reader sees why nothing was claimed.
+The rules look at a passage's form (where it sits, how it starts, how much of it is names and numbers), never at
+the subject matter of one relationship. Each returns the reason in words, stored with the link so a reader sees
+why nothing was claimed.
 """
 
 from __future__ import annotations
@@ -9,28 +11,58 @@ import re
 
 _ATTENDANCE = re.compile(r"^\s*(present|apologies|in attendance|attendees|absent|distribution|circulation)\s*[:\-]", re.I)
 _VOID_ROW = re.compile(r"\b(withdrawn|duplicate of|cancelled|canceled|void|not used)\b", re.I)
-_WORD = re.compile(r"[a-z][a-z]+")
+_AUTHORSHIP = re.compile(
+    r"^\s*((prepared|written|compiled|authored|produced|drafted)\s+by\b|(author|authors|owner|document owner)\s*:|"
+    r"(questions|queries|enquiries|comments)\s+(about|on|regarding|concerning)\b.{0,80}\b(to|contact)\b)", re.I)
+_CONTENTS = re.compile(r"^\s*(contents|table of contents|appendices|annexes|appendix list|attachments)\s*[:\-]", re.I)
+_LOGISTICS = re.compile(r"^\s*(date|time|venue|location)\s+(and \w+\s+)?of\s+(the\s+)?next\s+meeting\b", re.I)
+_HOUSEKEEPING = re.compile(
+    r"\baction\s*:\s*(circulate|distribute|forward|re-?send|send round|book|correct (the )?(minutes|attendance|typo))",
+    re.I)
+_WORD = re.compile(r"[A-Za-z][A-Za-z'\-]*|\d[\d.,:/\-]*")
+_MONTHS = {"january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
+           "november", "december", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"}
+_FILLER = {"version", "issue", "draft", "final", "dated", "date", "and", "the", "of", "for", "ref", "page", "at",
+           "on", "by", "in", "to", "a", "an", "&"} | _MONTHS
+_STATEMENT = {"is", "are", "was", "were", "will", "shall", "has", "have", "had", "must", "should", "can", "may"}
 
 
-def dismissal(text: str, kind: str = "paragraph", title: str = "") -> str | None:
-    """Why this passage cannot be evidence, or None when it may be."""
+def dismissal(text: str, kind: str = "paragraph", title: str = "", first: bool = False) -> str | None:
+    """Why this passage cannot be evidence, or None when it may be. `first`: one of the passages that open
+    its document, where a cover block sits."""
     if _ATTENDANCE.match(text):
         return "attendance or distribution list"
     if kind == "row" and _VOID_ROW.search(text):
         return "withdrawn, cancelled or duplicate entry"
     if title and _mostly_title(text, title):
         return "the document's own title block"
+    if first and _cover_block(text):
+        return "the document's cover block (names, references and dates)"
+    if _AUTHORSHIP.match(text):
+        return "authorship or contact line"
+    if _CONTENTS.match(text):
+        return "list of contents or appendices"
+    if _LOGISTICS.match(text) or _HOUSEKEEPING.search(text):
+        return "meeting housekeeping"
     return None
 
 
 def _mostly_title(text: str, title: str) -> bool:
     """A passage that only restates the document title, with dates and version numbers around it."""
-    words = _WORD.findall(text.lower())
-    title_words = set(_WORD.findall(title.lower()))
+    words = [w.lower() for w in _WORD.findall(text) if not w[0].isdigit()]
+    title_words = {w.lower() for w in _WORD.findall(title)}
     if not words or len(title_words) < 2 or len(words) > 40:
         return False
-    filler = {"version", "issue", "draft", "final", "dated", "date", "and", "the", "of", "for", "ref", "page"}
-    filler |= {"january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
-               "november", "december", "monday", "tuesday", "wednesday", "thursday", "friday"}
-    covered = sum(w in title_words or w in filler for w in words)
+    covered = sum(w in title_words or w in _FILLER for w in words)
     return covered / len(words) >= 0.7
+
+
+def _cover_block(text: str) -> bool:
+    """An opening passage made of names, references and dates: the cover or heading of the document."""
+    words = _WORD.findall(text)
+    if not words or len(words) > 60:
+        return False
+    if any(w in _STATEMENT for w in words):
+        return False  # "The SER is ..." says something, however many names it holds
+    plain = [w for w in words if w[0].islower() and w.lower() not in _FILLER]
+    return len(plain) / len(words) <= 0.3

@@ -79,8 +79,9 @@ def combined_z(profiles: Profiles, text_vectors: np.ndarray, context_vectors: np
 
 def map_passages(profiles: Profiles, text_vectors: np.ndarray, context_vectors: np.ndarray | None,
                  doc_types: list[str], texts: list[str], config: MappingConfig | None = None,
-                 kinds: list[str] | None = None, titles: list[str] | None = None) -> list[Link]:
-    """Evidence and candidate links for each passage."""
+                 kinds: list[str] | None = None, titles: list[str] | None = None,
+                 openers: list[bool] | None = None) -> list[Link]:
+    """Evidence and candidate links for each passage; `openers` marks the passages that open a document."""
     config = config or MappingConfig()
     if len(texts) == 0:
         return []
@@ -93,7 +94,8 @@ def map_passages(profiles: Profiles, text_vectors: np.ndarray, context_vectors: 
     frameworks = np.array(profiles.frameworks)
     links: list[Link] = []
     for i in np.flatnonzero((z >= config.candidate_z).any(axis=1)):
-        dismissed = dismissal(texts[i], kinds[i] if kinds else "paragraph", titles[i] if titles else "")
+        dismissed = dismissal(texts[i], kinds[i] if kinds else "paragraph", titles[i] if titles else "",
+                              bool(openers and openers[i]))
         # nearly the same as a passage an assessor rejected for a requirement (and not as close to an
         # accepted one): the rejection carries over
         overruled = (counter[i] >= config.precedent_similarity) & (counter[i] > precedent[i])

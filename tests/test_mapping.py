@@ -127,6 +127,47 @@ def test_dismissed_passages_are_never_claimed(catalogue, hash_profiles):
     assert links and all(lk.kind == "candidate" and lk.why["not_evidence"] for lk in links)
 
 
+@pytest.mark.parametrize("text,kwargs,reason", [
+    ("Joint Relationship Management Plan. Northfield Water and Castell Civils Ltd. Version 3.1, 4 March 2026. "
+     "Document owner: Priya Shah (Alliance Manager).", {"first": True}, "cover block"),
+    ("Prepared by the Alliance Manager and the Commercial Lead, March 2026.", {}, "authorship or contact"),
+    ("Queries about this plan should be sent to the Alliance Manager.", {}, "authorship or contact"),
+    ("Appendices: A Risk register; B Contact list; C Exit plan.", {}, "contents"),
+    ("Date of the next meeting: 4 June 2026, Board Room.", {}, "housekeeping"),
+    ("Ref: A-12; Action: Circulate the signed minutes to all members; Owner: PS", {"kind": "row"}, "housekeeping"),
+])
+def test_document_furniture_is_dismissed(text, kwargs, reason):
+    from mapping.noise import dismissal
+
+    assert reason in dismissal(text, **kwargs)
+
+
+@pytest.mark.parametrize("text,kwargs", [
+    # the same cover block further into a document is left to the scores
+    ("Joint Relationship Management Plan. Northfield Water and Castell Civils Ltd. Version 3.1, 4 March 2026.", {}),
+    # an opening sentence that says something is not a cover block
+    ("This plan sets out how Northfield Water and Castell Civils will manage the alliance jointly, including "
+     "governance, risk and the exit strategy.", {"first": True}),
+    ("The Senior Executive Responsible is Priya Shah, Director of Operations.", {"first": True}),
+    ("Ref: A-13; Action: Add the exit strategy review to the joint risk register; Owner: PS", {"kind": "row"}),
+])
+def test_statements_are_not_dismissed_as_furniture(text, kwargs):
+    from mapping.noise import dismissal
+
+    assert dismissal(text, **kwargs) is None
+
+
+def test_an_opening_cover_block_is_only_a_candidate(hash_profiles):
+    cover = "Senior Executive Responsible Appointment. Northfield Water. Version 2.0, 4 March 2026."
+    body = "The board appointed the operations director as Senior Executive Responsible for collaborative working."
+    texts = [cover, body, cover]
+    links = map_passages(hash_profiles, HashEmbedder().embed(texts), None, ["policy"] * 3, texts,
+                         openers=[True, False, False])
+    claimed = {lk.passage for lk in links if lk.kind == "evidence"}
+    assert 0 not in claimed and 1 in claimed
+    assert any(lk.passage == 0 and "cover block" in lk.why.get("not_evidence", "") for lk in links)
+
+
 def test_placeholder_cells_are_left_out_of_rows(make_xlsx):
     from ingest import read_document
 
