@@ -37,6 +37,23 @@ class Profiles:
     counter_owner: np.ndarray | None = None  # (C,) index into ids
     precedent_vectors: np.ndarray | None = None  # (A, d) passages assessors accepted or added for a requirement
     precedent_owner: np.ndarray | None = None  # (A,)
+    term_index: dict[str, list[int]] | None = None  # the standard's own words -> the requirements they name
+    term_pattern: re.Pattern | None = None  # all of those words, matched in one pass over a passage
+    example_k: int = 2  # a passage is as close to a requirement as to its k closest examples, on average
+
+    def lexical(self, texts: list[str]) -> tuple[np.ndarray, list[dict[int, list[str]]]]:
+        """((n, R) 1 where a passage uses one of a requirement's terms, the terms matched per passage)."""
+        hits = np.zeros((len(texts), len(self.ids)), dtype=np.float32)
+        matched: list[dict[int, list[str]]] = [{} for _ in texts]
+        if self.term_pattern is None:
+            return hits, matched
+        for i, text in enumerate(texts):
+            for found in set(self.term_pattern.findall(text)):
+                word = _term_key(found)
+                for r in self.term_index.get(word, ()):
+                    hits[i, r] = 1.0
+                    matched[i].setdefault(r, []).append(word)
+        return hits, matched
 
     def counter_similarity(self, vectors: np.ndarray) -> np.ndarray:
         """(n, R) each passage's similarity to the closest passage rejected for each requirement (-1: none)."""
@@ -63,7 +80,10 @@ class Profiles:
             if cols.size:
                 sub = ex[:, cols]
                 arg = sub.argmax(axis=1)
-                best[:, r] = sub[np.arange(len(sub)), arg]
+                # the mean of the k closest, not the closest: one example worded like the passage by chance
+                # should not carry a requirement on its own
+                k = min(self.example_k, cols.size)
+                best[:, r] = np.sort(sub, axis=1)[:, -k:].mean(axis=1)
                 best_idx[:, r] = cols[arg]
             else:
                 best[:, r] = desc[:, r]
@@ -83,6 +103,30 @@ def _nearest_by_owner(vectors, references, owner, n_requirements) -> np.ndarray:
     for r in np.unique(owner):
         out[:, r] = sims[:, owner == r].max(axis=1)
     return out
+
+
+def _is_acronym(term: str) -> bool:
+    return " " not in term and sum(c.isupper() for c in term) >= 2
+
+
+def _term_key(term: str) -> str:
+    return term if _is_acronym(term) else " ".join(term.lower().split())
+
+
+def build_term_index(per_requirement: list[tuple[str, ...]]) -> tuple[dict[str, list[int]], re.Pattern | None]:
+    """Each term -> the requirements that name it, and one pattern for all of them: whole words, acronyms
+    ("SER", "JMT") in capitals only so that ordinary words are not mistaken for them."""
+    index: dict[str, list[int]] = {}
+    for r, terms in enumerate(per_requirement):
+        for term in terms:
+            index.setdefault(_term_key(term), []).append(r)
+    if not index:
+        return index, None
+    # longest first, so "joint risk register" wins over "risk register" at the same place
+    words = sorted(index, key=len, reverse=True)
+    parts = [rf"(?-i:\b{re.escape(w)}\b)" if _is_acronym(w) else r"\b" + r"\s+".join(map(re.escape, w.split())) + r"\b"
+             for w in words]
+    return index, re.compile("|".join(parts), re.I)
 
 
 def content_words(text: str) -> set[str]:
@@ -128,6 +172,7 @@ def build_profiles(catalogue: Catalogue, embed: EmbedFn, accepted: list[tuple[st
         terms=[frozenset(content_words(f"{r.title} {r.description} {' '.join(r.examples)}")) for r in reqs],
         mean=np.zeros(nd, dtype=np.float32), spread=np.ones(nd, dtype=np.float32),
     )
+    profiles.term_index, profiles.term_pattern = build_term_index([r.terms for r in reqs])
     profiles.background_vectors = vectors[nd + ne:nd + ne + nb]
     profiles.counter_vectors = vectors[nd + ne + nb:nd + ne + nb + nc]
     profiles.counter_owner = np.array([o for o, _ in counters], dtype=np.int32)

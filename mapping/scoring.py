@@ -16,7 +16,7 @@ from .profiles import Profiles, content_words
 
 @dataclass
 class MappingConfig:
-    evidence_z: float = 3.0  # calibrated score at which a link is claimed as evidence (score 0.5)
+    evidence_z: float = 3.1  # calibrated score at which a link is claimed as evidence (score 0.5)
     candidate_z: float = 1.5  # below evidence, at or above this a link is shown for review
     context_weight: float = 0.35  # how much the heading path or sheet a passage sits under counts
     doc_type_bonus: float = 0.5  # when the document is of a type that usually carries the requirement
@@ -25,6 +25,8 @@ class MappingConfig:
     max_candidates: int = 5
     min_similarity: float = 0.25  # raw cosine floor: below it nothing is linked, whatever the calibration
     context_gate: float = 2.0  # context only raises requirements the text itself reaches this calibrated score for
+    row_context_weight: float = 1.0  # a register or table row means much of what its sheet and columns say
+    lexical_bonus: float = 0.5  # when the passage uses the standard's own words for the requirement
     hub_weight: float = 0.5  # share of a passage's typical top-k score subtracted: text that matches everything
     hub_k: int = 10
     relative_margin: float = 2.0  # a further link is claimed only within this distance of the passage's best
@@ -54,8 +56,10 @@ class Link:
 
 def combined_z(profiles: Profiles, text_vectors: np.ndarray, context_vectors: np.ndarray | None,
                doc_types: list[str], config: MappingConfig,
-               texts: list[str] | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(combined z (n, R), raw text similarity (n, R), best example index (n, R))."""
+               texts: list[str] | None = None, kinds: list[str] | None = None,
+               lexical: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(combined z (n, R), raw text similarity (n, R), best example index (n, R)); `lexical`: (n, R) 1 where a
+    passage uses the standard's own words for a requirement."""
     z_text, raw, best_idx = profiles.calibrated(text_vectors)
     z = z_text.copy()
     if texts is not None and config.short_words:
@@ -66,15 +70,20 @@ def combined_z(profiles: Profiles, text_vectors: np.ndarray, context_vectors: np
         k = min(config.hub_k, z.shape[1])
         typical = np.sort(z, axis=1)[:, -k:].mean(axis=1, keepdims=True)
         z = z - config.hub_weight * np.maximum(typical, 0)
-    if context_vectors is not None and config.context_weight:
+    if context_vectors is not None and (config.context_weight or config.row_context_weight):
         z_ctx, _, _ = profiles.calibrated(context_vectors)
-        boost = config.context_weight * np.maximum(z_ctx, 0)
-        if config.context_gate:
-            # context raises what the text already suggests; it cannot create evidence on its own
-            boost = boost * np.clip(z_text / config.context_gate, 0.0, 1.0)
-        z = z + boost
+        rows = np.array([k == "row" for k in kinds] if kinds else [False] * len(z), dtype=bool)[:, None]
+        weight = np.where(rows, config.row_context_weight, config.context_weight)
+        z = z + weight * np.maximum(z_ctx, 0) * _gate(z_text, config.context_gate)
+    if lexical is not None and config.lexical_bonus:
+        z = z + config.lexical_bonus * lexical * _gate(z_text, config.context_gate)
     prior = np.array([[dt in types for types in profiles.doc_types] for dt in doc_types], dtype=np.float32)
     return z + config.doc_type_bonus * prior, raw, best_idx
+
+
+def _gate(z_text: np.ndarray, gate: float) -> np.ndarray | float:
+    """Context and terms raise what the text already suggests; they cannot create evidence on their own."""
+    return np.clip(z_text / gate, 0.0, 1.0) if gate else 1.0
 
 
 def map_passages(profiles: Profiles, text_vectors: np.ndarray, context_vectors: np.ndarray | None,
@@ -85,7 +94,8 @@ def map_passages(profiles: Profiles, text_vectors: np.ndarray, context_vectors: 
     config = config or MappingConfig()
     if len(texts) == 0:
         return []
-    z, raw, best_idx = combined_z(profiles, text_vectors, context_vectors, doc_types, config, texts)
+    lexical, matched = profiles.lexical(texts)
+    z, raw, best_idx = combined_z(profiles, text_vectors, context_vectors, doc_types, config, texts, kinds, lexical)
     z = np.where(raw >= config.min_similarity, z, -np.inf)
     noise = profiles.noise_similarity(text_vectors)
     counter = profiles.counter_similarity(text_vectors)
@@ -100,12 +110,12 @@ def map_passages(profiles: Profiles, text_vectors: np.ndarray, context_vectors: 
         # accepted one): the rejection carries over
         overruled = (counter[i] >= config.precedent_similarity) & (counter[i] > precedent[i])
         links.extend(_links_for(i, z[i], raw[i], best_idx[i], frameworks, profiles, texts[i], doc_types[i], config,
-                                float(noise[i]), dismissed, overruled))
+                                float(noise[i]), dismissed, overruled, matched[i]))
     return links
 
 
 def _links_for(i, z_row, raw_row, best_row, frameworks, profiles, text, doc_type, config, noise,
-               dismissed=None, overruled=None) -> list[Link]:
+               dismissed=None, overruled=None, matched=None) -> list[Link]:
     order = np.argsort(-z_row)
     words = None
     best_in = {fw: float(z_row[frameworks == fw].max()) for fw in set(frameworks)}
@@ -120,6 +130,8 @@ def _links_for(i, z_row, raw_row, best_row, frameworks, profiles, text, doc_type
             words = content_words(text)  # once per passage, not once per link
         why = _why(profiles, r, z_row[r], raw_row[r], best_row[r], words, doc_type)
         why["nearest_ordinary_text"] = round(noise, 3)
+        if matched and r in matched:
+            why["standard_terms"] = matched[r]
         near_best = z_row[r] >= best_in[fw] - config.relative_margin
         beats_noise = raw_row[r] - noise >= config.noise_margin  # closer to this requirement than to ordinary text
         if dismissed:

@@ -39,6 +39,7 @@ class Requirement:
     examples: tuple[str, ...] = ()
     doc_types: tuple[str, ...] = ()
     crosswalk: tuple[str, ...] = ()
+    terms: tuple[str, ...] = ()  # the standard's own words for it: "SER", "exit strategy"
     position: int = 0  # order within its catalogue file
 
 
@@ -142,8 +143,16 @@ def _requirement(entry, framework: Framework, stage_ids: set, path: Path, positi
         examples=tuple(str(e) for e in entry.get("examples") or ()),
         doc_types=tuple(str(d) for d in entry.get("doc_types") or ()),
         crosswalk=tuple(str(c) for c in entry.get("crosswalk") or ()),
+        terms=_strings(entry, "terms", rid, path),
         position=position,
     )
+
+
+def _strings(entry: dict, key: str, rid: str, path: Path) -> tuple[str, ...]:
+    value = entry.get(key) or []
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        raise CatalogueError(f"{path}: requirement '{rid}' needs '{key}' as a list of words or phrases")
+    return tuple(v.strip() for v in value)
 
 
 def _check_crosswalk(catalogue: Catalogue) -> None:

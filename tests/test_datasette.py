@@ -52,6 +52,14 @@ def test_requirement_page_drills_down_to_evidence_and_crosswalk(ds):
     assert "Why: similarity" in page
 
 
+def test_requirement_page_names_the_standards_terms_a_link_uses(ds):
+    from datasette.utils import tilde_encode
+
+    page = get(ds, f"/evidence/requirements/{tilde_encode('BS11000-S5.1')}").text
+    assert "uses the standard&#39;s terms: " in page or "uses the standard's terms: " in page
+    assert "SER" in page.split("uses the standard")[1][:80]
+
+
 def test_canned_queries(ds):
     for name in ("gaps", "weak"):
         response = get(ds, f"/evidence/{name}.json?framework=BS11000&_shape=objects")

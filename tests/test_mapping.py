@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from mapping import HashEmbedder, MappingConfig, build_profiles, map_passages, resolve_model
+from mapping.scoring import combined_z
 
 RISK_ROW = "Risk: Supplier insolvency; Owner: Commercial lead (joint); Mitigation: monthly credit checks; Score: 12"
 REGISTER_CONTEXT = "Register | Joint Risk Register | sheet Risks | columns: Risk, Owner, Mitigation, Score"
@@ -166,6 +167,40 @@ def test_an_opening_cover_block_is_only_a_candidate(hash_profiles):
     claimed = {lk.passage for lk in links if lk.kind == "evidence"}
     assert 0 not in claimed and 1 in claimed
     assert any(lk.passage == 0 and "cover block" in lk.why.get("not_evidence", "") for lk in links)
+
+
+def test_the_standards_own_terms_are_matched_as_whole_words():
+    from mapping.profiles import build_term_index
+
+    index, pattern = build_term_index([("Senior Executive Responsible", "SER"), ("joint risk register", "risk register")])
+    text = "Both SERs met; the SER reviewed the Joint  Risk Register. A series of reservations was noted; ser."
+    assert sorted(set(pattern.findall(text))) == ["Joint  Risk Register", "SER"]
+    assert index["SER"] == [0] and index["joint risk register"] == [1]
+
+
+def test_a_passage_using_the_standards_terms_scores_higher_and_says_so(catalogue, hash_profiles):
+    ser = hash_profiles.ids.index("BS11000-S5.1")
+    plain = "Each partner named its sponsor, who co-chairs the strategic board."
+    termed = "Each partner named its SER, who co-chairs the strategic board."
+    vectors = HashEmbedder().embed([plain, plain])  # the same vectors: only the words seen by the terms differ
+    texts = [plain, termed]
+    hits, matched = hash_profiles.lexical(texts)
+    assert hits[0, ser] == 0 and hits[1, ser] == 1 and matched[1][ser] == ["SER"]
+    z_on = combined_z(hash_profiles, vectors, None, ["rmp", "rmp"], MappingConfig(), texts, lexical=hits)[0]
+    z_off = combined_z(hash_profiles, vectors, None, ["rmp", "rmp"], MappingConfig(lexical_bonus=0), texts,
+                       lexical=hits)[0]
+    assert z_on[1, ser] >= z_on[0, ser] and np.allclose(z_off[0], z_off[1])
+    # a term alone does not make evidence: where the text itself is far from the requirement it adds nothing
+    far = np.flatnonzero((hits[1] == 1) & (z_off[1] <= 0))
+    assert np.allclose(z_on[1, far], z_off[1, far])
+
+
+@pytest.mark.model
+def test_terms_are_explained_on_the_links_they_raise(real_profiles, real_embedder):
+    text = "The JMT meets monthly with members from both organisations and reports to the SERs."
+    links = _links(real_profiles, real_embedder, [text], ["Relationship management plan | Governance"], ["rmp"])
+    jmt = next(lk for lk in links if lk.requirement_id == "BS11000-S5.4")
+    assert jmt.kind == "evidence" and "JMT" in jmt.why["standard_terms"]
 
 
 def test_placeholder_cells_are_left_out_of_rows(make_xlsx):

@@ -32,6 +32,13 @@ def test_every_requirement_is_described_and_bs_items_crosswalk_to_iso(catalogue)
     assert any(t.startswith("XTP-") for r in catalogue for t in r.crosswalk)
 
 
+def test_bs_items_carry_the_standards_own_terms(catalogue):
+    assert "SER" in catalogue["BS11000-S5.1"].terms and "JMT" in catalogue["BS11000-S5.4"].terms
+    assert sum(bool(r.terms) for r in catalogue if r.framework == "BS11000") == 79
+    # terms are optional: a user's catalogue without them loads
+    assert catalogue["ISO44001-4.1"].terms == ()
+
+
 def test_version_changes_with_content(tmp_path):
     base = load_catalogue().version
     extra = tmp_path / "mine.yaml"
@@ -66,6 +73,8 @@ def test_user_catalogue_adds_its_own_framework(tmp_path):
     (MINE.replace('stage: "1"', 'stage: "9"'), "under stage '9', which framework 'ACME' does not declare"),
     (MINE.replace("XTP-C4", "XTP-C9"), "crosswalk to 'XTP-C9', which no loaded catalogue declares"),
     (MINE.replace("    title: Open book\n", ""), "requirement 'ACME-1' has no 'title'"),
+    (MINE.replace("    crosswalk:", "    terms: open book\n    crosswalk:"), "'ACME-1' needs 'terms' as a list"),
+    (MINE.replace("    crosswalk:", "    terms: [open book, 12]\n    crosswalk:"), "'ACME-1' needs 'terms' as a list"),
     ("requirements: []", "needs a 'framework' mapping"),
     ("framework: [unclosed", "not valid YAML"),
 ])

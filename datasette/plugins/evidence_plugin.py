@@ -153,8 +153,12 @@ def _why_text(raw: str | None) -> str:
     parts = []
     if "similarity" in why:
         parts.append(f"similarity {why['similarity']} (calibrated {why.get('calibrated')})")
+    if why.get("standard_terms"):
+        parts.append("uses the standard's terms: " + ", ".join(why["standard_terms"]))
     if why.get("shared_terms"):
         parts.append("shared terms: " + ", ".join(why["shared_terms"]))
+    if why.get("not_evidence"):
+        parts.append(f"not claimed: {why['not_evidence']}")
     if why.get("doc_type_prior"):
         parts.append("document type usually carries this")
     if why.get("closest_example"):
