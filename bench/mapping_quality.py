@@ -23,6 +23,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from evidence import open_pipeline  # noqa: E402
+from evidence.db import refresh_coverage  # noqa: E402
 
 
 def score(score_py: Path, db: Path, gold: Path) -> dict:
@@ -60,6 +61,7 @@ def naive(product_db: Path, workdir: Path, threshold: float, pipeline) -> Path:
                 rank += 1
                 rows.append((pid, reqs[r][0], float(sims[i, r]), rank))
     con.executemany("insert into evidence (passage_id, requirement_id, score, rank) values (?, ?, ?, ?)", rows)
+    refresh_coverage(con)  # item F1 and gap recall read the coverage table: it must describe these links
     con.commit()
     return db
 
