@@ -1,6 +1,11 @@
 """Mapping quality on a labelled evidence pack, next to the naive baseline, measured in one run.
 
     python bench/mapping_quality.py --pack ../shared/eval/dev [--score ../shared/eval/score.py]
+    python bench/mapping_quality.py --sample --score ../shared/eval/score.py
+
+--sample scores the bundled sample pack (a water alliance, written with `evidence sample`) against our own
+labels in bench/packs/sample-pack.gold.jsonl: a second relationship in another sector, labelled from the
+passages' text before the mapping was run on them, to see whether settings chosen on one pack carry over.
 
 Ingests the pack's files with the product pipeline into a fresh database and scores it with the pack's
 score.py; then builds the naive baseline (passage text against requirement titles, cosine, top 3 over a
@@ -24,6 +29,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from evidence import open_pipeline  # noqa: E402
 from evidence.db import refresh_coverage  # noqa: E402
+from evidence.samples import write_sample_pack  # noqa: E402
+
+SAMPLE_GOLD = Path(__file__).resolve().parent / "packs" / "sample-pack.gold.jsonl"
 
 
 def score(score_py: Path, db: Path, gold: Path) -> dict:
@@ -31,11 +39,11 @@ def score(score_py: Path, db: Path, gold: Path) -> dict:
     return dict((k, float(v)) for k, v in (item.split("=") for item in out.stdout.split()))
 
 
-def product(pack: Path, workdir: Path, model: str) -> tuple[Path, float]:
+def product(files: Path, workdir: Path, model: str) -> tuple[Path, float]:
     db = workdir / "product.db"
     started = time.perf_counter()
     pipeline = open_pipeline(db, model=model, workers=0)
-    report = pipeline.ingest([pack / "files"])
+    report = pipeline.ingest([files])
     assert report.failed == 0, report.summary()
     return db, time.perf_counter() - started
 
@@ -72,14 +80,19 @@ def main() -> None:
     ap.add_argument("--score", type=Path, default=None)
     ap.add_argument("--model", default="all-MiniLM-L6-v2")
     ap.add_argument("--json", type=Path, default=None)
+    ap.add_argument("--sample", action="store_true", help="score the bundled sample pack against bench/packs")
     args = ap.parse_args()
     score_py = args.score or args.pack.parent / "score.py"
-    gold = args.pack / "files.gold.jsonl"
+    gold = SAMPLE_GOLD if args.sample else args.pack / "files.gold.jsonl"
     keys = ["found", "hit@1", "hit@3", "stage@3", "false_ev", "item_f1", "gap_recall"]
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
-        db, seconds = product(args.pack, workdir, args.model)
+        files = args.pack / "files"
+        if args.sample:
+            files = workdir / "pack"
+            write_sample_pack(files)
+        db, seconds = product(files, workdir, args.model)
         results["product"] = {**score(score_py, db, gold), "seconds": round(seconds, 1)}
         pipeline = open_pipeline(db, model=args.model)
         for threshold in (0.2, 0.3, 0.4, 0.5):
