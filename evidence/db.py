@@ -132,6 +132,17 @@ def m007_evidence_order(db: sqlite_utils.Database) -> None:
                                 if_not_exists=True)
 
 
+@migrations()
+def m008_review_text(db: sqlite_utils.Database) -> None:
+    # a decision is knowledge about a text: kept with the review, it still teaches the mapping after the
+    # document is replaced or removed
+    db["reviews"].add_column("passage_text", str)
+    db.execute("""update reviews set passage_text = coalesce(
+                    (select text from passages p where p.text_hash = reviews.passage_hash limit 1),
+                    (select text from passage_history h where h.text_hash = reviews.passage_hash limit 1))
+                  where passage_hash is not null""")
+
+
 # The latest review of each (passage, requirement) pair; 'clear' withdraws an earlier decision.
 CURRENT_REVIEWS_SQL = """
 select r.* from reviews r

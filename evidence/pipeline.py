@@ -113,9 +113,10 @@ class Pipeline:
 
     def reviewed_examples(self) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
         """(requirement, passage text) pairs assessors accepted or added, and those they rejected."""
+        # the text is kept with the review: a decision still counts after its document was replaced or removed
         rows = self.db.execute(
-            "select distinct r.requirement_id, p.text, r.decision from current_reviews r "
-            "join passages p on p.text_hash = r.passage_hash where r.decision in ('accept', 'add', 'reject')").fetchall()
+            "select distinct requirement_id, passage_text, decision from current_reviews "
+            "where decision in ('accept', 'add', 'reject') and passage_text is not null").fetchall()
         return ([(rid, t) for rid, t, d in rows if d != "reject"], [(rid, t) for rid, t, d in rows if d == "reject"])
 
     def _reviews_stamp(self) -> str:

@@ -35,16 +35,16 @@ def record_review(conn: sqlite3.Connection, requirement_id: str, decision: str, 
         raise ReviewError(f"'{decision}' needs a passage")
     else:
         passage = conn.execute(
-            "select p.text_hash, d.name, p.location from passages p join documents d on d.id = p.document_id "
+            "select p.text_hash, d.name, p.location, p.text from passages p join documents d on d.id = p.document_id "
             "where p.id = ?", [passage_id]).fetchone()
         if passage is None:
             raise ReviewError(f"no passage {passage_id}")
     now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
     cursor = conn.execute(
         "insert into reviews (passage_hash, requirement_id, decision, comment, reviewer, reviewed_at, passage_id, "
-        "document_name, location) values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "document_name, location, passage_text) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [passage[0] if passage else None, requirement_id, decision, comment.strip() or None, reviewer, now,
-         passage_id, passage[1] if passage else None, passage[2] if passage else None])
+         passage_id, *(passage[1:] if passage else (None, None, None))])
     # in the caller's transaction, so the decision and its effect land together; a decision on an item also
     # moves the clauses its crosswalk links feed
     related = [r for r, in conn.execute("select related_id from crosswalk where requirement_id = ?", [requirement_id])]

@@ -34,6 +34,7 @@ class MappingConfig:
     noise_margin: float = -0.05  # evidence must be this much closer to the requirement than to any background text
     precedent_similarity: float = 0.7  # this close to a reviewed passage, the assessor's decision carries over
     precedent_boost: float = 3.0  # calibrated score added when it is an accepted one
+    precedent_same: float = 0.85  # this close, it is the accepted passage again, edited: claimed whatever else holds
 
     def score(self, z: float) -> float:
         """Calibrated z as a 0-1 score: 0.5 is the evidence threshold for every requirement."""
@@ -96,11 +97,15 @@ def map_passages(profiles: Profiles, text_vectors: np.ndarray, context_vectors: 
         return []
     lexical, matched = profiles.lexical(texts)
     z, raw, best_idx = combined_z(profiles, text_vectors, context_vectors, doc_types, config, texts, kinds, lexical)
-    z = np.where(raw >= config.min_similarity, z, -np.inf)
     noise = profiles.noise_similarity(text_vectors)
     counter = profiles.counter_similarity(text_vectors)
     precedent = profiles.precedent_similarity(text_vectors)
+    # nearly the same as a passage an assessor accepted for a requirement: the decision carries over
+    z = np.where(raw >= config.min_similarity, z, -np.inf)
     z = z + np.where(precedent >= config.precedent_similarity, config.precedent_boost, 0.0)
+    # all but the same text (a re-issued register row, next year's plan): the assessor's decision stands
+    favoured = precedent >= config.precedent_same
+    z = np.where(favoured, np.maximum(z, config.evidence_z), z)
     frameworks = np.array(profiles.frameworks)
     links: list[Link] = []
     for i in np.flatnonzero((z >= config.candidate_z).any(axis=1)):
@@ -110,12 +115,12 @@ def map_passages(profiles: Profiles, text_vectors: np.ndarray, context_vectors: 
         # accepted one): the rejection carries over
         overruled = (counter[i] >= config.precedent_similarity) & (counter[i] > precedent[i])
         links.extend(_links_for(i, z[i], raw[i], best_idx[i], frameworks, profiles, texts[i], doc_types[i], config,
-                                float(noise[i]), dismissed, overruled, matched[i]))
+                                float(noise[i]), dismissed, overruled, matched[i], favoured[i]))
     return links
 
 
 def _links_for(i, z_row, raw_row, best_row, frameworks, profiles, text, doc_type, config, noise,
-               dismissed=None, overruled=None, matched=None) -> list[Link]:
+               dismissed=None, overruled=None, matched=None, favoured=None) -> list[Link]:
     order = np.argsort(-z_row)
     words = None
     best_in = {fw: float(z_row[frameworks == fw].max()) for fw in set(frameworks)}
@@ -132,13 +137,17 @@ def _links_for(i, z_row, raw_row, best_row, frameworks, profiles, text, doc_type
         why["nearest_ordinary_text"] = round(noise, 3)
         if matched and r in matched:
             why["standard_terms"] = matched[r]
-        near_best = z_row[r] >= best_in[fw] - config.relative_margin
-        beats_noise = raw_row[r] - noise >= config.noise_margin  # closer to this requirement than to ordinary text
-        if dismissed:
+        accepted_before = favoured is not None and bool(favoured[r])
+        near_best = z_row[r] >= best_in[fw] - config.relative_margin or accepted_before
+        # closer to this requirement than to ordinary text
+        beats_noise = raw_row[r] - noise >= config.noise_margin or accepted_before
+        if accepted_before:
+            why["precedent"] = "like a passage an assessor accepted for this requirement"
+        if dismissed and not accepted_before:
             why["not_evidence"] = dismissed
         elif overruled is not None and overruled[r]:
             why["not_evidence"] = "like a passage an assessor rejected for this requirement"
-        blocked = dismissed or (overruled is not None and overruled[r])
+        blocked = (dismissed and not accepted_before) or (overruled is not None and overruled[r])
         if z_row[r] >= config.evidence_z and taken.get(fw, 0) < limit and near_best and beats_noise and not blocked:
             taken[fw] = taken.get(fw, 0) + 1
             evidence.append(Link(int(i), profiles.ids[r], config.score(float(z_row[r])), "evidence", None, why))

@@ -234,6 +234,45 @@ def test_assessor_decisions_carry_over_to_nearly_identical_passages(catalogue):
     assert blocked is None or blocked.kind == "candidate"
 
 
+def test_an_accepted_passage_edited_in_a_later_issue_is_claimed_whatever_its_score(catalogue):
+    odd = "Item 4: the depot gate code changes on Monday, see the notice board in the yard office."
+    learned = build_profiles(catalogue, HashEmbedder().embed, accepted=[("BS11000-S5.9", odd)])
+    reissued = odd.replace("Item 4", "Item 5")
+    unrelated = "Lunch orders go to reception before eleven; the kitchen closes at two on Fridays."
+    texts = [reissued, unrelated]
+    links = map_passages(learned, HashEmbedder().embed(texts), None, ["minutes"] * 2, texts)
+    claimed = {(lk.passage, lk.requirement_id): lk for lk in links if lk.kind == "evidence"}
+    assert (0, "BS11000-S5.9") in claimed and "assessor accepted" in claimed[0, "BS11000-S5.9"].why["precedent"]
+    assert claimed[0, "BS11000-S5.9"].score >= 0.5
+    assert (1, "BS11000-S5.9") not in claimed
+
+
+def test_reviews_keep_teaching_after_their_document_is_replaced(tmp_path, db_path):
+    import sqlite3
+
+    from helpers import WHEN
+
+    from evidence import open_pipeline
+    from evidence.reviews import record_review
+    from evidence.samples import write_docx
+
+    odd = "Item 4: the depot gate code changes on Monday, see the notice board in the yard office."
+    path = write_docx(tmp_path / "minutes.docx", "JMT minutes", [("p", odd)], WHEN)
+    open_pipeline(db_path, model="hash", workers=0).ingest([path])
+    conn = sqlite3.connect(db_path)
+    pid = conn.execute("select id from passages where text = ?", [odd]).fetchone()[0]
+    with conn:
+        record_review(conn, "BS11000-S5.9", "accept", "alice", pid)
+    write_docx(path, "JMT minutes", [("p", odd.replace("Item 4", "Item 5"))], WHEN)
+    open_pipeline(db_path, model="hash", workers=0).ingest([path])
+    open_pipeline(db_path, model="hash", workers=0).remap_all()  # later: profiles built without the old passage
+    rows = conn.execute("select p.text, e.why from evidence e join passages p on p.id = e.passage_id "
+                        "where e.requirement_id = 'BS11000-S5.9'").fetchall()
+    assert [text for text, _ in rows] == [odd.replace("Item 4", "Item 5")]
+    assert "assessor accepted" in rows[0][1]
+    assert conn.execute("select passage_text from reviews").fetchone()[0] == odd
+
+
 def test_a_review_re_maps_the_database_from_cached_vectors(db_path, sample_pack):
     import sqlite3
 

@@ -173,6 +173,22 @@ def test_migrations_are_idempotent(db_path):
     assert len(names) == len(set(names)) >= 3
 
 
+def test_upgrade_keeps_the_text_of_earlier_reviews(fake_pipeline, sample_pack, db_path):
+    from evidence.reviews import record_review
+
+    fake_pipeline.ingest([sample_pack])
+    conn = fake_pipeline.db.conn
+    pid, text = conn.execute("select id, text from passages order by id limit 1").fetchone()
+    with conn:
+        record_review(conn, "BS11000-S5.9", "accept", "alice", pid)
+        # the database as m007 left it: reviews without their text
+        conn.execute("update reviews set passage_text = null")
+        conn.execute("delete from _sqlite_migrations where name = 'm008_review_text'")
+    conn.execute("alter table reviews rename column passage_text to unused")
+    db = open_db(db_path)
+    assert db.execute("select passage_text from reviews").fetchone()[0] == text
+
+
 def _counts(db):
     return {t: db.execute(f"select count(*) from {t}").fetchone()[0]
             for t in ("documents", "passages", "evidence", "candidates")}
