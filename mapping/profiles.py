@@ -3,6 +3,7 @@ calibrated against background text so that scores mean the same for every requir
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -37,16 +38,21 @@ class Profiles:
     counter_owner: np.ndarray | None = None  # (C,) index into ids
     precedent_vectors: np.ndarray | None = None  # (A, d) passages assessors accepted or added for a requirement
     precedent_owner: np.ndarray | None = None  # (A,)
-    term_index: dict[str, list[int]] | None = None  # the standard's own words -> the requirements they name
-    term_pattern: re.Pattern | None = None  # all of those words, matched in one pass over a passage
+    term_index: TermIndex | None = None  # the standard's own words for each requirement
     example_k: int = 2  # a passage is as close to a requirement as to its k closest examples, on average
 
     def lexical(self, texts: list[str]) -> tuple[np.ndarray, list[dict[int, list[str]]]]:
         """((n, R) 1 where a passage uses one of a requirement's terms, the terms matched per passage)."""
         hits = np.zeros((len(texts), len(self.ids)), dtype=np.float32)
         matched: list[dict[int, list[str]]] = [{} for _ in texts]
-        if self.term_pattern is None:
+        if self.term_index is None:
             return hits, matched
+        for i, text in enumerate(texts):
+            for word in self.term_index.find(text):
+                for r in self.term_index.requirements[word]:
+                    hits[i, r] = 1.0
+                    matched[i].setdefault(r, []).append(word)
+        return hits, matched
         for i, text in enumerate(texts):
             for found in set(self.term_pattern.findall(text)):
                 word = _term_key(found)
@@ -105,28 +111,49 @@ def _nearest_by_owner(vectors, references, owner, n_requirements) -> np.ndarray:
     return out
 
 
+_TOKEN = re.compile(r"[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*")
+
+
 def _is_acronym(term: str) -> bool:
     return " " not in term and sum(c.isupper() for c in term) >= 2
 
 
 def _term_key(term: str) -> str:
-    return term if _is_acronym(term) else " ".join(term.lower().split())
+    """Acronyms keep their capitals ("SER" is not "ser"); phrases are matched in lower case, word by word."""
+    return term if _is_acronym(term) else " ".join(_TOKEN.findall(term.lower()))
 
 
-def build_term_index(per_requirement: list[tuple[str, ...]]) -> tuple[dict[str, list[int]], re.Pattern | None]:
-    """Each term -> the requirements that name it, and one pattern for all of them: whole words, acronyms
-    ("SER", "JMT") in capitals only so that ordinary words are not mistaken for them."""
+@dataclass(frozen=True)
+class TermIndex:
+    """The standard's own words for each requirement, found in a text as whole words: a dictionary look-up per
+    word run rather than a regex search per term, so it stays linear in the text whatever the catalogue's size."""
+
+    requirements: dict[str, list[int]]  # term -> the requirements that name it
+    longest: int  # words in the longest term
+    firsts: frozenset[str]  # first words of the terms, lower case: where a match can start
+
+    def find(self, text: str) -> set[str]:
+        tokens = _TOKEN.findall(text)
+        lower = [t.lower() for t in tokens]
+        found = {t for t in tokens if t in self.requirements and _is_acronym(t)}
+        for start in range(len(tokens)):
+            if lower[start] not in self.firsts:
+                continue
+            for end in range(start + 1, min(start + self.longest, len(tokens)) + 1):
+                key = " ".join(lower[start:end])
+                if key in self.requirements and not _is_acronym(key):
+                    found.add(key)
+        return found
+
+
+def build_term_index(per_requirement: list[tuple[str, ...]]) -> TermIndex:
+    """Each term -> the requirements that name it."""
     index: dict[str, list[int]] = {}
     for r, terms in enumerate(per_requirement):
         for term in terms:
             index.setdefault(_term_key(term), []).append(r)
-    if not index:
-        return index, None
-    # longest first, so "joint risk register" wins over "risk register" at the same place
-    words = sorted(index, key=len, reverse=True)
-    parts = [rf"(?-i:\b{re.escape(w)}\b)" if _is_acronym(w) else r"\b" + r"\s+".join(map(re.escape, w.split())) + r"\b"
-             for w in words]
-    return index, re.compile("|".join(parts), re.I)
+    return TermIndex(index, max((key.count(" ") + 1 for key in index), default=0),
+                     frozenset(key.split(" ")[0].lower() for key in index))
 
 
 def content_words(text: str) -> set[str]:
@@ -134,6 +161,7 @@ def content_words(text: str) -> set[str]:
     return {_stem(w) for w in words if w not in _STOP and len(w) > 2}
 
 
+@functools.lru_cache(maxsize=65536)
 def _stem(word: str) -> str:
     for suffix in ("ations", "ation", "ings", "ing", "ies", "ed", "es", "s"):
         if word.endswith(suffix) and len(word) - len(suffix) >= 4:
@@ -172,7 +200,7 @@ def build_profiles(catalogue: Catalogue, embed: EmbedFn, accepted: list[tuple[st
         terms=[frozenset(content_words(f"{r.title} {r.description} {' '.join(r.examples)}")) for r in reqs],
         mean=np.zeros(nd, dtype=np.float32), spread=np.ones(nd, dtype=np.float32),
     )
-    profiles.term_index, profiles.term_pattern = build_term_index([r.terms for r in reqs])
+    profiles.term_index = build_term_index([r.terms for r in reqs])
     profiles.background_vectors = vectors[nd + ne:nd + ne + nb]
     profiles.counter_vectors = vectors[nd + ne + nb:nd + ne + nb + nc]
     profiles.counter_owner = np.array([o for o, _ in counters], dtype=np.int32)

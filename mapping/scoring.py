@@ -100,13 +100,14 @@ def map_passages(profiles: Profiles, text_vectors: np.ndarray, context_vectors: 
     noise = profiles.noise_similarity(text_vectors)
     counter = profiles.counter_similarity(text_vectors)
     precedent = profiles.precedent_similarity(text_vectors)
-    # nearly the same as a passage an assessor accepted for a requirement: the decision carries over
     z = np.where(raw >= config.min_similarity, z, -np.inf)
+    # nearly the same as a passage an assessor accepted for a requirement: the decision carries weight
     z = z + np.where(precedent >= config.precedent_similarity, config.precedent_boost, 0.0)
     # all but the same text (a re-issued register row, next year's plan): the assessor's decision stands
     favoured = precedent >= config.precedent_same
     z = np.where(favoured, np.maximum(z, config.evidence_z), z)
     frameworks = np.array(profiles.frameworks)
+    best_in = {fw: z[:, frameworks == fw].max(axis=1) for fw in set(profiles.frameworks)}
     links: list[Link] = []
     for i in np.flatnonzero((z >= config.candidate_z).any(axis=1)):
         dismissed = dismissal(texts[i], kinds[i] if kinds else "paragraph", titles[i] if titles else "",
@@ -114,56 +115,58 @@ def map_passages(profiles: Profiles, text_vectors: np.ndarray, context_vectors: 
         # nearly the same as a passage an assessor rejected for a requirement (and not as close to an
         # accepted one): the rejection carries over
         overruled = (counter[i] >= config.precedent_similarity) & (counter[i] > precedent[i])
+        best = {fw: float(values[i]) for fw, values in best_in.items()}
         links.extend(_links_for(i, z[i], raw[i], best_idx[i], frameworks, profiles, texts[i], doc_types[i], config,
-                                float(noise[i]), dismissed, overruled, matched[i], favoured[i]))
+                                float(noise[i]), dismissed, overruled, matched[i], favoured[i], best))
     return links
 
 
 def _links_for(i, z_row, raw_row, best_row, frameworks, profiles, text, doc_type, config, noise,
-               dismissed=None, overruled=None, matched=None, favoured=None) -> list[Link]:
+               dismissed, overruled, matched, favoured, best_in) -> list[Link]:
     order = np.argsort(-z_row)
-    words = None
-    best_in = {fw: float(z_row[frameworks == fw].max()) for fw in set(frameworks)}
     taken: dict[str, int] = {}
     evidence, candidates = [], []
+    words = content_words(text)
     for r in order:
-        if z_row[r] < config.candidate_z:
-            break
+        if z_row[r] < config.candidate_z or (z_row[r] < config.evidence_z and len(candidates) >= config.max_candidates):
+            break  # nothing further down can be kept
         fw = frameworks[r]
-        limit = config.max_evidence.get(fw, config.default_max_evidence)
-        if words is None:
-            words = content_words(text)  # once per passage, not once per link
-        why = _why(profiles, r, z_row[r], raw_row[r], best_row[r], words, doc_type)
-        why["nearest_ordinary_text"] = round(noise, 3)
-        if matched and r in matched:
-            why["standard_terms"] = matched[r]
         accepted_before = favoured is not None and bool(favoured[r])
-        near_best = z_row[r] >= best_in[fw] - config.relative_margin or accepted_before
-        # closer to this requirement than to ordinary text
-        beats_noise = raw_row[r] - noise >= config.noise_margin or accepted_before
+        rejected_before = overruled is not None and bool(overruled[r])
+        blocked = (dismissed and not accepted_before) or rejected_before
+        claim = (z_row[r] >= config.evidence_z and taken.get(fw, 0) < config.max_evidence.get(fw, config.default_max_evidence)
+                 and not blocked and (accepted_before or (
+                     z_row[r] >= best_in[fw] - config.relative_margin  # near the passage's best
+                     and raw_row[r] - noise >= config.noise_margin)))  # closer to this requirement than to ordinary text
+        if not claim and len(candidates) >= config.max_candidates:
+            continue
+        why = _why(profiles, r, float(z_row[r]), float(raw_row[r]), best_row[r], words, doc_type, noise, matched)
         if accepted_before:
             why["precedent"] = "like a passage an assessor accepted for this requirement"
-        if dismissed and not accepted_before:
-            why["not_evidence"] = dismissed
-        elif overruled is not None and overruled[r]:
-            why["not_evidence"] = "like a passage an assessor rejected for this requirement"
-        blocked = (dismissed and not accepted_before) or (overruled is not None and overruled[r])
-        if z_row[r] >= config.evidence_z and taken.get(fw, 0) < limit and near_best and beats_noise and not blocked:
+        if blocked:
+            why["not_evidence"] = ("like a passage an assessor rejected for this requirement" if rejected_before
+                                   else dismissed)
+        link = Link(int(i), profiles.ids[r], config.score(float(z_row[r])), "evidence" if claim else "candidate", None, why)
+        if claim:
             taken[fw] = taken.get(fw, 0) + 1
-            evidence.append(Link(int(i), profiles.ids[r], config.score(float(z_row[r])), "evidence", None, why))
-        elif len(candidates) < config.max_candidates:
-            candidates.append(Link(int(i), profiles.ids[r], config.score(float(z_row[r])), "candidate", None, why))
+            evidence.append(link)
+        else:
+            candidates.append(link)
     for rank, link in enumerate(evidence, 1):
         link.rank = rank
     return evidence + candidates
 
 
-def _why(profiles: Profiles, r: int, z: float, raw: float, best: int, words: set[str], doc_type: str) -> dict:
-    shared = sorted(words & profiles.terms[r])
-    return {
-        "similarity": round(float(raw), 3),
-        "calibrated": round(float(z), 2),
+def _why(profiles: Profiles, r: int, z: float, raw: float, best: int, words: set[str], doc_type: str,
+         noise: float, matched: dict[int, list[str]] | None) -> dict:
+    why = {
+        "similarity": round(raw, 3),
+        "calibrated": round(z, 2),
         "closest_example": profiles.examples[best] if profiles.examples else "",
-        "shared_terms": shared[:12],
+        "shared_terms": sorted(words & profiles.terms[r])[:12],
         "doc_type_prior": doc_type in profiles.doc_types[r],
+        "nearest_ordinary_text": round(noise, 3),
     }
+    if matched and r in matched:
+        why["standard_terms"] = matched[r]
+    return why

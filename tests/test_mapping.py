@@ -172,10 +172,11 @@ def test_an_opening_cover_block_is_only_a_candidate(hash_profiles):
 def test_the_standards_own_terms_are_matched_as_whole_words():
     from mapping.profiles import build_term_index
 
-    index, pattern = build_term_index([("Senior Executive Responsible", "SER"), ("joint risk register", "risk register")])
-    text = "Both SERs met; the SER reviewed the Joint  Risk Register. A series of reservations was noted; ser."
-    assert sorted(set(pattern.findall(text))) == ["Joint  Risk Register", "SER"]
-    assert index["SER"] == [0] and index["joint risk register"] == [1]
+    terms = build_term_index([("Senior Executive Responsible", "SER"), ("joint risk register", "risk register"),
+                              ("open-book",)])
+    text = "Both SERs met; the SER reviewed the Joint  Risk\nRegister on an open-book basis. A series; ser; open book."
+    assert terms.find(text) == {"SER", "joint risk register", "risk register", "open-book"}
+    assert terms.requirements["SER"] == [0] and terms.requirements["joint risk register"] == [1] and terms.longest == 3
 
 
 def test_a_passage_using_the_standards_terms_scores_higher_and_says_so(catalogue, hash_profiles):
