@@ -143,6 +143,15 @@ def m008_review_text(db: sqlite_utils.Database) -> None:
                   where passage_hash is not null""")
 
 
+@migrations()
+def m009_unread_version(db: sqlite_utils.Database) -> None:
+    # a newer version that cannot be read (corrupt, half-written, encrypted) does not take the place of the
+    # version that could: the document keeps its evidence and says what happened to the newer one
+    db["documents"].add_column("unread_sha256", str)
+    db["documents"].add_column("unread_error", str)
+    db["documents"].add_column("unread_at", str)
+
+
 # The latest review of each (passage, requirement) pair; 'clear' withdraws an earlier decision.
 CURRENT_REVIEWS_SQL = """
 select r.* from reviews r

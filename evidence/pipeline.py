@@ -265,8 +265,8 @@ class Pipeline:
             sha = sha256_file(path)
         except OSError as exc:
             return FileOutcome(path, "failed", f"cannot open file: {exc.strerror or exc}"), ""
-        row = self.db.execute("select id, sha256 from documents where path = ?", [str(path)]).fetchone()
-        if row and row[1] == sha and not force:
+        row = self.db.execute("select id, sha256, unread_sha256 from documents where path = ?", [str(path)]).fetchone()
+        if row and sha in (row[1], row[2]) and not force:  # the same bytes, read or found unreadable before
             return FileOutcome(path, "unchanged", document_id=row[0]), sha
         moved = self._moved_from(sha) if not row else None
         if moved is not None and not force:
@@ -289,6 +289,9 @@ class Pipeline:
         started = time.monotonic()
         if is_ignorable(result.path):
             return FileOutcome(result.path, "skipped", "lock or temporary file")
+        kept = self._keep_readable_version(result, sha)
+        if kept is not None:
+            return kept
         copy_path = self.keep_copy(result.path, sha) if result.status in ("ok", "partial") else None
         passages = result.passages
         doc_type = result.metadata.get("doc_type", "other")
@@ -304,6 +307,24 @@ class Pipeline:
             set_setting(self.db, "coverage_stale", "1")  # in the same transaction: a crash leaves it set
         return FileOutcome(result.path, result.status, result.error, len(passages),
                            sum(lk.kind == "evidence" for lk in links), time.monotonic() - started, doc_id)
+
+    def _keep_readable_version(self, result: ReadResult, sha: str) -> FileOutcome | None:
+        """A newer version that yields nothing (corrupt, half-written, encrypted, emptied) does not replace one
+        that was read: the document keeps its passages and evidence, and records the unread version."""
+        if result.status in ("ok", "partial"):
+            return None
+        row = self.db.execute("select id, ingested_at from documents where path = ? and status in ('ok', 'partial')",
+                              [str(result.path)]).fetchone()
+        if row is None:
+            return None
+        error = result.error or result.status
+        with self.db.atomic():
+            self.db["documents"].update(row[0], {"unread_sha256": sha, "unread_error": error, "unread_at": _now()})
+            self.db["document_versions"].insert({
+                "document_id": row[0], "path": str(result.path), "name": result.path.name, "sha256": sha,
+                "status": result.status, "error": error, "passage_count": 0, "ingested_at": _now()})
+        return FileOutcome(result.path, result.status, f"{error}; the version read on {row[1][:10]} still counts",
+                           document_id=row[0])
 
     def keep_copy(self, path: Path, sha: str) -> Path | None:
         """A content-addressed copy, so evidence links survive edits, renames and deletions."""
@@ -407,6 +428,9 @@ class Pipeline:
         self.db["passage_history"].insert_all(passages, pk=("version_id", "seq"), replace=True)
         self.db["evidence_history"].insert_all(links, pk=("version_id", "seq", "requirement_id"), replace=True)
         self.db["document_versions"].update(version_id, {when_column: _now(), "evidence_count": len(links)})
+        # unreadable versions that came in between go with it
+        self.db.execute(f"update document_versions set {when_column} = ? where document_id = ? and id > ? "
+                        f"and replaced_at is null and removed_at is null", [_now(), doc_id, version_id])
 
     def remove(self, path: str | Path) -> FileOutcome:
         """A deleted file: its evidence stops counting now and stays in history with the time of removal."""

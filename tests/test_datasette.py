@@ -60,6 +60,22 @@ def test_requirement_page_names_the_standards_terms_a_link_uses(ds):
     assert "SER" in page.split("uses the standard")[1][:80]
 
 
+def test_a_document_whose_newer_version_is_unreadable_says_so(tmp_path, make_docx):
+    path = make_docx("plan.docx", [("p", "The joint risk register is reviewed monthly by both partners.")])
+    db_path = tmp_path / "evidence.db"
+    pipeline = open_pipeline(db_path, model="hash", workers=0)
+    pipeline.ingest([path])
+    path.write_bytes(b"PK\x03\x04 half written")
+    pipeline.ingest([path])
+    ds = build_datasette([db_path])
+    page = get(ds, "/evidence/documents/1").text
+    assert "could not be read" in page and "still counts as evidence" in page
+    rows = get(ds, "/evidence/unread_files.json?_shape=objects").json()["rows"]
+    assert [(r["name"], r["status"]) for r in rows] == [("plan.docx", "ok")] and rows[0]["newer_version_unread"]
+    changes = get(ds, "/evidence/changes.json?_shape=objects&since=").json()["rows"]
+    assert any(r["what"].startswith("newer version could not be read") for r in changes)
+
+
 def test_canned_queries(ds):
     for name in ("gaps", "weak"):
         response = get(ds, f"/evidence/{name}.json?framework=BS11000&_shape=objects")

@@ -73,6 +73,30 @@ def test_moved_file_keeps_its_document(fake_pipeline, sample_pack, tmp_path):
     assert after == (before[0], before[1], "risk-register-renamed.xlsx")
 
 
+def test_an_unreadable_newer_version_does_not_take_the_place_of_a_readable_one(fake_pipeline, make_docx):
+    text = "The joint risk register is reviewed monthly by both partners."
+    path = make_docx("plan.docx", [("p", text)])
+    fake_pipeline.ingest([path])
+    db = fake_pipeline.db
+    evidence_before = db.execute("select count(*) from evidence").fetchone()[0]
+    path.write_bytes(path.read_bytes()[:300])  # saved half-way, or corrupted
+    outcomes = []
+    report = fake_pipeline.ingest([path], on_result=outcomes.append)
+    assert report.failed == 1 and "still counts" in outcomes[0].error
+    doc = dict(zip(("status", "unread_error", "passage_count"),
+                   db.execute("select status, unread_error, passage_count from documents").fetchone()))
+    assert doc["status"] == "ok" and doc["passage_count"] == 1 and doc["unread_error"]
+    assert [t for t, in db.execute("select text from passages")] == [text]
+    assert db.execute("select count(*) from evidence").fetchone()[0] == evidence_before > 0
+    assert fake_pipeline.ingest([path]).outcomes[0].status == "unchanged"  # not read again until it changes
+    # a readable version replaces both, and history says what happened to each
+    make_docx("plan.docx", [("p", "The exit strategy is reviewed every January by the board.")])
+    fake_pipeline.ingest([path])
+    assert db.execute("select unread_sha256 from documents").fetchone()[0] is None
+    versions = db.execute("select status, replaced_at is not null from document_versions order by id").fetchall()
+    assert versions == [("ok", 1), ("failed", 1), ("ok", 0)]
+
+
 def test_failed_files_are_recorded_and_the_batch_goes_on(fake_pipeline, sample_pack, tmp_path):
     folder = tmp_path / "mixed"
     shutil.copytree(sample_pack, folder)

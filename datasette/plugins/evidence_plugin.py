@@ -136,7 +136,9 @@ async def document_detail(datasette, database: str, document_id: str) -> dict:
            where p.document_id = ? group by e.requirement_id order by r.framework, r.position""", [document_id])).rows]
     for row in rows:
         row["url"] = requirement_url(datasette, database, row["requirement_id"])
-    return {"requirements": rows, "document_id": document_id}
+    unread = (await db.execute("select unread_error, unread_at from documents where id = ? and unread_sha256 is not null",
+                               [document_id])).first()
+    return {"requirements": rows, "document_id": document_id, "unread": dict(unread) if unread else None}
 
 
 def requirement_url(datasette, database: str, requirement_id: str) -> str:
