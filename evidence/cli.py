@@ -12,6 +12,7 @@ from standards import CatalogueError, load_catalogue
 
 from . import open_pipeline
 from .export import ExportError
+from .history import HistoryError
 from .pipeline import FileOutcome, IngestError
 from .reviews import DECISIONS, ReviewError
 from .serve import ServeError
@@ -23,7 +24,8 @@ CATALOGUE_OPTION = click.option("--catalogue", "catalogues", multiple=True, type
                                 help="Extra catalogue YAML file (repeatable); remembered by the database")
 MODEL_OPTION = click.option("--model", default=None,
                             help="Sentence-transformers model name or folder [default: the bundled all-MiniLM-L6-v2]")
-KNOWN_ERRORS = (IngestError, CatalogueError, ModelNotFound, ServeError, ExportError, ReviewError, WatchError)
+KNOWN_ERRORS = (IngestError, CatalogueError, ModelNotFound, ServeError, ExportError, ReviewError, WatchError,
+                HistoryError)
 SETTLE_OPTION = click.option("--settle", default=1.0, show_default=True,
                              help="Seconds a file must stay unchanged before it is read")
 POLL_OPTION = click.option("--poll", is_flag=True, help="Poll for changes (network shares send no events)")
@@ -170,9 +172,31 @@ def gaps(db_path, framework, weak):
 @DB_OPTION
 def documents(db_path):
     """List documents with their status and errors."""
-    for name, status, doc_type, n, error in _existing_db(db_path).execute(
-            "select name, status, doc_type, passage_count, error from documents order by name"):
-        click.echo(f"{status:8} {doc_type or '':9} {n or 0:5}  {name}" + (f"  ({error})" if error else ""))
+    for doc_id, name, status, doc_type, n, error, unread in _existing_db(db_path).execute(
+            "select id, name, status, doc_type, passage_count, error, unread_error from documents order by name"):
+        click.echo(f"{doc_id:5} {status:8} {doc_type or '':9} {n or 0:5}  {name}" + (f"  ({error})" if error else "")
+                   + (f"  (newer version unread: {unread})" if unread else ""))
+
+
+@cli.command()
+@click.argument("document")
+@DB_OPTION
+@click.option("--from", "old_id", type=int, default=None, help="Version id to compare from [default: the one before]")
+@click.option("--to", "new_id", type=int, default=None, help="Version id to compare to [default: the current one]")
+def diff(document, db_path, old_id, new_id):
+    """What changed between two versions of a DOCUMENT (its name or id): passages and requirements."""
+    from .history import diff_versions, find_document
+
+    conn = _existing_db(db_path).conn
+    d = diff_versions(conn, find_document(conn, document), old_id, new_id)
+    click.echo(f"{d.name}: version {d.old['id']} ({d.old['ingested_at'][:10]}) -> version {d.new['id']} "
+               f"({d.new['ingested_at'][:10]}): {len(d.added)} passages added, {len(d.removed)} removed, "
+               f"{d.unchanged} unchanged")
+    for sign, passages in (("+", d.added), ("-", d.removed)):
+        for p in passages:
+            click.echo(f"{sign} [{p['location']}] {p['text'][:200]}")
+    click.echo(f"Requirements evidenced now and not before: {', '.join(d.gained) or 'none'}")
+    click.echo(f"Requirements evidenced before and not now: {', '.join(d.lost) or 'none'}")
 
 
 @cli.command()

@@ -28,6 +28,24 @@ def test_ingest_with_worker_processes_records_failures(tmp_path, db_path, make_d
     assert "failed" in docs.output and "(not a Word file although named .docx)" in docs.output
 
 
+def test_diff_shows_what_changed_between_two_versions(make_docx, db_path):
+    risk = ("h1", "1 Risk"), ("p", "The joint risk register is reviewed monthly by both partners, and every risk "
+                                   "has a named owner from either organisation.")
+    path = make_docx("plan.docx", [*risk, ("h1", "2 Site"), ("p", "Parking is behind the depot building.")])
+    _run("ingest", str(path), "--db", str(db_path), "--model", "hash", "--workers", "0")
+    make_docx("plan.docx", [*risk, ("h1", "2 Exit"), ("p", "The exit strategy is reviewed every January by both SERs.")])
+    _run("ingest", str(path), "--db", str(db_path), "--model", "hash", "--workers", "0")
+    result = _run("diff", "plan.docx", "--db", str(db_path))
+    assert result.exit_code == 0, result.output
+    assert "1 passages added, 1 removed, 1 unchanged" in result.output
+    assert '+ [section 2, paragraph 1] The exit strategy is reviewed' in result.output
+    assert '- [section 2, paragraph 1] Parking is behind the depot building.' in result.output
+    missing = _run("diff", "nothing.docx", "--db", str(db_path))
+    assert missing.exit_code == 1 and "no document named 'nothing.docx'" in missing.output
+    first_only = _run("diff", "plan.docx", "--db", str(db_path), "--to", "1")
+    assert first_only.exit_code == 1 and "no earlier readable version" in first_only.output
+
+
 def test_gaps_lists_requirements_without_evidence(sample_pack, db_path):
     _run("ingest", str(sample_pack), "--db", str(db_path), "--model", "hash", "--workers", "0")
     result = _run("gaps", "--db", str(db_path), "--framework", "BS11000", "--no-weak")
@@ -72,6 +90,6 @@ def test_sample_writes_the_pack(tmp_path):
 
 
 def test_help_everywhere():
-    for command in ("ingest", "serve", "gaps", "documents", "requirements", "remap", "sample", "hash-password"):
+    for command in ("ingest", "serve", "gaps", "documents", "requirements", "remap", "sample", "hash-password", "diff"):
         result = _run(command, "--help")
         assert result.exit_code == 0 and "Usage:" in result.output

@@ -76,6 +76,30 @@ def test_a_document_whose_newer_version_is_unreadable_says_so(tmp_path, make_doc
     assert any(r["what"].startswith("newer version could not be read") for r in changes)
 
 
+def test_version_diff_page_shows_passages_and_requirements_that_changed(tmp_path, make_docx):
+    risk = ("h1", "1 Risk"), ("p", "The joint risk register is reviewed monthly by both partners, and every risk has "
+                                   "a named owner from either organisation.")
+    path = make_docx("plan.docx", [*risk, ("h1", "2 Site"), ("p", "Parking is behind the depot building.")])
+    db_path = tmp_path / "evidence.db"
+    pipeline = open_pipeline(db_path, model="hash", workers=0)
+    pipeline.ingest([path])
+    make_docx("plan.docx", [*risk, ("h1", "2 Exit"), ("p", "The exit strategy is reviewed every January by both SERs.")])
+    pipeline.ingest([path])
+    ds = build_datasette([db_path])
+    document = get(ds, "/evidence/documents/1").text
+    assert "Versions (2)" in document and 'href="/-/diff/evidence/1"' in document
+    page = get(ds, "/-/diff/evidence/1")
+    assert page.status_code == 200
+    added, removed = page.text.split("<h2>Added")[1].split("<h2>Removed")
+    assert "The exit strategy is reviewed every January" in added and "Parking" not in added
+    assert "Parking is behind the depot building." in removed
+    assert "1 passages added, 1 removed" in " ".join(page.text.split())
+    assert get(ds, "/-/diff/evidence/1?from=x").status_code == 400
+    assert get(ds, "/-/diff/evidence/1?to=1").status_code == 404  # nothing before the first version
+    assert get(ds, "/-/diff/evidence/99").status_code == 404
+    assert get(ds, "/-/diff/nosuchdb/1").status_code == 404
+
+
 def test_canned_queries(ds):
     for name in ("gaps", "weak"):
         response = get(ds, f"/evidence/{name}.json?framework=BS11000&_shape=objects")

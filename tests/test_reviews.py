@@ -145,6 +145,7 @@ def test_require_login_hides_everything_from_anonymous(pack_db):
     assert asyncio.run(ds.client.get("/evidence/matrix")).status_code == 403
     assert asyncio.run(ds.client.get("/-/source/evidence/1")).status_code == 403
     assert asyncio.run(ds.client.get("/-/export/evidence.xlsx")).status_code == 403
+    assert asyncio.run(ds.client.get("/-/diff/evidence/1")).status_code == 403
     assert asyncio.run(ds.client.get("/evidence/matrix", cookies=_login(ds))).status_code == 200
 
 

@@ -138,7 +138,12 @@ async def document_detail(datasette, database: str, document_id: str) -> dict:
         row["url"] = requirement_url(datasette, database, row["requirement_id"])
     unread = (await db.execute("select unread_error, unread_at from documents where id = ? and unread_sha256 is not null",
                                [document_id])).first()
-    return {"requirements": rows, "document_id": document_id, "unread": dict(unread) if unread else None}
+    versions = [dict(v) for v in (await db.execute(
+        "select id, status, error, passage_count, ingested_at, replaced_at from document_versions "
+        "where document_id = ? order by id", [document_id])).rows]
+    return {"requirements": rows, "document_id": document_id, "unread": dict(unread) if unread else None,
+            "versions": versions,
+            "comparable": sum(v["status"] in ("ok", "partial") for v in versions) > 1}
 
 
 def requirement_url(datasette, database: str, requirement_id: str) -> str:
@@ -187,13 +192,38 @@ def extra_template_vars(template, database, table, request, datasette):
     return inner
 
 
-async def source_file(request, datasette):
-    """The exact version of a document the evidence came from, from the pipeline's own copy."""
+async def _viewable(request, datasette) -> str:
+    """The database named in the URL, if it exists and this visitor may read it."""
     database = request.url_vars["database"]
     if database not in datasette.databases or database.startswith("_"):
         raise NotFound("no such database")
     if not await datasette.permission_allowed(request.actor, "view-database", database, default=True):
         raise Forbidden("you may not view this database")
+    return database
+
+
+async def version_diff(request, datasette):
+    """What changed between two versions of a document (by default the current one and the one before)."""
+    from evidence.history import HistoryError, diff_versions
+
+    database = await _viewable(request, datasette)
+    try:
+        ids = [int(request.args[k]) if request.args.get(k) else None for k in ("from", "to")]
+        diff = await datasette.get_database(database).execute_fn(
+            lambda conn: diff_versions(conn, int(request.url_vars["document_id"]), *ids))
+    except ValueError:
+        return Response.text("'from' and 'to' are version ids (numbers)", status=400)
+    except HistoryError as exc:
+        return Response.text(str(exc), status=404)
+    for key in ("gained", "lost"):
+        setattr(diff, key, [(rid, requirement_url(datasette, database, rid)) for rid in getattr(diff, key)])
+    return Response.html(await datasette.render_template(
+        "version_diff.html", {"diff": diff, "database": database}, request=request))
+
+
+async def source_file(request, datasette):
+    """The exact version of a document the evidence came from, from the pipeline's own copy."""
+    database = await _viewable(request, datasette)
     row = (await datasette.get_database(database).execute(
         "select sha256, format, name from documents where id = ?", [request.url_vars["document_id"]])).first()
     if row is None or not _SHA.match(row["sha256"] or "") or row["format"] not in EXTENSIONS:
@@ -255,11 +285,7 @@ async def export(request, datasette):
     """The audit-file export: the same workbook and CSV as `evidence export`."""
     from evidence.export import ExportError, export_csv, export_workbook
 
-    database, fmt = request.url_vars["database"], request.url_vars["format"]
-    if database not in datasette.databases or database.startswith("_"):
-        raise NotFound("no such database")
-    if not await datasette.permission_allowed(request.actor, "view-database", database, default=True):
-        raise Forbidden("you may not view this database")
+    database, fmt = await _viewable(request, datasette), request.url_vars["format"]
     db = datasette.get_database(database)
     if fmt == "xlsx":
         body = await db.execute_fn(lambda conn: export_workbook(conn, f"Evidence matrix: {database}"))
@@ -278,6 +304,7 @@ async def export(request, datasette):
 def register_routes():
     return [
         (r"^/-/source/(?P<database>[^/]+)/(?P<document_id>\d+)$", source_file),
+        (r"^/-/diff/(?P<database>[^/]+)/(?P<document_id>\d+)$", version_diff),
         (r"^/-/review/(?P<database>[^/]+)$", review),
         (r"^/-/export/(?P<database>[^/.]+)\.(?P<format>xlsx|csv)$", export),
     ]
