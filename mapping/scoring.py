@@ -58,28 +58,33 @@ class Link:
 def combined_z(profiles: Profiles, text_vectors: np.ndarray, context_vectors: np.ndarray | None,
                doc_types: list[str], config: MappingConfig,
                texts: list[str] | None = None, kinds: list[str] | None = None,
-               lexical: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+               lexical: np.ndarray | None = None,
+               parts: dict[str, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(combined z (n, R), raw text similarity (n, R), best example index (n, R)); `lexical`: (n, R) 1 where a
-    passage uses the standard's own words for a requirement."""
+    passage uses the standard's own words for a requirement; `parts`, if given, receives each signal's
+    contribution, (n, R) or (n, 1), for the explanations."""
+    parts = {} if parts is None else parts
     z_text, raw, best_idx = profiles.calibrated(text_vectors)
-    z = z_text.copy()
+    parts["text"] = z_text
     if texts is not None and config.short_words:
         words = np.array([len(t.split()) for t in texts], dtype=np.float32)
         scale = np.minimum(1.0, words / config.short_words)[:, None]
-        z = np.where(z > 0, z * scale, z)  # a fragment is weak evidence, however close its few words
+        # a fragment is weak evidence, however close its few words
+        parts["short_text"] = np.where(z_text > 0, z_text * scale, z_text) - z_text
     if config.hub_weight:
+        z = z_text + parts.get("short_text", 0)
         k = min(config.hub_k, z.shape[1])
-        typical = np.sort(z, axis=1)[:, -k:].mean(axis=1, keepdims=True)
-        z = z - config.hub_weight * np.maximum(typical, 0)
+        parts["matches_everything"] = -config.hub_weight * np.maximum(np.sort(z, axis=1)[:, -k:].mean(axis=1, keepdims=True), 0)
     if context_vectors is not None and (config.context_weight or config.row_context_weight):
         z_ctx, _, _ = profiles.calibrated(context_vectors)
-        rows = np.array([k == "row" for k in kinds] if kinds else [False] * len(z), dtype=bool)[:, None]
+        rows = np.array([k == "row" for k in kinds] if kinds else [False] * len(z_text), dtype=bool)[:, None]
         weight = np.where(rows, config.row_context_weight, config.context_weight)
-        z = z + weight * np.maximum(z_ctx, 0) * _gate(z_text, config.context_gate)
+        parts["context"] = weight * np.maximum(z_ctx, 0) * _gate(z_text, config.context_gate)
     if lexical is not None and config.lexical_bonus:
-        z = z + config.lexical_bonus * lexical * _gate(z_text, config.context_gate)
+        parts["standard_terms"] = config.lexical_bonus * lexical * _gate(z_text, config.context_gate)
     prior = np.array([[dt in types for types in profiles.doc_types] for dt in doc_types], dtype=np.float32)
-    return z + config.doc_type_bonus * prior, raw, best_idx
+    parts["document_type"] = config.doc_type_bonus * prior
+    return sum(parts.values()), raw, best_idx
 
 
 def _gate(z_text: np.ndarray, gate: float) -> np.ndarray | float:
@@ -96,7 +101,9 @@ def map_passages(profiles: Profiles, text_vectors: np.ndarray, context_vectors: 
     if len(texts) == 0:
         return []
     lexical, matched = profiles.lexical(texts)
-    z, raw, best_idx = combined_z(profiles, text_vectors, context_vectors, doc_types, config, texts, kinds, lexical)
+    parts: dict[str, np.ndarray] = {}
+    z, raw, best_idx = combined_z(profiles, text_vectors, context_vectors, doc_types, config, texts, kinds, lexical,
+                                  parts)
     noise = profiles.noise_similarity(text_vectors)
     counter = profiles.counter_similarity(text_vectors)
     precedent = profiles.precedent_similarity(text_vectors)
@@ -116,13 +123,14 @@ def map_passages(profiles: Profiles, text_vectors: np.ndarray, context_vectors: 
         # accepted one): the rejection carries over
         overruled = (counter[i] >= config.precedent_similarity) & (counter[i] > precedent[i])
         best = {fw: float(values[i]) for fw, values in best_in.items()}
+        signals = {name: values[i] for name, values in parts.items()}
         links.extend(_links_for(i, z[i], raw[i], best_idx[i], frameworks, profiles, texts[i], doc_types[i], config,
-                                float(noise[i]), dismissed, overruled, matched[i], favoured[i], best))
+                                float(noise[i]), dismissed, overruled, matched[i], favoured[i], best, signals))
     return links
 
 
 def _links_for(i, z_row, raw_row, best_row, frameworks, profiles, text, doc_type, config, noise,
-               dismissed, overruled, matched, favoured, best_in) -> list[Link]:
+               dismissed, overruled, matched, favoured, best_in, signals=None) -> list[Link]:
     order = np.argsort(-z_row)
     taken: dict[str, int] = {}
     evidence, candidates = [], []
@@ -141,6 +149,8 @@ def _links_for(i, z_row, raw_row, best_row, frameworks, profiles, text, doc_type
         if not claim and len(candidates) >= config.max_candidates:
             continue
         why = _why(profiles, r, float(z_row[r]), float(raw_row[r]), best_row[r], words, doc_type, noise, matched)
+        if signals:
+            why["signals"] = _signals(signals, r, float(z_row[r]))
         if accepted_before:
             why["precedent"] = "like a passage an assessor accepted for this requirement"
         if blocked:
@@ -155,6 +165,13 @@ def _links_for(i, z_row, raw_row, best_row, frameworks, profiles, text, doc_type
     for rank, link in enumerate(evidence, 1):
         link.rank = rank
     return evidence + candidates
+
+
+def _signals(signals: dict[str, np.ndarray], r: int, total: float) -> dict[str, float]:
+    """Each signal's share of the calibrated score, so a reader sees what carried the link."""
+    values = {name: float(v[r if len(v) > 1 else 0]) for name, v in signals.items()}
+    values["assessor_decisions"] = total - sum(values.values())  # precedents: whatever the signals do not explain
+    return {name: round(v, 2) for name, v in values.items() if abs(v) >= 0.005}
 
 
 def _why(profiles: Profiles, r: int, z: float, raw: float, best: int, words: set[str], doc_type: str,

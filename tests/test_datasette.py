@@ -49,7 +49,7 @@ def test_requirement_page_drills_down_to_evidence_and_crosswalk(ds):
     assert "<h2>Evidence (" in page and "Candidates for review" in page and "<h2>Crosswalk</h2>" in page
     assert html.escape(row["location"]) in page
     assert f"/-/source/evidence/{row['document_id']}" in page
-    assert "Why: similarity" in page
+    assert "Why: similarity" in page and "signals: text +" in page
 
 
 def test_requirement_page_names_the_standards_terms_a_link_uses(ds):

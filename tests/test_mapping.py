@@ -34,6 +34,9 @@ def test_a_passage_phrased_like_an_example_is_evidence_of_that_requirement(catal
     assert evidence[0].requirement_id == "BS11000-S7.7" and evidence[0].rank == 1
     assert evidence[0].score >= 0.5
     assert evidence[0].why["closest_example"] == example
+    # the explanation accounts for the whole score, signal by signal
+    signals = evidence[0].why["signals"]
+    assert signals["text"] > 0 and abs(sum(signals.values()) - evidence[0].why["calibrated"]) < 0.05
 
 
 def test_scores_share_one_threshold_for_every_requirement(catalogue, hash_profiles):
@@ -244,7 +247,7 @@ def test_an_accepted_passage_edited_in_a_later_issue_is_claimed_whatever_its_sco
     links = map_passages(learned, HashEmbedder().embed(texts), None, ["minutes"] * 2, texts)
     claimed = {(lk.passage, lk.requirement_id): lk for lk in links if lk.kind == "evidence"}
     assert (0, "BS11000-S5.9") in claimed and "assessor accepted" in claimed[0, "BS11000-S5.9"].why["precedent"]
-    assert claimed[0, "BS11000-S5.9"].score >= 0.5
+    assert claimed[0, "BS11000-S5.9"].score >= 0.5 and claimed[0, "BS11000-S5.9"].why["signals"]["assessor_decisions"] > 0
     assert (1, "BS11000-S5.9") not in claimed
 
 

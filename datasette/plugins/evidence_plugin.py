@@ -160,6 +160,10 @@ def _why_text(raw: str | None) -> str:
     parts = []
     if "similarity" in why:
         parts.append(f"similarity {why['similarity']} (calibrated {why.get('calibrated')})")
+    if why.get("signals"):
+        parts.append("signals: " + ", ".join(f"{name.replace('_', ' ')} {value:+g}" for name, value in why["signals"].items()))
+    if why.get("precedent"):
+        parts.append(why["precedent"])
     if why.get("standard_terms"):
         parts.append("uses the standard's terms: " + ", ".join(why["standard_terms"]))
     if why.get("shared_terms"):
