@@ -138,9 +138,9 @@ def _rmp(path: Path) -> Path:
                    ["2.0", "15/03/2024", "Annual review: value definitions agreed, ideas scheme added"],
                    ["3.0", "12/02/2026", "Annual review: KPI targets reset, exit strategy reviewed, issue resolution ladder shortened"]]),
         ("h1", "1 Purpose and scope"),
-        ("p", f"This joint relationship management plan (JRMP) is the single plan both {CLIENT} and {PARTNER} use to run "
-              "the Northmoor Capital Delivery Alliance: the design and construction of treatment works and network "
-              "upgrades worth about 60 million pounds a year from April 2023 to March 2033."),
+        ("p", f"{CLIENT} and {PARTNER} run the Northmoor Capital Delivery Alliance from this joint relationship "
+              "management plan (JRMP). The alliance designs and builds treatment works and network upgrades worth about "
+              "60 million pounds a year from April 2023 to March 2033."),
         ("h1", "2 Joint objectives"),
         ("p", "The Alliance Board agreed four joint objectives, each with a measure and a target reviewed every year: "
               "deliver the regulatory programme on time (95% of milestones met), reduce whole-life cost by 8% against "
@@ -162,9 +162,9 @@ def _rmp(path: Path) -> Path:
               "the common data environment, open to both organisations, with commercially sensitive rates kept on an "
               "open-book basis visible to the client's cost consultants."),
         ("h1", "5 Risk and issue resolution"),
-        ("p", "The alliance keeps one joint risk register, owned by the Joint Management Team and reviewed at every "
-              "monthly meeting. Each risk has a named owner and a mitigation with a due date; risks scoring 15 or more go "
-              "to the Alliance Board and to the client's corporate risk register."),
+        ("p", "A single joint risk register serves the whole alliance and the Joint Management Team works through it "
+              "monthly. Every entry carries an owner and a dated mitigation; anything scored at 15 or above is escalated "
+              "to the Alliance Board and recorded on the client's corporate register."),
         ("p", "Issues are resolved at the lowest level possible: the project team within five working days, then the "
               "Joint Management Team within ten, then the two SERs. Formal adjudication under the agreement is a last resort."),
         ("h1", "6 Value creation and improvement"),
@@ -173,9 +173,9 @@ def _rmp(path: Path) -> Path:
         ("p", "Anyone in either organisation can put forward an idea through the alliance ideas scheme; the best ideas of "
               "each quarter are funded for a trial."),
         ("h1", "7 Exit strategy"),
-        ("p", "The joint exit strategy is owned by the Joint Management Team and reviewed by the Alliance Board every "
-              "January. It sets out the triggers for disengagement (persistent failure against the joint objectives, "
-              "a change of regulatory funding, or the end of the term) and a twelve-month transition period."),
+        ("p", "Exit is planned jointly: the Joint Management Team maintains the exit strategy and the Alliance Board "
+              "re-approves it each January. Disengagement would follow sustained failure against the joint objectives, "
+              "a change of regulatory funding or expiry, with twelve months allowed for transition."),
         ("p", "Next review of this plan: February 2027."),
     ], _d(2026, 2, 12), header="Northmoor Capital Delivery Alliance - JRMP v3.0")
 
@@ -198,9 +198,9 @@ def _minutes(path: Path) -> Path:
         ("p", "The Board reviewed the value register: verified savings in year 3 reached 3.1 million pounds against a "
               "target of 2.8 million. Two ideas from the ideas scheme will be trialled next quarter."),
         ("h1", "5 Joint risk register"),
-        ("p", "The Board reviewed the risks scoring 15 or more. The risk of a shortage of commissioning engineers was "
-              "raised to 16 and assigned to the delivery director, with a mitigation to train four engineers from the "
-              "client's operations team."),
+        ("p", "The Board went through the highest-scored joint risks. The shortage of commissioning engineers was "
+              "re-scored at 16 and given to the delivery director, who will train four engineers from the client's "
+              "operations team."),
         ("h1", "6 Any other business"),
         ("p", "The car park at Northmoor House will be resurfaced in April. Date of next meeting: 17 June 2026."),
         ("table", [["Ref", "Action", "Owner", "Due"],
@@ -212,18 +212,24 @@ def _minutes(path: Path) -> Path:
 def _charter(path: Path) -> Path:
     return write_docx(path, "Northmoor Alliance Collaboration Charter", [
         ("h1", "1 Why this charter"),
-        ("p", f"This charter sets out how people from {CLIENT}, {PARTNER} and our supply chain will behave towards each "
-              "other. It turns the commitments in each organisation's collaborative working policy into everyday practice."),
+        ("p", f"These are the ways of working that staff of {CLIENT}, {PARTNER} and the firms in our supply chain have "
+              "agreed to hold to. They put into practice what both organisations' collaborative working policies promise."),
         ("h1", "2 Our commitments"),
-        ("p", "1. We keep our promises. If we cannot deliver what we said, we say so early and agree a new date together."),
-        ("p", "2. We talk regularly and openly, above all when something goes wrong. Nobody goes quiet on a problem."),
-        ("p", "3. We share one definition of success, agreed by both SERs, and everyone knows their role in achieving it."),
-        ("p", "4. We share information and the reasons for our decisions early, including budget pressures."),
-        ("p", "5. We hold each other to account fairly. When things go wrong we fix the process, not blame the person."),
-        ("p", "6. We invest time in the relationship: one shared alliance office, joint inductions and an annual team day."),
+        ("p", "1. Reliability. Dates and undertakings we give are met; when one is at risk we raise it before it slips "
+              "and re-plan it jointly."),
+        ("p", "2. Contact. Teams on both sides speak at least weekly, and a problem is raised on the day it is found, "
+              "not saved for the next review."),
+        ("p", "3. Goals and roles. The alliance has one scorecard, signed off by the two SERs, and each person can say "
+              "which measure their own work supports."),
+        ("p", "4. Openness. Costs, forecasts and the thinking behind decisions are visible to both organisations, "
+              "including when money is tight."),
+        ("p", "5. Fairness. Mistakes are reviewed to improve how we work; nobody is singled out for a failure the "
+              "system allowed."),
+        ("p", "6. Time for the relationship. The core team is co-located, new joiners are inducted together and one "
+              "day a year is given to joint team building."),
         ("h1", "3 Practical arrangements"),
-        ("p", "The alliance office at Northmoor House is open from 07:30 to 18:00 on weekdays. Staff of each organisation "
-              "remain subject to their own employer's HR policies, including leave and expenses."),
+        ("p", "Reception at Northmoor House issues building passes and parking is by permit. Employees stay on their "
+              "own employer's terms and conditions, for example for holidays and travel claims."),
         ("h1", "4 Signatories"),
         ("table", [["Name", "Role", "Organisation"],
                    ["Dr Amara Okoye", "Director of Capital Delivery; Senior Executive Responsible", CLIENT],
