@@ -108,60 +108,80 @@ def map_passages(profiles: Profiles, text_vectors: np.ndarray, context_vectors: 
     counter = profiles.counter_similarity(text_vectors)
     precedent = profiles.precedent_similarity(text_vectors)
     z = np.where(raw >= config.min_similarity, z, -np.inf)
-    # nearly the same as a passage an assessor accepted for a requirement: the decision carries weight
-    z = z + np.where(precedent >= config.precedent_similarity, config.precedent_boost, 0.0)
-    # all but the same text (a re-issued register row, next year's plan): the assessor's decision stands
-    favoured = precedent >= config.precedent_same
-    z = np.where(favoured, np.maximum(z, config.evidence_z), z)
+    z, favoured = _with_precedents(z, precedent, config)
     frameworks = np.array(profiles.frameworks)
     best_in = {fw: z[:, frameworks == fw].max(axis=1) for fw in set(profiles.frameworks)}
     links: list[Link] = []
     for i in np.flatnonzero((z >= config.candidate_z).any(axis=1)):
-        dismissed = dismissal(texts[i], kinds[i] if kinds else "paragraph", titles[i] if titles else "",
-                              bool(openers and openers[i]))
-        # nearly the same as a passage an assessor rejected for a requirement (and not as close to an
-        # accepted one): the rejection carries over
-        overruled = (counter[i] >= config.precedent_similarity) & (counter[i] > precedent[i])
-        best = {fw: float(values[i]) for fw, values in best_in.items()}
-        signals = {name: values[i] for name, values in parts.items()}
-        links.extend(_links_for(i, z[i], raw[i], best_idx[i], frameworks, profiles, texts[i], doc_types[i], config,
-                                float(noise[i]), dismissed, overruled, matched[i], favoured[i], best, signals))
+        row = _Row(
+            int(i), texts[i], doc_types[i], z[i], raw[i], best_idx[i], float(noise[i]),
+            best_in={fw: float(values[i]) for fw, values in best_in.items()},
+            dismissed=dismissal(texts[i], kinds[i] if kinds else "paragraph", titles[i] if titles else "",
+                                bool(openers and openers[i])),
+            # nearly the same as a passage an assessor rejected for a requirement (and not as close to an
+            # accepted one): the rejection carries over
+            overruled=(counter[i] >= config.precedent_similarity) & (counter[i] > precedent[i]),
+            favoured=favoured[i], matched=matched[i], signals={name: values[i] for name, values in parts.items()})
+        links.extend(_links_for(row, frameworks, profiles, config))
     return links
 
 
-def _links_for(i, z_row, raw_row, best_row, frameworks, profiles, text, doc_type, config, noise,
-               dismissed, overruled, matched, favoured, best_in, signals=None) -> list[Link]:
-    order = np.argsort(-z_row)
+def _with_precedents(z: np.ndarray, precedent: np.ndarray, config: MappingConfig) -> tuple[np.ndarray, np.ndarray]:
+    """Scores raised where a passage is like one an assessor accepted; (n, R) where it is all but the same one."""
+    # nearly the same as a passage an assessor accepted for a requirement: the decision carries weight
+    z = z + np.where(precedent >= config.precedent_similarity, config.precedent_boost, 0.0)
+    # all but the same text (a re-issued register row, next year's plan): the assessor's decision stands
+    favoured = precedent >= config.precedent_same
+    return np.where(favoured, np.maximum(z, config.evidence_z), z), favoured
+
+
+@dataclass
+class _Row:
+    """One passage's scores and circumstances, as the per-passage decisions need them."""
+
+    index: int
+    text: str
+    doc_type: str
+    z: np.ndarray  # (R,) combined calibrated score
+    raw: np.ndarray  # (R,) raw similarity
+    best_example: np.ndarray  # (R,)
+    noise: float  # similarity to the nearest background text
+    best_in: dict[str, float]  # the passage's best score in each framework
+    dismissed: str | None = None
+    overruled: np.ndarray | None = None  # (R,) like a passage an assessor rejected for the requirement
+    favoured: np.ndarray | None = None  # (R,) all but the same as a passage an assessor accepted
+    matched: dict[int, list[str]] | None = None  # the standard's terms it uses, per requirement
+    signals: dict[str, np.ndarray] | None = None  # each signal's contribution, for the explanation
+
+
+def _links_for(row: _Row, frameworks: np.ndarray, profiles: Profiles, config: MappingConfig) -> list[Link]:
     taken: dict[str, int] = {}
     evidence, candidates = [], []
-    words = content_words(text)
-    for r in order:
-        if z_row[r] < config.candidate_z or (z_row[r] < config.evidence_z and len(candidates) >= config.max_candidates):
+    words = content_words(row.text)
+    for r in np.argsort(-row.z):
+        z = float(row.z[r])
+        if z < config.candidate_z or (z < config.evidence_z and len(candidates) >= config.max_candidates):
             break  # nothing further down can be kept
         fw = frameworks[r]
-        accepted_before = favoured is not None and bool(favoured[r])
-        rejected_before = overruled is not None and bool(overruled[r])
-        blocked = (dismissed and not accepted_before) or rejected_before
-        claim = (z_row[r] >= config.evidence_z and taken.get(fw, 0) < config.max_evidence.get(fw, config.default_max_evidence)
+        accepted_before = row.favoured is not None and bool(row.favoured[r])
+        rejected_before = row.overruled is not None and bool(row.overruled[r])
+        blocked = (row.dismissed and not accepted_before) or rejected_before
+        claim = (z >= config.evidence_z and taken.get(fw, 0) < config.max_evidence.get(fw, config.default_max_evidence)
                  and not blocked and (accepted_before or (
-                     z_row[r] >= best_in[fw] - config.relative_margin  # near the passage's best
-                     and raw_row[r] - noise >= config.noise_margin)))  # closer to this requirement than to ordinary text
+                     z >= row.best_in[fw] - config.relative_margin  # near the passage's best
+                     and row.raw[r] - row.noise >= config.noise_margin)))  # closer to this than to ordinary text
         if not claim and len(candidates) >= config.max_candidates:
             continue
-        why = _why(profiles, r, float(z_row[r]), float(raw_row[r]), best_row[r], words, doc_type, noise, matched)
-        if signals:
-            why["signals"] = _signals(signals, r, float(z_row[r]))
+        why = _why(profiles, row, r, words)
         if accepted_before:
             why["precedent"] = "like a passage an assessor accepted for this requirement"
         if blocked:
             why["not_evidence"] = ("like a passage an assessor rejected for this requirement" if rejected_before
-                                   else dismissed)
-        link = Link(int(i), profiles.ids[r], config.score(float(z_row[r])), "evidence" if claim else "candidate", None, why)
+                                   else row.dismissed)
+        link = Link(row.index, profiles.ids[r], config.score(z), "evidence" if claim else "candidate", None, why)
         if claim:
             taken[fw] = taken.get(fw, 0) + 1
-            evidence.append(link)
-        else:
-            candidates.append(link)
+        (evidence if claim else candidates).append(link)
     for rank, link in enumerate(evidence, 1):
         link.rank = rank
     return evidence + candidates
@@ -174,16 +194,17 @@ def _signals(signals: dict[str, np.ndarray], r: int, total: float) -> dict[str, 
     return {name: round(v, 2) for name, v in values.items() if abs(v) >= 0.005}
 
 
-def _why(profiles: Profiles, r: int, z: float, raw: float, best: int, words: set[str], doc_type: str,
-         noise: float, matched: dict[int, list[str]] | None) -> dict:
+def _why(profiles: Profiles, row: _Row, r: int, words: set[str]) -> dict:
     why = {
-        "similarity": round(raw, 3),
-        "calibrated": round(z, 2),
-        "closest_example": profiles.examples[best] if profiles.examples else "",
+        "similarity": round(float(row.raw[r]), 3),
+        "calibrated": round(float(row.z[r]), 2),
+        "closest_example": profiles.examples[row.best_example[r]] if profiles.examples else "",
         "shared_terms": sorted(words & profiles.terms[r])[:12],
-        "doc_type_prior": doc_type in profiles.doc_types[r],
-        "nearest_ordinary_text": round(noise, 3),
+        "doc_type_prior": row.doc_type in profiles.doc_types[r],
+        "nearest_ordinary_text": round(row.noise, 3),
     }
-    if matched and r in matched:
-        why["standard_terms"] = matched[r]
+    if row.matched and r in row.matched:
+        why["standard_terms"] = row.matched[r]
+    if row.signals:
+        why["signals"] = _signals(row.signals, r, float(row.z[r]))
     return why
