@@ -2,10 +2,13 @@
 
     python bench/mapping_quality.py --pack ../shared/eval/dev [--score ../shared/eval/score.py]
     python bench/mapping_quality.py --sample --score ../shared/eval/score.py
+    python bench/mapping_quality.py --pack-builder it_partnership --score ../shared/eval/score.py
 
 --sample scores the bundled sample pack (a water alliance, written with `evidence sample`) against our own
 labels in bench/packs/sample-pack.gold.jsonl: a second relationship in another sector, labelled from the
 passages' text before the mapping was run on them, to see whether settings chosen on one pack carry over.
+--pack-builder NAME writes the pack of bench/packs/NAME.py (an NHS IT managed service for it_partnership) and
+scores it against the labels written with it.
 
 Ingests the pack's files with the product pipeline into a fresh database and scores it with the pack's
 score.py; then builds the naive baseline (passage text against requirement titles, cosine, top 3 over a
@@ -15,6 +18,7 @@ threshold) on the same passages and scores it at several thresholds. Labels are 
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import sqlite3
 import subprocess
@@ -81,6 +85,7 @@ def main() -> None:
     ap.add_argument("--model", default="all-MiniLM-L6-v2")
     ap.add_argument("--json", type=Path, default=None)
     ap.add_argument("--sample", action="store_true", help="score the bundled sample pack against bench/packs")
+    ap.add_argument("--pack-builder", default=None, help="a module of bench/packs that writes a labelled pack")
     args = ap.parse_args()
     score_py = args.score or args.pack.parent / "score.py"
     gold = SAMPLE_GOLD if args.sample else args.pack / "files.gold.jsonl"
@@ -92,6 +97,11 @@ def main() -> None:
         if args.sample:
             files = workdir / "pack"
             write_sample_pack(files)
+        if args.pack_builder:
+            builder = importlib.import_module(f"bench.packs.{args.pack_builder}")
+            files, gold = workdir / "pack", workdir / "gold.jsonl"
+            builder.write_pack(files)
+            gold.write_text("\n".join(json.dumps(g) for g in builder.gold()) + "\n")
         db, seconds = product(files, workdir, args.model)
         results["product"] = {**score(score_py, db, gold), "seconds": round(seconds, 1)}
         pipeline = open_pipeline(db, model=args.model)
