@@ -233,3 +233,19 @@ def test_the_sample_pack_labels_of_the_bench_still_find_their_passages(sample_pa
                                           "sample-pack.gold.jsonl").read_text().splitlines()]
     missing = [g["key"] for g in gold if not any(norm(g["key"]) in t for t in texts[g["file"]])]
     assert len(gold) == 68 and missing == []
+
+
+def test_the_it_pack_of_the_bench_writes_every_labelled_passage(tmp_path):
+    import re
+
+    from bench.packs import it_partnership
+    from ingest import read_document
+
+    def norm(text):
+        return re.sub(r"[^a-z0-9]+", " ", text.lower()).strip()
+
+    texts = {p.name: " | ".join(norm(x.text) for x in read_document(p).passages)
+             for p in it_partnership.write_pack(tmp_path)}
+    gold = it_partnership.gold()
+    assert [g["key"] for g in gold if norm(g["key"]) not in texts[g["file"]]] == []
+    assert sum(bool(g["labels"]) for g in gold) == 31 and sum(not g["labels"] for g in gold) == 17
