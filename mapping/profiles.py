@@ -53,13 +53,6 @@ class Profiles:
                     hits[i, r] = 1.0
                     matched[i].setdefault(r, []).append(word)
         return hits, matched
-        for i, text in enumerate(texts):
-            for found in set(self.term_pattern.findall(text)):
-                word = _term_key(found)
-                for r in self.term_index.get(word, ()):
-                    hits[i, r] = 1.0
-                    matched[i].setdefault(r, []).append(word)
-        return hits, matched
 
     def counter_similarity(self, vectors: np.ndarray) -> np.ndarray:
         """(n, R) each passage's similarity to the closest passage rejected for each requirement (-1: none)."""

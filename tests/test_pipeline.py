@@ -1,5 +1,6 @@
 """The database contract and the pipeline's guarantees, on the sample pack with the fake embedder."""
 
+import re
 import shutil
 from pathlib import Path
 
@@ -219,25 +220,25 @@ def _counts(db):
             for t in ("documents", "passages", "evidence", "candidates")}
 
 
+def _norm(text: str) -> str:
+    """score.py's normal form: a label's key must appear in a passage after it."""
+    return re.sub(r"[^a-z0-9]+", " ", text.lower()).strip()
+
+
 def test_the_sample_pack_labels_of_the_bench_still_find_their_passages(sample_pack):
     import json
-    import re
 
     from ingest import read_document
 
-    def norm(text):
-        return re.sub(r"[^a-z0-9]+", " ", text.lower()).strip()
-
-    texts = {p.name: [norm(x.text) for x in read_document(p).passages] for p in sample_pack.iterdir()}
+    texts = {p.name: [_norm(x.text) for x in read_document(p).passages] for p in sample_pack.iterdir()}
     gold = [json.loads(line) for line in (Path(__file__).parent.parent / "bench" / "packs" /
                                           "sample-pack.gold.jsonl").read_text().splitlines()]
-    missing = [g["key"] for g in gold if not any(norm(g["key"]) in t for t in texts[g["file"]])]
+    missing = [g["key"] for g in gold if not any(_norm(g["key"]) in t for t in texts[g["file"]])]
     assert len(gold) == 68 and missing == []
 
 
 def test_the_it_pack_of_the_bench_writes_every_labelled_passage(tmp_path):
     import importlib.util
-    import re
 
     from ingest import read_document
 
@@ -247,11 +248,8 @@ def test_the_it_pack_of_the_bench_writes_every_labelled_passage(tmp_path):
     it_partnership = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(it_partnership)
 
-    def norm(text):
-        return re.sub(r"[^a-z0-9]+", " ", text.lower()).strip()
-
-    texts = {p.name: " | ".join(norm(x.text) for x in read_document(p).passages)
+    texts = {p.name: " | ".join(_norm(x.text) for x in read_document(p).passages)
              for p in it_partnership.write_pack(tmp_path)}
     gold = it_partnership.gold()
-    assert [g["key"] for g in gold if norm(g["key"]) not in texts[g["file"]]] == []
+    assert [g["key"] for g in gold if _norm(g["key"]) not in texts[g["file"]]] == []
     assert sum(bool(g["labels"]) for g in gold) == 31 and sum(not g["labels"] for g in gold) == 17

@@ -219,10 +219,9 @@ async def version_diff(request, datasette):
         return Response.text("'from' and 'to' are version ids (numbers)", status=400)
     except HistoryError as exc:
         return Response.text(str(exc), status=404)
-    for key in ("gained", "lost"):
-        setattr(diff, key, [(rid, requirement_url(datasette, database, rid)) for rid in getattr(diff, key)])
+    urls = {rid: requirement_url(datasette, database, rid) for rid in diff.gained + diff.lost}
     return Response.html(await datasette.render_template(
-        "version_diff.html", {"diff": diff, "database": database}, request=request))
+        "version_diff.html", {"diff": diff, "urls_of": urls, "database": database}, request=request))
 
 
 async def source_file(request, datasette):
