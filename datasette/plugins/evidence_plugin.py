@@ -196,11 +196,17 @@ def extra_template_vars(template, database, table, request, datasette):
     return inner
 
 
-async def _viewable(request, datasette) -> str:
-    """The database named in the URL, if it exists and this visitor may read it."""
+def _published(request, datasette) -> str:
+    """The database named in the URL, if it is one of the published evidence databases."""
     database = request.url_vars["database"]
     if database not in datasette.databases or database.startswith("_"):
         raise NotFound("no such database")
+    return database
+
+
+async def _viewable(request, datasette) -> str:
+    """The database named in the URL, if it exists and this visitor may read it."""
+    database = _published(request, datasette)
     if not await datasette.permission_allowed(request.actor, "view-database", database, default=True):
         raise Forbidden("you may not view this database")
     return database
@@ -254,11 +260,9 @@ async def review(request, datasette):
     """Record an assessor's decision; the only write the published matrix accepts, and only when logged in."""
     from evidence.reviews import ReviewError, record_review
 
-    database = request.url_vars["database"]
     if request.method != "POST":
         return Response.text("POST a review", status=405)
-    if database not in datasette.databases or database.startswith("_"):
-        raise NotFound("no such database")
+    database = _published(request, datasette)
     if not request.actor:
         raise Forbidden("log in as an assessor to review evidence")
     form = await request.post_vars()
