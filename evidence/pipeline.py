@@ -360,7 +360,7 @@ class Pipeline:
         vectors, context_vectors = both[:len(texts)], both[len(texts):]
         links = map_passages(self.profiles, vectors, context_vectors, [doc_type] * len(chosen), texts, self.config,
                              kinds=[p.kind for p in chosen], titles=[title] * len(chosen),
-                             openers=[n < 2 for n in range(len(chosen))])
+                             openers=[n < 2 for n in range(len(chosen))], contexts=[p.context or "" for p in chosen])
         for link in links:
             link.passage = mappable[link.passage]
         return links

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 
+from .roles import REASONS, passage_role
+
 _ATTENDANCE = re.compile(r"^\s*(present|apologies|in attendance|attendees|absent|distribution|circulation)\s*[:\-]", re.I)
 _VOID_ROW = re.compile(r"\b(withdrawn|duplicate of|cancelled|canceled|void|not used)\b", re.I)
 _AUTHORSHIP = re.compile(
@@ -27,9 +29,12 @@ _FILLER = {"version", "issue", "draft", "final", "dated", "date", "and", "the", 
 _STATEMENT = {"is", "are", "was", "were", "will", "shall", "has", "have", "had", "must", "should", "can", "may"}
 
 
-def dismissal(text: str, kind: str = "paragraph", title: str = "", first: bool = False) -> str | None:
+def dismissal(text: str, kind: str = "paragraph", title: str = "", first: bool = False, context: str = "") -> str | None:
     """Why this passage cannot be evidence, or None when it may be. `first`: one of the passages that open
-    its document, where a cover block sits."""
+    its document, where a cover block sits; `context`: the heading path or sheet and columns it sits under."""
+    role = passage_role(text, kind, context)
+    if role:
+        return REASONS[role]
     if _ATTENDANCE.match(text):
         return "attendance or distribution list"
     if kind == "row" and _VOID_ROW.search(text):

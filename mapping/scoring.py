@@ -95,8 +95,9 @@ def _gate(z_text: np.ndarray, gate: float) -> np.ndarray | float:
 def map_passages(profiles: Profiles, text_vectors: np.ndarray, context_vectors: np.ndarray | None,
                  doc_types: list[str], texts: list[str], config: MappingConfig | None = None,
                  kinds: list[str] | None = None, titles: list[str] | None = None,
-                 openers: list[bool] | None = None) -> list[Link]:
-    """Evidence and candidate links for each passage; `openers` marks the passages that open a document."""
+                 openers: list[bool] | None = None, contexts: list[str] | None = None) -> list[Link]:
+    """Evidence and candidate links for each passage; `openers` marks the passages that open a document,
+    `contexts` gives where each sits (heading path, or sheet and columns) as the reader wrote it."""
     config = config or MappingConfig()
     if len(texts) == 0:
         return []
@@ -117,7 +118,7 @@ def map_passages(profiles: Profiles, text_vectors: np.ndarray, context_vectors: 
             int(i), texts[i], doc_types[i], z[i], raw[i], best_idx[i], float(noise[i]),
             best_in={fw: float(values[i]) for fw, values in best_in.items()},
             dismissed=dismissal(texts[i], kinds[i] if kinds else "paragraph", titles[i] if titles else "",
-                                bool(openers and openers[i])),
+                                bool(openers and openers[i]), contexts[i] if contexts else ""),
             # nearly the same as a passage an assessor rejected for a requirement (and not as close to an
             # accepted one): the rejection carries over
             overruled=(counter[i] >= config.precedent_similarity) & (counter[i] > precedent[i]),
