@@ -21,6 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import mapping.evidence_model  # noqa: E402
 from evidence import open_pipeline  # noqa: E402
 from mapping import MappingConfig  # noqa: E402
 
@@ -71,7 +72,10 @@ def main() -> None:
     ap.add_argument("--workdir", type=Path, default=Path("/tmp/evidence-tune"))
     ap.add_argument("--model", default="all-MiniLM-L6-v2")
     ap.add_argument("--json", type=Path, default=None)
+    ap.add_argument("--corpus", type=Path, default=None, help="another evidence-or-not corpus folder (ablations)")
     args = ap.parse_args()
+    if args.corpus:
+        mapping.evidence_model.CORPUS_DIR = args.corpus
     args.workdir.mkdir(parents=True, exist_ok=True)
     grid = json.loads(args.grid.read_text()) if args.grid else {}
     settings = grid_settings(grid) if grid else [{}]

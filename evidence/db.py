@@ -258,11 +258,19 @@ left join documents d on d.id = p.document_id
 order by r.framework, r.position
 """
 
+# An item is `evidenced` when its support is strong enough: an assessor's acceptance, more than one passage, or
+# one passage scored clearly above the evidence threshold; a lone borderline link leaves it `weak`. The two
+# figures are the mapping settings' (MappingConfig.item_strong_score, item_min_support), stored by the pipeline.
 REFRESH_COVERAGE_SQL = """
 with ev as (select * from effective_evidence {only}),
+rule as (select
+  coalesce((select cast(value as real) from settings where key = 'item_strong_score'), 0) as strong,
+  coalesce((select cast(value as integer) from settings where key = 'item_min_support'), 1) as support),
 agg as (
   select e.requirement_id as rid, count(*) as n, sum(e.via is null) as direct, max(e.score) as best,
-    count(distinct p.document_id) as docs, max(d.document_date) as newest
+    count(distinct p.document_id) as docs, max(d.document_date) as newest,
+    sum(e.source = 'assessor' or exists (select 1 from current_reviews v where v.passage_hash = p.text_hash
+        and v.requirement_id = e.requirement_id and v.decision in ('accept', 'add'))) as accepted
   from ev e join passages p on p.id = e.passage_id join documents d on d.id = p.document_id
   group by e.requirement_id),
 ranked as (
@@ -275,11 +283,13 @@ na as (select requirement_id as rid, max(comment) as reason from current_reviews
 insert into coverage (requirement_id, framework, stage, title, status, evidence_count, direct_count, candidate_count,
   best_score, document_count, newest_evidence_date, not_applicable_reason, best_passage_id, position)
 select r.id, r.framework, r.stage, r.title,
-  case when na.rid is not null then 'not_applicable' when agg.n > 0 then 'evidenced'
-       when cand.n > 0 then 'weak' else 'gap' end,
+  case when na.rid is not null then 'not_applicable'
+       when agg.accepted > 0 or agg.n >= rule.support or agg.best >= rule.strong then 'evidenced'
+       when agg.n > 0 or cand.n > 0 then 'weak' else 'gap' end,
   coalesce(agg.n, 0), coalesce(agg.direct, 0), coalesce(cand.n, 0), agg.best, coalesce(agg.docs, 0), agg.newest,
   na.reason, ranked.pid, r.position
 from requirements r
+cross join rule
 left join agg on agg.rid = r.id
 left join cand on cand.rid = r.id
 left join na on na.rid = r.id

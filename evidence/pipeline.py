@@ -148,6 +148,8 @@ class Pipeline:
                 pk=("requirement_id", "related_id"), ignore=True)
             set_setting(self.db, "catalogue_stamp", stamp)
             set_setting(self.db, "model", self.embedder.name)
+            set_setting(self.db, "item_min_support", str(self.config.item_min_support))
+            set_setting(self.db, "item_strong_score", str(self.config.item_strong_score))
         self._profiles = None
         self.remap_all()
         return True

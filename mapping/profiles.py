@@ -13,6 +13,7 @@ import numpy as np
 from standards import Catalogue
 
 from .background import BACKGROUND
+from .evidence_model import EvidenceModel, train
 
 EmbedFn = Callable[[list[str]], np.ndarray]
 _STOP = set("""a an and are as at be by for from has have in is it its of on or that the their this to was
@@ -40,6 +41,13 @@ class Profiles:
     precedent_owner: np.ndarray | None = None  # (A,)
     term_index: TermIndex | None = None  # the standard's own words for each requirement
     example_k: int = 2  # a passage is as close to a requirement as to its k closest examples, on average
+    evidence_model: EvidenceModel | None = None  # evidence or not, whatever the requirement
+
+    def evidence_probability(self, vectors: np.ndarray, texts: list[str], kinds: list[str]) -> np.ndarray | None:
+        """(n,) how likely each passage is to evidence anything at all; None without a model."""
+        if self.evidence_model is None:
+            return None
+        return self.evidence_model.probability(vectors, texts, kinds)
 
     def lexical(self, texts: list[str]) -> tuple[np.ndarray, list[dict[int, list[str]]]]:
         """((n, R) 1 where a passage uses one of a requirement's terms, the terms matched per passage)."""
@@ -172,7 +180,7 @@ def requirement_texts(catalogue: Catalogue) -> tuple[list[str], list[tuple[int, 
 
 
 def build_profiles(catalogue: Catalogue, embed: EmbedFn, accepted: list[tuple[str, str]] = (),
-                   rejected: list[tuple[str, str]] = ()) -> Profiles:
+                   rejected: list[tuple[str, str]] = (), with_evidence_model: bool = True) -> Profiles:
     """Profiles from the catalogue, sharpened by assessors' decisions: (requirement id, passage text) pairs
     they accepted become examples, those they rejected become counter-examples."""
     descriptions, examples = requirement_texts(catalogue)
@@ -203,4 +211,6 @@ def build_profiles(catalogue: Catalogue, embed: EmbedFn, accepted: list[tuple[st
     profiles.mean = background.mean(axis=0)
     # a floor on the spread keeps one tight background from making a requirement hair-triggered
     profiles.spread = np.maximum(background.std(axis=0), 0.03)
+    if with_evidence_model:
+        profiles.evidence_model = train(embed)
     return profiles

@@ -129,6 +129,8 @@ def passage_role(text: str, kind: str = "paragraph", context: str = "") -> str |
     role = section_role(context)
     if role in ("version_history", "document_control") and kind == "row" and _substantive_change(text):
         return None  # "Annual review with both SERs: governance section rewritten" records the plan being kept up
+    if role == "document_control" and kind == "row" and _row_role(text) == "version_history":
+        return "version_history"  # the version table of a document-control section
     if role:
         return role
     if kind == "row":

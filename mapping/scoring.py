@@ -16,7 +16,7 @@ from .profiles import Profiles, content_words
 
 @dataclass
 class MappingConfig:
-    evidence_z: float = 3.1  # calibrated score at which a link is claimed as evidence (score 0.5)
+    evidence_z: float = 3.6  # calibrated score at which a link is claimed as evidence (score 0.5)
     candidate_z: float = 1.5  # below evidence, at or above this a link is shown for review
     context_weight: float = 0.35  # how much the heading path or sheet a passage sits under counts
     doc_type_bonus: float = 0.5  # when the document is of a type that usually carries the requirement
@@ -35,6 +35,18 @@ class MappingConfig:
     precedent_similarity: float = 0.7  # this close to a reviewed passage, the assessor's decision carries over
     precedent_boost: float = 3.0  # calibrated score added when it is an accepted one
     precedent_same: float = 0.85  # this close, it is the accepted passage again, edited: claimed whatever else holds
+    # an item is evidenced by an assessor's acceptance, this many passages, or one passage scoring this much;
+    # a lone borderline link leaves it weak (coverage applies the rule, see evidence.db)
+    item_min_support: int = 2
+    item_strong_score: float = 0.85
+    # the learned evidence-or-not judgement (mapping.evidence_model): its log-odds, times this, join the score...
+    evidence_model_weight: float = 0.5
+    # ...and a passage it finds this unlikely to be evidence of anything is shown for review, never claimed
+    evidence_min_probability: float = 0.1
+    # a document whose passages, taken together, read this little like evidence does not belong to the
+    # relationship (a canteen contract in the folder): its links are demoted to candidates
+    document_min_probability: float = 0.3
+    document_min_passages: int = 5  # fewer passages than this say too little about a whole document
 
     def score(self, z: float) -> float:
         """Calibrated z as a 0-1 score: 0.5 is the evidence threshold for every requirement."""
@@ -59,7 +71,8 @@ def combined_z(profiles: Profiles, text_vectors: np.ndarray, context_vectors: np
                doc_types: list[str], config: MappingConfig,
                texts: list[str] | None = None, kinds: list[str] | None = None,
                lexical: np.ndarray | None = None,
-               parts: dict[str, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+               parts: dict[str, np.ndarray] | None = None,
+               evidence_probability: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(combined z (n, R), raw text similarity (n, R), best example index (n, R)); `lexical`: (n, R) 1 where a
     passage uses the standard's own words for a requirement; `parts`, if given, receives each signal's
     contribution, (n, R) or (n, 1), for the explanations."""
@@ -84,6 +97,9 @@ def combined_z(profiles: Profiles, text_vectors: np.ndarray, context_vectors: np
         parts["standard_terms"] = config.lexical_bonus * lexical * _gate(z_text, config.context_gate)
     prior = np.array([[dt in types for types in profiles.doc_types] for dt in doc_types], dtype=np.float32)
     parts["document_type"] = config.doc_type_bonus * prior
+    if evidence_probability is not None and config.evidence_model_weight:
+        logit = np.log(evidence_probability / (1 - evidence_probability))
+        parts["evidence_like"] = config.evidence_model_weight * np.clip(logit, -4, 4)[:, None]
     return sum(parts.values()), raw, best_idx
 
 
@@ -96,15 +112,20 @@ def map_passages(profiles: Profiles, text_vectors: np.ndarray, context_vectors: 
                  doc_types: list[str], texts: list[str], config: MappingConfig | None = None,
                  kinds: list[str] | None = None, titles: list[str] | None = None,
                  openers: list[bool] | None = None, contexts: list[str] | None = None) -> list[Link]:
-    """Evidence and candidate links for each passage; `openers` marks the passages that open a document,
-    `contexts` gives where each sits (heading path, or sheet and columns) as the reader wrote it."""
+    """Evidence and candidate links for the passages of one document; `openers` marks the passages that open
+    it, `contexts` gives where each sits (heading path, or sheet and columns) as the reader wrote it."""
     config = config or MappingConfig()
     if len(texts) == 0:
         return []
     lexical, matched = profiles.lexical(texts)
+    kinds = kinds or ["paragraph"] * len(texts)
+    p_evidence = profiles.evidence_probability(text_vectors, texts, kinds)
+    furniture = [dismissal(texts[i], kinds[i], titles[i] if titles else "", bool(openers and openers[i]),
+                           contexts[i] if contexts else "") for i in range(len(texts))]
+    unrelated = _unrelated_document(p_evidence, [f is None for f in furniture], config)
     parts: dict[str, np.ndarray] = {}
     z, raw, best_idx = combined_z(profiles, text_vectors, context_vectors, doc_types, config, texts, kinds, lexical,
-                                  parts)
+                                  parts, p_evidence)
     noise = profiles.noise_similarity(text_vectors)
     counter = profiles.counter_similarity(text_vectors)
     precedent = profiles.precedent_similarity(text_vectors)
@@ -117,14 +138,31 @@ def map_passages(profiles: Profiles, text_vectors: np.ndarray, context_vectors: 
         row = _Row(
             int(i), texts[i], doc_types[i], z[i], raw[i], best_idx[i], float(noise[i]),
             best_in={fw: float(values[i]) for fw, values in best_in.items()},
-            dismissed=dismissal(texts[i], kinds[i] if kinds else "paragraph", titles[i] if titles else "",
-                                bool(openers and openers[i]), contexts[i] if contexts else ""),
+            dismissed=furniture[i] or _unlikely(p_evidence, i, config) or unrelated,
             # nearly the same as a passage an assessor rejected for a requirement (and not as close to an
             # accepted one): the rejection carries over
             overruled=(counter[i] >= config.precedent_similarity) & (counter[i] > precedent[i]),
             favoured=favoured[i], matched=matched[i], signals={name: values[i] for name, values in parts.items()})
         links.extend(_links_for(row, frameworks, profiles, config))
     return links
+
+
+def _unlikely(p_evidence: np.ndarray | None, i: int, config: MappingConfig) -> str | None:
+    if p_evidence is None or p_evidence[i] >= config.evidence_min_probability:
+        return None
+    return f"reads like text that evidences nothing (evidence-or-not model: {p_evidence[i]:.2f})"
+
+
+def _unrelated_document(p_evidence: np.ndarray | None, body: list[bool], config: MappingConfig) -> str | None:
+    """Why the document as a whole seems not to belong to the relationship, or None. Judged on its body: the
+    furniture every document has (history tables, glossaries, cover blocks) says nothing either way."""
+    if p_evidence is None or not config.document_min_probability or sum(body) < config.document_min_passages:
+        return None
+    typical = float(np.mean(p_evidence[np.array(body)]))
+    if typical >= config.document_min_probability:
+        return None
+    return (f"the document as a whole reads like no part of the relationship's management (its passages average "
+            f"{typical:.2f} on the evidence-or-not model): a document that only shares the vocabulary")
 
 
 def _with_precedents(z: np.ndarray, precedent: np.ndarray, config: MappingConfig) -> tuple[np.ndarray, np.ndarray]:

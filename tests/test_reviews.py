@@ -30,8 +30,9 @@ def _status(db_path, rid):
 def _a_link(db_path):
     """An evidenced BS 11000 requirement whose evidence all comes from one passage, and that passage."""
     return sqlite3.connect(db_path).execute(
-        """select requirement_id, min(passage_id) from evidence where via is null and requirement_id like 'BS11000%'
-           group by requirement_id having count(*) = 1 limit 1""").fetchone()
+        """select e.requirement_id, min(e.passage_id) from evidence e join coverage c using (requirement_id)
+           where e.via is null and e.requirement_id like 'BS11000%' and c.status = 'evidenced'
+           group by e.requirement_id having count(*) = 1 limit 1""").fetchone()
 
 
 def test_rejecting_the_only_link_turns_evidence_into_weak_or_gap(pack_db):

@@ -1,0 +1,102 @@
+"""Evidence or not: a small learned judgement over a passage's embedding and its form.
+
+Trained on a corpus we wrote ourselves (`mapping/data/evidence_corpus/*.yaml`: relationship documents of twelve
+sectors and every kind, each passage marked as evidence of the relationship being managed or not, with many
+near misses: document control, glossaries, placeholder rows, legal and HR boilerplate, procurement mechanics,
+one party's own risks, whole unrelated documents that share the vocabulary). The corpus is data a reviewer can
+read; the model is a logistic regression fitted on it for whichever sentence model embeds the passages, so it
+follows the user's choice of model and costs one embedding of the corpus, cached like any other text.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+CORPUS_DIR = Path(__file__).parent / "data" / "evidence_corpus"
+EmbedFn = Callable[[list[str]], np.ndarray]
+_WORD = re.compile(r"[A-Za-z][A-Za-z'\-]+")
+_NUMBER = re.compile(r"\d+(?:[.,:/\-]\d+)*")
+
+
+@dataclass(frozen=True)
+class CorpusPassage:
+    text: str
+    form: str  # paragraph | row
+    context: str
+    doc: str
+    evidence: bool
+    sector: str
+    note: str = ""
+
+
+def load_corpus(folder: Path | None = None) -> list[CorpusPassage]:
+    """Every labelled passage of the corpus (the shipped one unless another folder is given), in file order."""
+    out = []
+    for path in sorted((folder or CORPUS_DIR).glob("*.yaml")):
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        for p in data["passages"]:
+            out.append(CorpusPassage(str(p["text"]), p.get("form", "paragraph"), p.get("context", "") or "",
+                                     p.get("doc", ""), bool(p["evidence"]), path.stem, p.get("note", "") or ""))
+    return out
+
+
+def corpus_version(passages: list[CorpusPassage]) -> str:
+    digest = hashlib.sha256()
+    for p in passages:
+        digest.update(f"{p.text}\x1f{p.form}\x1f{p.evidence}\x1e".encode())
+    return digest.hexdigest()[:16]
+
+
+def form_features(texts: list[str], kinds: list[str]) -> np.ndarray:
+    """(n, 4): what the shape of a passage says, whatever its words: a row, its length, how much is figures,
+    how much is capitalised names."""
+    out = np.zeros((len(texts), 4), dtype=np.float32)
+    for i, (text, kind) in enumerate(zip(texts, kinds)):
+        words = _WORD.findall(text)
+        numbers = _NUMBER.findall(text)
+        out[i, 0] = kind == "row"
+        out[i, 1] = math.log1p(len(words)) / 5
+        out[i, 2] = len(numbers) / max(1, len(words) + len(numbers))
+        out[i, 3] = sum(w[0].isupper() for w in words) / max(1, len(words))
+    return out
+
+
+@dataclass
+class EvidenceModel:
+    """p(evidence) = sigmoid(w . [text vector, form features] + b)."""
+
+    weights: np.ndarray
+    bias: float
+    version: str
+
+    def probability(self, vectors: np.ndarray, texts: list[str], kinds: list[str]) -> np.ndarray:
+        features = np.hstack([vectors, form_features(texts, kinds)])
+        return 1.0 / (1.0 + np.exp(-(features @ self.weights + self.bias)))
+
+
+def fit(vectors: np.ndarray, texts: list[str], kinds: list[str], labels: np.ndarray, c: float = 1.0,
+        version: str = "") -> EvidenceModel:
+    """A regularised logistic regression; classes weighted so the share of evidence in the corpus sets no prior."""
+    from sklearn.linear_model import LogisticRegression
+
+    features = np.hstack([vectors, form_features(texts, kinds)])
+    model = LogisticRegression(C=c, class_weight="balanced", max_iter=2000)
+    model.fit(features, labels.astype(int))
+    return EvidenceModel(model.coef_[0].astype(np.float32), float(model.intercept_[0]), version)
+
+
+def train(embed: EmbedFn, corpus: list[CorpusPassage] | None = None, c: float = 1.0) -> EvidenceModel:
+    """The model for the sentence model behind `embed`, fitted on the shipped corpus (or the one given)."""
+    corpus = load_corpus() if corpus is None else corpus
+    texts = [p.text for p in corpus]
+    vectors = embed(texts)
+    labels = np.array([p.evidence for p in corpus])
+    return fit(vectors, texts, [p.form for p in corpus], labels, c, corpus_version(corpus))

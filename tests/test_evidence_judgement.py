@@ -1,0 +1,206 @@
+"""What may be claimed at all: where a passage sits, whether it reads like evidence, whether its document belongs
+to the relationship, and when an item's support is strong enough to call it evidenced."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from helpers import rows
+
+from evidence.db import open_db, refresh_coverage
+from evidence.pipeline import Pipeline
+from evidence.serve import files_dir_for
+from mapping.evidence_model import corpus_version, fit, load_corpus
+from mapping.roles import passage_role, section_role
+
+VERSION_HEADER = ["Version", "Date", "Summary of changes"]
+JOINT_RISK = ("Ref: JR-07; Risk: The two partners' planning teams work from different programme baselines; "
+              "Owner: Joint relationship managers; Mitigation: one shared programme reviewed at each monthly JMT")
+
+
+# ------------------------------------------------------------------ roles, without any model
+@pytest.mark.parametrize("text, kind, context, role", [
+    ("Version: 1.3; Date: 02/02/2026; Summary of changes: contact list updated", "row",
+     "Document control | columns: Version, Date, Summary of changes", "version_history"),
+    ("Issue: 2; Date: 14/03/2026; Change: typo corrections and new logo", "row", "sheet Register", "version_history"),
+    ("Term: SLA; Meaning: Service level agreement", "row", "1 Scope | columns: Term, Meaning", "glossary"),
+    ("JMT: Joint Management Team", "paragraph", "Appendix A Glossary of terms", "glossary"),
+    ("In this plan 'Partners' means the two organisations that signed the agreement.", "paragraph", "1 Purpose",
+     "glossary"),
+    ("Ref: R-31; Risk: Reserved for a future entry; Owner: TBC", "row", "sheet Risks | columns: Ref, Risk, Owner",
+     "placeholder"),
+    ("Document number: CP-014; Classification: OFFICIAL; Next review: March 2027", "paragraph", "", "document_control"),
+    ("Name: R. Okoro; Copy: 3", "row", "Distribution | columns: Name, Copy", "distribution"),
+])
+def test_document_furniture_is_recognised_by_where_it_sits_and_its_shape(text, kind, context, role):
+    assert passage_role(text, kind, context) == role
+
+
+@pytest.mark.parametrize("text, kind, context", [
+    (JOINT_RISK, "row", "sheet Risks | columns: Ref, Risk, Owner, Mitigation"),
+    # an issues log is not a version history, whatever its first column is called
+    ("Issue: Invoices queried twice; Date: 02/02/2026; Description: both finance teams agreed one route",
+     "row", "sheet Issues | columns: Issue, Date, Description"),
+    # a version entry recording a substantive revision is how a plan shows it is kept up to date
+    ("Version: 3.0; Date: 22/01/2026; Summary of changes: annual review by both senior executives; governance "
+     "section rewritten and risk owners reassigned", "row", "Document control | columns: Version, Date, Summary"),
+    # an approval table names the SERs who signed: evidence of the appointment, left to the scoring
+    ("Name: A. Byrne; Role: Senior Executive Responsible; Organisation: Client", "row",
+     "Approval | columns: Name, Role, Organisation"),
+    ("The joint risk register is reviewed monthly by the JMT.", "paragraph",
+     "Appendices > Appendix B Joint risk register"),
+])
+def test_the_body_of_a_relationship_document_is_not_furniture(text, kind, context):
+    assert passage_role(text, kind, context) is None
+
+
+def test_contents_and_reference_lists_are_recognised_only_directly_under_their_heading():
+    assert section_role("Contents") == "contents"
+    assert section_role("References > 2 Governance") is None
+    assert section_role("Document history > 1.1") == "version_history"  # furniture sections hold furniture
+
+
+# ------------------------------------------------------------------ the evidence-or-not corpus
+def test_the_corpus_spans_at_least_six_sectors_and_both_answers():
+    corpus = load_corpus()
+    assert len({p.sector for p in corpus}) >= 6
+    assert {p.form for p in corpus} >= {"paragraph", "row"}
+    share = sum(p.evidence for p in corpus) / len(corpus)
+    assert 0.3 < share < 0.7
+    assert sum(p.doc == "unrelated" for p in corpus) >= 30  # whole unrelated documents that share the vocabulary
+    assert corpus_version(corpus) != corpus_version(corpus[1:])
+
+
+def test_the_evidence_model_learns_from_what_it_is_given(tmp_path):
+    """Fitted on a tiny hand-made corpus, it ranks new text the way the corpus does: the fit is real."""
+    from mapping import HashEmbedder
+
+    yes = ["joint board reviewed the shared risk register", "both senior executives agreed the exit plan",
+           "joint board agreed shared value targets", "both partners reviewed the joint plan"]
+    no = ["canteen menu for monday lunch", "car park closed for resurfacing", "canteen opening hours changed",
+          "car park permits renewed"]
+    embed = HashEmbedder().embed
+    texts = yes + no
+    model = fit(embed(texts), texts, ["paragraph"] * 8, __import__("numpy").array([1] * 4 + [0] * 4), c=10)
+    p = model.probability(embed(["the joint board reviewed the plan", "canteen menu changed"]),
+                          ["the joint board reviewed the plan", "canteen menu changed"], ["paragraph"] * 2)
+    assert p[0] > 0.5 > p[1]
+
+
+# ------------------------------------------------------------------ on the real model, through the pipeline
+@pytest.fixture
+def real_pipeline(tmp_path, real_embedder, catalogue):
+    path = tmp_path / "judgement.db"
+    return Pipeline(open_db(path), catalogue, real_embedder, files_dir_for(path), workers=0)
+
+
+def _links_of(db, name: str) -> tuple[dict[str, list[str]], dict[str, list[dict]]]:
+    """Per passage text of one document: its evidence requirement ids, and its candidates with their reasons."""
+    evidence, candidates = {}, {}
+    for r in rows(db, "select p.text, e.requirement_id from passages p join documents d on d.id = p.document_id "
+                      "left join evidence e on e.passage_id = p.id where d.name = ?", [name]):
+        evidence.setdefault(r["text"], []).extend([r["requirement_id"]] if r["requirement_id"] else [])
+    for r in rows(db, "select p.text, c.requirement_id, c.why from passages p join documents d on d.id = p.document_id "
+                      "join candidates c on c.passage_id = p.id where d.name = ?", [name]):
+        candidates.setdefault(r["text"], []).append(json.loads(r["why"]))
+    return evidence, candidates
+
+
+@pytest.mark.model
+def test_version_rows_glossary_entries_and_placeholder_rows_link_to_nothing(tmp_path, real_pipeline, make_docx,
+                                                                          make_xlsx):
+    make_docx("joint-plan.docx", [
+        ("h1", "Document history"),
+        ("table", [VERSION_HEADER, ["1.3", "02/02/2026", "Contact list updated"],
+                   ["1.4", "09/03/2026", "Formatting and typo corrections"]]),
+        ("h1", "Glossary"),
+        ("table", [["Term", "Meaning"], ["SER", "Senior Executive Responsible"], ["JMT", "Joint Management Team"],
+                   ["RMP", "Relationship management plan"]]),
+        ("h1", "3 Governance"),
+        ("p", "Each organisation has appointed a Senior Executive Responsible; the two SERs chair the joint "
+              "management team, which meets monthly to review performance, risks and the relationship plan."),
+    ])
+    make_xlsx("joint-risks.xlsx", {"Risks": [
+        ["Ref", "Risk", "Owner", "Mitigation"],
+        ["JR-01", "Joint objectives drift apart when either partner's leadership changes",
+         "Both SERs", "Joint objectives re-confirmed at each quarterly SER review"],
+        ["JR-02", "Reserved for future entry", "TBC", "TBC"],
+        ["JR-03", "[Insert risk description here]", "[Owner]", "To be confirmed"],
+    ]})
+    report = real_pipeline.ingest([tmp_path])
+    assert report.failed == 0, report.summary()
+    plan, _ = _links_of(real_pipeline.db, "joint-plan.docx")
+    furniture = [t for t in plan if t.startswith(("Version:", "Term:"))]
+    assert len(furniture) == 5, plan
+    assert all(plan[t] == [] for t in furniture), {t: plan[t] for t in furniture}
+    governance = next(t for t in plan if t.startswith("Each organisation has appointed"))
+    assert plan[governance], plan  # the body of the same document is still evidence
+    risks, _ = _links_of(real_pipeline.db, "joint-risks.xlsx")
+    assert any(risks[t] for t in risks if "JR-01" in t), risks
+    assert all(risks[t] == [] for t in risks if "JR-02" in t or "JR-03" in t), risks
+
+
+UNRELATED = [
+    ("h1", "1 Services"),
+    ("p", "The caterer shall provide hot meals, sandwiches and drinks in the staff canteen from 07:00 to 14:00 on "
+          "working days, and a vending service at the depot."),
+    ("p", "Menus are agreed with the facilities manager each quarter and must include a vegetarian option daily."),
+    ("h1", "2 Performance and review"),
+    ("p", "The parties will meet quarterly to review customer satisfaction with the canteen, food waste and value "
+          "for money, and the caterer will report complaints within five days."),
+    ("h1", "3 Term and termination"),
+    ("p", "Either party may terminate this catering agreement on three months' notice; staff employed in the "
+          "canteen transfer under TUPE at the end of the term."),
+    ("p", "Prices for hot meals are reviewed each April in line with the consumer prices index."),
+]
+
+
+@pytest.mark.model
+def test_an_unrelated_document_in_the_folder_has_its_links_demoted_with_the_reason(tmp_path, real_pipeline,
+                                                                                  make_docx):
+    make_docx("canteen-contract.docx", UNRELATED, title="Staff canteen catering agreement")
+    make_docx("joint-plan.docx", [
+        ("h1", "2 Governance"),
+        ("p", "Each organisation has appointed a Senior Executive Responsible; the two SERs chair the joint "
+              "management team, which meets monthly to review performance, risks and the relationship plan."),
+        ("p", "The joint risk register is owned by both relationship managers and reviewed at every JMT meeting; "
+              "new joint risks are scored together and given a joint owner."),
+    ])
+    real_pipeline.ingest([tmp_path])
+    canteen, canteen_candidates = _links_of(real_pipeline.db, "canteen-contract.docx")
+    assert all(v == [] for v in canteen.values()), canteen
+    reasons = [why.get("not_evidence", "") for whys in canteen_candidates.values() for why in whys]
+    assert reasons and all(r for r in reasons), canteen_candidates  # every candidate says why it is not claimed
+    assert any("document as a whole" in r or "evidences nothing" in r for r in reasons)
+    plan, _ = _links_of(real_pipeline.db, "joint-plan.docx")
+    assert all(plan.values()), plan
+
+
+# ------------------------------------------------------------------ item-level decisions
+def _store(db, links: list[tuple[str, float]]) -> None:
+    """One document, one passage per (requirement, score) link."""
+    db["documents"].insert({"id": 1, "path": "/x/plan.docx", "name": "plan.docx", "status": "ok", "sha256": "s"})
+    for n, (rid, score) in enumerate(links, 1):
+        db["passages"].insert({"id": n, "document_id": 1, "text": f"passage {n}", "text_hash": f"h{n}"})
+        db["evidence"].insert({"passage_id": n, "requirement_id": rid, "score": score, "rank": 1})
+
+
+def test_a_lone_borderline_link_leaves_its_item_weak(tmp_path, catalogue):
+    db = open_db(tmp_path / "items.db")
+    db["requirements"].insert_all([{"id": r.id, "framework": r.framework, "stage": r.stage, "title": r.title,
+                                    "position": r.position} for r in catalogue], pk="id")
+    db["settings"].upsert_all([{"key": "item_min_support", "value": "2"}, {"key": "item_strong_score", "value": "0.7"}],
+                              pk="key")
+    _store(db, [("BS11000-S5.1", 0.55), ("BS11000-S5.4", 0.9), ("BS11000-S5.9", 0.55), ("BS11000-S5.9", 0.6)])
+    refresh_coverage(db.conn)
+    status = {r["requirement_id"]: r["status"] for r in rows(db, "select requirement_id, status from coverage")}
+    assert status["BS11000-S5.1"] == "weak"  # one link just over the threshold
+    assert status["BS11000-S5.4"] == "evidenced"  # one link well above it
+    assert status["BS11000-S5.9"] == "evidenced"  # two passages
+    assert status["BS11000-S5.2"] == "gap"
+    # an assessor's acceptance settles it, whatever the score
+    db["reviews"].insert({"passage_hash": "h1", "requirement_id": "BS11000-S5.1", "decision": "accept",
+                          "reviewer": "assessor", "reviewed_at": "2026-12-01"})
+    refresh_coverage(db.conn)
+    assert db.execute("select status from coverage where requirement_id = 'BS11000-S5.1'").fetchone()[0] == "evidenced"
