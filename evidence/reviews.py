@@ -9,6 +9,8 @@ from __future__ import annotations
 import datetime as dt
 import sqlite3
 
+from ingest import clean_text
+
 from .db import refresh_coverage
 
 DECISIONS = ("accept", "reject", "add", "not_applicable", "clear")
@@ -21,6 +23,7 @@ class ReviewError(Exception):
 def record_review(conn: sqlite3.Connection, requirement_id: str, decision: str, reviewer: str,
                   passage_id: int | None = None, comment: str = "") -> int:
     """Store one review and return its id; raises ReviewError with a reason a person can act on."""
+    comment, reviewer = clean_text(comment or ""), clean_text(reviewer or "")
     if decision not in DECISIONS:
         raise ReviewError(f"unknown decision '{decision}': use one of {', '.join(DECISIONS)}")
     if not reviewer:

@@ -1,6 +1,7 @@
 """Assessor reviews: permissions, effect on coverage, survival across re-ingestion, and the export."""
 
 import asyncio
+import csv
 import io
 import re
 import sqlite3
@@ -12,6 +13,7 @@ from datasette.utils import tilde_encode
 
 from evidence import open_pipeline
 from evidence.cli import cli
+from evidence.export import export_csv
 from evidence.reviews import ReviewError, record_review
 from evidence.serve import build_datasette
 
@@ -181,14 +183,59 @@ def test_export_workbook_and_csv_from_cli_and_datasette(pack_db, tmp_path):
 def test_formula_like_text_stays_text_in_exports(db_path, tmp_path):
     (tmp_path / "notes.txt").write_text("=HYPERLINK(\"http://evil.example\") the joint risk register is reviewed monthly.")
     open_pipeline(db_path, model="hash", workers=0).ingest([tmp_path / "notes.txt"])
-    from evidence.export import export_csv
-
     conn = sqlite3.connect(db_path)
     with conn:  # make sure the passage is in the evidence sheet, whatever the mapping decided
         record_review(conn, "BS11000-S5.9", "add", "alice", conn.execute("select min(id) from passages").fetchone()[0])
     exported = export_csv(conn, "evidence")
     assert "'=HYPERLINK" in exported
     assert not re.search(r'(^|,)"?=HYPERLINK', exported, re.M)
+
+
+CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\u202a-\u202e\u2066-\u2069]")
+
+
+def test_text_names_and_comments_are_cleaned_where_they_enter_the_database(db_path, tmp_path):
+    hostile = tmp_path / "\tminutes\x1b[2J\u202etxt.exe\x07.txt"
+    hostile.write_text("The joint risk register is reviewed \x01monthly by both\x1f partners and owners are named.")
+    open_pipeline(db_path, model="hash", workers=0).ingest([hostile])
+    conn = sqlite3.connect(db_path)
+    pid = conn.execute("select min(id) from passages").fetchone()[0]
+    with conn:
+        record_review(conn, "BS11000-S5.9", "add", "alice\x1b[8m", pid, "checked\x00 at \x1b[31minterview")
+    assert conn.execute("select name, title from documents").fetchone() == ("\tminutes[2Jtxt.exe.txt",
+                                                                            "\tminutes[2Jtxt.exe")
+    assert conn.execute("select path from documents").fetchone()[0] == str(hostile)  # the file is still found
+    assert conn.execute("select text from passages").fetchone()[0].startswith("The joint risk register is reviewed monthly")
+    assert conn.execute("select comment, reviewer, document_name from reviews").fetchone() == (
+        "checked at [31minterview", "alice[8m", "\tminutes[2Jtxt.exe.txt")
+    for table, column in (("documents", "name"), ("document_versions", "name"), ("passages", "text"),
+                          ("passages", "context"), ("reviews", "comment"), ("reviews", "passage_text")):
+        assert not any(CONTROLS.search(v or "") for v, in conn.execute(f"select {column} from {table}")), (table, column)
+
+
+def test_control_characters_in_an_old_database_do_not_break_the_export(db_path, tmp_path):
+    (tmp_path / "notes.txt").write_text("The joint risk register is reviewed monthly by both partners and owners are named.")
+    open_pipeline(db_path, model="hash", workers=0).ingest([tmp_path / "notes.txt"])
+    conn = sqlite3.connect(db_path)
+    pid = conn.execute("select min(id) from passages").fetchone()[0]
+    with conn:
+        record_review(conn, "BS11000-S5.9", "add", "alice", pid, "checked at interview")
+        # written before text was cleaned where it enters: raw control characters stay in old databases
+        conn.execute("update passages set text = ?", ["The joint\x00 risk register\x01 is reviewed\x1b[31m monthly."])
+        conn.execute("update documents set name = ?", ["\tnotes\x0b.txt"])
+        conn.execute("update reviews set comment = ?, document_name = ?", ["checked\x00 at\x08 interview", "\r=cmd"])
+    out = tmp_path / "matrix.xlsx"
+    result = CliRunner().invoke(cli, ["export", "--db", str(db_path), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    evidence = list(openpyxl.load_workbook(out)["Evidence"].values)
+    row = [r for r in evidence if r[0] == "BS11000-S5.9"][0]
+    assert row[5] == "The joint risk register is reviewed[31m monthly." and row[10] == "checked at interview"
+    assert row[6] == "'\tnotes.txt"  # a cell starting with a tab stays text in the spreadsheet
+    assert asyncio.run(build_datasette([db_path]).client.get("/-/export/evidence.xlsx")).status_code == 200
+    for sheet, name in (("evidence", "'\tnotes.txt"), ("reviews", "'\n=cmd")):  # a CR is read as a line break
+        cells = [c for r in csv.reader(io.StringIO(export_csv(conn, sheet))) for c in r]
+        assert name in cells, sheet
+        assert not any(c[:1] in ("=", "+", "-", "@", "\t", "\r") or CONTROLS.search(c) for c in cells), sheet
 
 
 def test_review_cli(pack_db):
