@@ -124,7 +124,20 @@ def test_a_logged_in_assessor_reviews_through_the_page(pack_db):
     assert "<script>alert(1)" not in page and "&lt;script&gt;" in page
     bad = asyncio.run(ds.client.post("/-/review/evidence", cookies=cookies, data={
         "csrftoken": token, "requirement_id": rid, "passage_id": str(pid), "decision": "accept", "next": "//evil.example"}))
-    assert bad.headers["location"] == "/"
+    assert bad.headers["location"] == path
+
+
+@pytest.mark.parametrize("target", ["/\\127.0.0.2:21999/x", "/\t/evil.example/x", "/\\/evil.example", "//evil.example",
+                                    "/\n/evil.example", " //evil.example", "https://evil.example/", "\\\\evil.example",
+                                    "/evidence\r\nSet-Cookie: x=1"])
+def test_a_review_never_redirects_off_this_site(pack_db, target):
+    ds = build_datasette([pack_db])
+    rid, pid = _a_link(pack_db)
+    path = f"/evidence/requirements/{tilde_encode(rid)}"
+    token, cookies = _csrf(ds, path, _login(ds))
+    response = asyncio.run(ds.client.post("/-/review/evidence", cookies=cookies, data={
+        "csrftoken": token, "requirement_id": rid, "passage_id": str(pid), "decision": "accept", "next": target}))
+    assert response.status_code == 302 and response.headers["location"] == path  # the requirement's own page
 
 
 def test_password_login_for_assessors(pack_db):

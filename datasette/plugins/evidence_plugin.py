@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from datasette import hookimpl
 from datasette.utils import tilde_decode, tilde_encode
@@ -282,10 +282,22 @@ async def review(request, datasette):
     except ReviewError as exc:
         return Response.text(f"Review not saved: {exc}", status=400)
     datasette.add_message(request, "Review saved", datasette.INFO)
-    target = form.get("next") or datasette.urls.row(database, "requirements", tilde_encode(form.get("requirement_id", "")))
-    if not target.startswith("/") or target.startswith("//"):
-        target = "/"  # never redirect off this site
+    target = form.get("next", "")
+    if not is_local_path(target):  # never redirect off this site
+        target = datasette.urls.row(database, "requirements", tilde_encode(form.get("requirement_id", "")))
     return Response.redirect(target)
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def is_local_path(target: str) -> bool:
+    """A path on this site and nothing else: browsers read a backslash as a slash and drop tabs and line breaks,
+    so '/\\host', '/\t/host' and '//host' all lead off-site."""
+    if not target.startswith("/") or target.startswith("//") or "\\" in target or _CONTROL.search(target):
+        return False
+    parts = urlsplit(target)
+    return not parts.scheme and not parts.netloc
 
 
 async def export(request, datasette):
