@@ -1,5 +1,7 @@
+import pytest
 from click.testing import CliRunner
 
+from evidence import open_pipeline
 from evidence.cli import cli
 
 
@@ -80,6 +82,24 @@ def test_serve_refuses_a_public_address_without_a_password(db_path, monkeypatch)
     result = CliRunner().invoke(cli, ["serve", "--db", str(db_path), "--host", "0.0.0.0"])
     assert result.exit_code == 1
     assert "refusing to publish commercial evidence on 0.0.0.0 without authentication" in result.output
+
+
+@pytest.mark.parametrize("env", [{"EVIDENCE_PASSWORD_HASH": "not-a-hash"},
+                                 {"EVIDENCE_ACCOUNTS": "alice=pbkdf2_sha256$480000$salt"},
+                                 {"EVIDENCE_PASSWORD_HASH": "pbkdf2_sha256$many$salt$aGFzaA=="}])
+def test_serve_refuses_a_malformed_password_hash(db_path, monkeypatch, env):
+    import uvicorn
+
+    started = []
+    monkeypatch.setattr(uvicorn, "run", lambda *a, **kw: started.append(kw))
+    for name in ("EVIDENCE_PASSWORD_HASH", "EVIDENCE_ACCOUNTS"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    open_pipeline(db_path, model="hash", workers=0)  # an existing database: only the password can stop serve
+    result = CliRunner().invoke(cli, ["serve", "--db", str(db_path), "--host", "0.0.0.0"])
+    assert result.exit_code == 1 and not started
+    assert "is malformed: make one with `evidence hash-password`" in result.output
 
 
 def test_sample_writes_the_pack(tmp_path):

@@ -1,6 +1,7 @@
 """Assessor reviews: permissions, effect on coverage, survival across re-ingestion, and the export."""
 
 import asyncio
+import base64
 import csv
 import io
 import re
@@ -153,6 +154,103 @@ def test_password_login_for_assessors(pack_db):
     right = asyncio.run(ds.client.post("/-/login", cookies=cookies, data={
         "csrftoken": token, "username": "assessor", "password": "correct horse"}))
     assert right.status_code == 302 and "ds_actor" in right.cookies
+
+
+def _basic(user, password):
+    return {"Authorization": "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()}
+
+
+def _every_introspection_page(ds):
+    """Datasette's own /-/ pages (metadata, config, plugins, settings, actor...) and the login pages."""
+    for regex, _ in ds._routes():
+        pattern = regex.pattern.lstrip("^").rstrip("$")
+        plain = pattern.replace(r"(\.(?P<format>json))?", "")
+        if plain.startswith("/-/") and "(" not in plain and "\\" not in plain:
+            yield plain
+            if plain != pattern:
+                yield plain + ".json"
+
+
+def test_password_hashes_never_leave_the_server(pack_db):
+    from datasette_auth_passwords.utils import hash_password
+
+    hashed = hash_password("correct horse", iterations=1000)
+    salt = hashed.split("$")[2]
+    for require_login in (False, True):
+        ds = build_datasette([pack_db], accounts={"assessor": hashed, "bob": hashed}, require_login=require_login)
+        pages = ["/", "/evidence", *_every_introspection_page(ds)]
+        assert "/-/metadata.json" in pages and "/-/config.json" in pages and "/-/plugins.json" in pages
+        for path in pages:
+            for cookies in ({}, _login(ds, "assessor")):
+                text = asyncio.run(ds.client.get(path, cookies=cookies)).text
+                assert "pbkdf2" not in text and salt not in text, (require_login, path, cookies)
+
+
+def test_basic_authentication_is_checked_and_never_answers_500(pack_db):
+    from datasette_auth_passwords.utils import hash_password
+
+    ds = build_datasette([pack_db], accounts={"assessor": hash_password("correct horse", iterations=1000)})
+    for header in ("Basic !!!", "Basic " + base64.b64encode(b"\xff\xfe:\xff").decode(), "Basic ", "Basic bm9jb2xvbg=",
+                   "Basic " + base64.b64encode(b"assessor:wrong").decode()):
+        response = asyncio.run(ds.client.get("/-/actor.json", headers={"Authorization": header}))
+        assert response.status_code == 401, header
+        assert response.headers["www-authenticate"].startswith("Basic")
+    actor = asyncio.run(ds.client.get("/-/actor.json", headers=_basic("assessor", "correct horse"))).json()
+    assert actor == {"actor": {"id": "assessor"}}
+
+
+def test_basic_credentials_without_a_cookie_do_not_skip_the_csrf_check(pack_db):
+    from datasette_auth_passwords.utils import hash_password
+
+    ds = build_datasette([pack_db], accounts={"assessor": hash_password("correct horse", iterations=1000)})
+    rid, pid = _a_link(pack_db)
+    # what a hostile page's form makes a browser send once it has cached the assessor's Basic credentials
+    response = asyncio.run(ds.client.post("/-/review/evidence", headers=_basic("assessor", "correct horse"), data={
+        "requirement_id": rid, "passage_id": str(pid), "decision": "reject"}))
+    assert response.status_code == 403
+    assert sqlite3.connect(pack_db).execute("select count(*) from reviews").fetchone()[0] == 0
+
+
+def test_password_checks_run_off_the_event_loop(pack_db, monkeypatch):
+    import hashlib
+    import threading
+
+    from datasette_auth_passwords.utils import hash_password
+
+    ds = build_datasette([pack_db], accounts={"assessor": hash_password("correct horse", iterations=1000)})
+    login = asyncio.run(ds.client.get("/-/login"))
+    token, cookies = re.search(r'name="csrftoken" value="([^"]+)"', login.text).group(1), dict(login.cookies)
+    threads, pbkdf2 = [], hashlib.pbkdf2_hmac
+
+    def watched(*args, **kw):
+        threads.append(threading.get_ident())
+        return pbkdf2(*args, **kw)
+
+    monkeypatch.setattr(hashlib, "pbkdf2_hmac", watched)
+    wrong = asyncio.run(ds.client.post("/-/login", cookies=cookies, data={
+        "csrftoken": token, "username": "assessor", "password": "nope"}))
+    assert wrong.status_code == 200 and "ds_actor" not in wrong.cookies
+    assert asyncio.run(ds.client.get("/-/actor.json", headers=_basic("assessor", "nope"))).status_code == 401
+    asyncio.run(ds.client.post("/-/password-tool", cookies=cookies, data={"csrftoken": token, "password": "x"}))
+    assert threads and threading.get_ident() not in threads  # the tests' event loop runs in this thread
+
+
+def test_login_cookie_is_http_only_same_site_and_expires(pack_db):
+    from datasette_auth_passwords.utils import hash_password
+
+    ds = build_datasette([pack_db], accounts={"assessor": hash_password("correct horse", iterations=1000),
+                                              "broken": "pbkdf2_sha256$x$salt$hash"})
+    login = asyncio.run(ds.client.get("/-/login"))
+    token, cookies = re.search(r'name="csrftoken" value="([^"]+)"', login.text).group(1), dict(login.cookies)
+    broken = asyncio.run(ds.client.post("/-/login", cookies=cookies, data={
+        "csrftoken": token, "username": "broken", "password": "x"}))
+    assert broken.status_code == 200 and "Invalid username or password" in broken.text
+    right = asyncio.run(ds.client.post("/-/login", cookies=cookies, data={
+        "csrftoken": token, "username": "assessor", "password": "correct horse"}))
+    cookie = [c for c in right.headers.get_list("set-cookie") if c.startswith("ds_actor=")][0].lower()
+    assert "httponly" in cookie and "samesite=lax" in cookie and "max-age=" in cookie
+    signed = ds.unsign(right.cookies["ds_actor"], "actor")
+    assert signed["a"] == {"id": "assessor"} and signed["e"]  # Datasette itself refuses the cookie once expired
 
 
 def test_require_login_hides_everything_from_anonymous(pack_db):

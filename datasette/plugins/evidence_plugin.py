@@ -1,18 +1,25 @@
-"""Datasette plugin for the evidence matrix: front-page coverage, requirement drill-down, source files.
+"""Datasette plugin for the evidence matrix: front-page coverage, requirement drill-down, source files, logins.
 
 Source files are served only from the pipeline's content-addressed copies, looked up by document id,
-never from a path given in a request.
+never from a path given in a request. Assessor accounts live on the Datasette instance, never in its
+metadata (which /-/metadata.json publishes); passwords are checked off the event loop.
 """
 
 from __future__ import annotations
 
+import asyncio
+import base64
+import binascii
 import json
 import re
+import secrets
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
 from datasette import hookimpl
-from datasette.utils import tilde_decode, tilde_encode
+from datasette.utils import baseconv, tilde_decode, tilde_encode
 from datasette.utils.asgi import Forbidden, NotFound, Response
 from markupsafe import Markup, escape
 
@@ -266,6 +273,8 @@ async def review(request, datasette):
     if not request.actor:
         raise Forbidden("log in as an assessor to review evidence")
     form = await request.post_vars()
+    if not _csrf_ok(request, form):
+        raise Forbidden("post reviews from the requirement's page")
     passage = form.get("passage_id") or None
     try:
         passage_id = int(passage) if passage else None
@@ -319,13 +328,109 @@ async def export(request, datasette):
                     headers={"Content-Disposition": f'attachment; filename="{database}-{sheet}.csv"'})
 
 
+def _csrf_ok(request, form) -> bool:
+    """The form came from one of our pages: its token matches the CSRF cookie. Datasette skips its own check when
+    a request has no cookie at all, yet a browser adds cached Basic credentials to a hostile site's form."""
+    cookie = request.cookies.get("ds_csrftoken", "")
+    return bool(cookie) and secrets.compare_digest(form.get("csrftoken", "").encode(), cookie.encode())
+
+
+LOGIN_SECONDS = 12 * 3600  # an audit day; Datasette refuses the signed cookie after it, whatever the browser keeps
+BASIC_CHALLENGE = {"www-authenticate": 'Basic realm="Evidence matrix", charset="UTF-8"'}
+# PBKDF2 takes a good fraction of a second: on the event loop ten wrong passwords would stall every visitor.
+# Two threads at most, so a burst of guesses queues here instead of taking every core.
+_PASSWORD_CHECKS = ThreadPoolExecutor(max_workers=2, thread_name_prefix="password-check")
+
+
+def _accounts(datasette) -> dict[str, str]:
+    return getattr(datasette, "evidence_accounts", None) or {}  # set by evidence.serve.build_datasette
+
+
+async def check_password(datasette, username: str, password: str) -> dict | None:
+    """The actor these credentials log in, or None; checked in a worker thread."""
+    hashed = _accounts(datasette).get(username)
+    if not hashed:
+        return None
+    ok = await asyncio.get_running_loop().run_in_executor(_PASSWORD_CHECKS, _verify, password, hashed)
+    return {"id": username} if ok else None
+
+
+def _verify(password: str, hashed: str) -> bool:
+    from datasette_auth_passwords.utils import verify_password
+
+    from evidence.serve import is_password_hash
+
+    return is_password_hash(hashed) and verify_password(password, hashed)  # a malformed hash matches nothing
+
+
+async def login(request, datasette):
+    """The password login form of datasette-auth-passwords, with the check off the event loop and a cookie
+    scripts cannot read, other sites cannot send and that expires."""
+    error = None if _accounts(datasette) else "This instance does not have any configured accounts"
+    if request.method == "POST":
+        form = await request.post_vars()
+        if not _csrf_ok(request, form):
+            raise Forbidden("log in from the login page")
+        actor = await check_password(datasette, form.get("username") or "", form.get("password") or "")
+        if actor:
+            response = Response.redirect(datasette.urls.path("/"))
+            expires = baseconv.base62.encode(int(time.time()) + LOGIN_SECONDS)
+            response.set_cookie("ds_actor", datasette.sign({"a": actor, "e": expires}, "actor"),
+                                max_age=LOGIN_SECONDS, httponly=True, samesite="lax")
+            return response
+        error = "Invalid username or password"
+    return Response.html(await datasette.render_template("password_login.html", {"error": error}, request=request))
+
+
+async def no_password_tool(request, datasette):
+    # datasette-auth-passwords hashes on the event loop for anyone who asks; hashes are made on the server
+    return Response.text("Make a password hash with `evidence hash-password` on the server", status=404)
+
+
 @hookimpl
+def asgi_wrapper(datasette):
+    def wrap(app):
+        async def basic_authentication(scope, receive, send):
+            header = dict(scope.get("headers") or []).get(b"authorization", b"") if scope["type"] == "http" else b""
+            if header[:6].lower() == b"basic ":
+                actor = await _basic_actor(datasette, header[6:])
+                if actor is None:  # malformed or wrong: never anonymous access, never a 500
+                    await Response.text("401 Authorization Required", status=401,
+                                        headers=BASIC_CHALLENGE).asgi_send(send)
+                    return
+                # checked once, here; no other plugin parses the header again on the event loop
+                headers = [(k, v) for k, v in scope["headers"] if k != b"authorization"]
+                scope = {**scope, "headers": headers, "evidence_actor": actor}
+            await app(scope, receive, send)
+
+        return basic_authentication
+
+    return wrap
+
+
+async def _basic_actor(datasette, credentials: bytes) -> dict | None:
+    try:
+        decoded = base64.b64decode(credentials.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    username, colon, password = decoded.partition(":")
+    return await check_password(datasette, username, password) if colon else None
+
+
+@hookimpl
+def actor_from_request(request):
+    return request.scope.get("evidence_actor")
+
+
+@hookimpl(tryfirst=True)  # before datasette-auth-passwords, whose /-/login these replace
 def register_routes():
     return [
         (r"^/-/source/(?P<database>[^/]+)/(?P<document_id>\d+)$", source_file),
         (r"^/-/diff/(?P<database>[^/]+)/(?P<document_id>\d+)$", version_diff),
         (r"^/-/review/(?P<database>[^/]+)$", review),
         (r"^/-/export/(?P<database>[^/.]+)\.(?P<format>xlsx|csv)$", export),
+        (r"^/-/login$", login),
+        (r"^/-/password-tool$", no_password_tool),
     ]
 
 
@@ -333,8 +438,7 @@ def register_routes():
 def menu_links(datasette, actor):
     if actor:
         return []
-    config = datasette.plugin_config("datasette-auth-passwords") or {}
-    return [{"href": datasette.urls.path("/-/login"), "label": "Log in to review"}] if config else []
+    return [{"href": datasette.urls.path("/-/login"), "label": "Log in to review"}] if _accounts(datasette) else []
 
 
 LINKED_REQUIREMENT_COLUMNS = {"requirement_id", "via", "related_id"}
