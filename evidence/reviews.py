@@ -11,7 +11,7 @@ import sqlite3
 
 from ingest import clean_text
 
-from .db import refresh_coverage
+from .db import is_row_id, refresh_coverage
 
 DECISIONS = ("accept", "reject", "add", "not_applicable", "clear")
 
@@ -36,6 +36,8 @@ def record_review(conn: sqlite3.Connection, requirement_id: str, decision: str, 
             raise ReviewError("say why the requirement does not apply")
     elif passage_id is None:
         raise ReviewError(f"'{decision}' needs a passage")
+    elif not is_row_id(passage_id):
+        raise ReviewError(f"no passage {passage_id}")
     else:
         passage = conn.execute(
             "select p.text_hash, d.name, p.location, p.text from passages p join documents d on d.id = p.document_id "

@@ -17,13 +17,13 @@ from .model import STATUSES, Passage, ReadError, ReadResult
 from .pdf import PdfReader
 from .safety import MAX_FILE_BYTES, check_size
 from .text import CsvReader, MarkdownReader, TextReader
-from .text_clean import clean_text
+from .text_clean import clean_text, printable
 from .word import WordReader
 
 __all__ = [
     "DOC_TYPES", "DOC_TYPE_LABELS", "STATUSES", "Passage", "ReadError", "ReadResult",
     "READERS", "reader_for", "read_document", "is_ignorable", "supported_extensions", "fingerprint",
-    "infer_doc_type", "clean_text",
+    "infer_doc_type", "clean_text", "printable",
 ]
 
 logging.getLogger("pypdf").setLevel(logging.ERROR)  # recoverable damage is reported through the status

@@ -253,6 +253,19 @@ def test_login_cookie_is_http_only_same_site_and_expires(pack_db):
     assert signed["a"] == {"id": "assessor"} and signed["e"]  # Datasette itself refuses the cookie once expired
 
 
+def test_a_review_of_an_out_of_range_passage_is_refused_not_a_500(pack_db):
+    ds = build_datasette([pack_db])
+    rid, _ = _a_link(pack_db)
+    token, cookies = _csrf(ds, f"/evidence/requirements/{tilde_encode(rid)}", _login(ds))
+    for passage in (str(2 ** 63), str(-2 ** 64), "1e3"):
+        response = asyncio.run(ds.client.post("/-/review/evidence", cookies=cookies, data={
+            "csrftoken": token, "requirement_id": rid, "passage_id": passage, "decision": "accept"}))
+        assert response.status_code == 400, passage
+    result = CliRunner().invoke(cli, ["review", rid, "--db", str(pack_db), "--passage", str(2 ** 64),
+                                      "--decision", "accept", "--reviewer", "bob"])
+    assert result.exit_code == 1 and f"Error: no passage {2 ** 64}" in result.output
+
+
 def test_require_login_hides_everything_from_anonymous(pack_db):
     ds = build_datasette([pack_db], accounts={"assessor": "x"}, require_login=True)
     assert asyncio.run(ds.client.get("/evidence/matrix")).status_code == 403

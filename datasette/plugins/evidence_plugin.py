@@ -13,13 +13,14 @@ import binascii
 import json
 import re
 import secrets
+import sqlite3
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
 from datasette import hookimpl
-from datasette.utils import baseconv, tilde_decode, tilde_encode
+from datasette.utils import await_me_maybe, baseconv, tilde_decode, tilde_encode
 from datasette.utils.asgi import Forbidden, NotFound, Response
 from markupsafe import Markup, escape
 
@@ -455,3 +456,37 @@ def render_cell(value, column, table, database, datasette):
     if table == "requirements" and column == "id" and isinstance(value, str):
         return None  # Datasette links primary keys itself
     return None
+
+
+# fts3_tokenizer() hands out tokenizer pointers (an address leak) and, with two arguments, installs them
+BLOCKED_FUNCTIONS = {"fts3_tokenizer"}
+
+
+@hookimpl
+def prepare_connection(conn):
+    # Datasette has no setting for this: the authorizer refuses the function when any SQL is prepared
+    conn.set_authorizer(_authorize)
+
+
+def _authorize(action, arg1, arg2, database, trigger):
+    if action == sqlite3.SQLITE_FUNCTION and (arg2 or "").lower() in BLOCKED_FUNCTIONS:
+        return sqlite3.SQLITE_DENY
+    return sqlite3.SQLITE_OK
+
+
+@hookimpl(hookwrapper=True)
+def handle_exception(datasette, request, exception):
+    """Datasette's own handler prints the traceback with rich, which raises outside an `except` block: a URL no
+    route matches (/-/source/evidence/-1) answered 500 instead of 404. Every handler runs while it is handled."""
+    outcome = yield
+    outcome.force_result([_while_handling(exception, handler) for handler in outcome.get_result()])
+
+
+def _while_handling(exception, handler):
+    async def inner():
+        try:
+            raise exception
+        except Exception:
+            return await await_me_maybe(handler)
+
+    return inner
