@@ -197,6 +197,10 @@ def test_basic_authentication_is_checked_and_never_answers_500(pack_db):
         assert response.headers["www-authenticate"].startswith("Basic")
     actor = asyncio.run(ds.client.get("/-/actor.json", headers=_basic("assessor", "correct horse"))).json()
     assert actor == {"actor": {"id": "assessor"}}
+    # without accounts Basic credentials are not ours (a proxy's own login): anonymous, unless malformed
+    no_accounts = build_datasette([pack_db])
+    assert asyncio.run(no_accounts.client.get("/-/actor.json", headers=_basic("proxy", "x"))).json() == {"actor": None}
+    assert asyncio.run(no_accounts.client.get("/-/actor.json", headers={"Authorization": "Basic !!"})).status_code == 401
 
 
 def test_basic_credentials_without_a_cookie_do_not_skip_the_csrf_check(pack_db):

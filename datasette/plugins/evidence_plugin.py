@@ -394,12 +394,16 @@ def asgi_wrapper(datasette):
         async def basic_authentication(scope, receive, send):
             header = dict(scope.get("headers") or []).get(b"authorization", b"") if scope["type"] == "http" else b""
             if header[:6].lower() == b"basic ":
-                actor = await _basic_actor(datasette, header[6:])
-                if actor is None:  # malformed or wrong: never anonymous access, never a 500
+                credentials = _basic_credentials(header[6:])
+                accounts = _accounts(datasette)
+                actor = await check_password(datasette, *credentials) if credentials and accounts else None
+                # malformed, or wrong where there are accounts: 401, never a 500 and never anonymous access.
+                # Without accounts the header is not ours (a proxy's own login) and the visitor stays anonymous.
+                if credentials is None or (accounts and actor is None):
                     await Response.text("401 Authorization Required", status=401,
                                         headers=BASIC_CHALLENGE).asgi_send(send)
                     return
-                # checked once, here; no other plugin parses the header again on the event loop
+                # checked once, here: no other plugin parses the header again on the event loop
                 headers = [(k, v) for k, v in scope["headers"] if k != b"authorization"]
                 scope = {**scope, "headers": headers, "evidence_actor": actor}
             await app(scope, receive, send)
@@ -409,13 +413,13 @@ def asgi_wrapper(datasette):
     return wrap
 
 
-async def _basic_actor(datasette, credentials: bytes) -> dict | None:
+def _basic_credentials(encoded: bytes) -> tuple[str, str] | None:
+    """(username, password) from a Basic header's credentials, None when they are malformed."""
     try:
-        decoded = base64.b64decode(credentials.strip(), validate=True).decode("utf-8")
+        username, colon, password = base64.b64decode(encoded.strip(), validate=True).decode("utf-8").partition(":")
     except (binascii.Error, UnicodeDecodeError):
         return None
-    username, colon, password = decoded.partition(":")
-    return await check_password(datasette, username, password) if colon else None
+    return (username, password) if colon else None
 
 
 @hookimpl
