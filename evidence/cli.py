@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from ingest import printable
 from mapping import ModelNotFound
 from standards import CatalogueError, load_catalogue
 
@@ -31,6 +32,11 @@ SETTLE_OPTION = click.option("--settle", default=1.0, show_default=True,
 POLL_OPTION = click.option("--poll", is_flag=True, help="Poll for changes (network shares send no events)")
 
 
+def echo(line: str) -> None:
+    """Print one line; names and text from documents can hold terminal escape codes, shown here, never obeyed."""
+    click.echo(printable(line))
+
+
 class _Reported(click.Group):
     """Turns the project's named exceptions into clean one-line errors."""
 
@@ -38,7 +44,7 @@ class _Reported(click.Group):
         try:
             return super().invoke(ctx)
         except KNOWN_ERRORS as exc:
-            raise click.ClickException(str(exc)) from None
+            raise click.ClickException(printable(str(exc))) from None
 
 
 @click.group(cls=_Reported)
@@ -71,10 +77,10 @@ def ingest(paths, db_path, catalogues, model, workers, timeout, force, quiet):
     def report(outcome: FileOutcome):
         if quiet and outcome.status not in ("failed", "partial"):
             return
-        (bar.write if bar is not None else click.echo)(_describe(outcome))
+        (bar.write if bar is not None else click.echo)(printable(_describe(outcome)))
 
     result = pipeline.ingest(paths, on_result=report, force=force, progress=progress)
-    click.echo(result.summary())
+    echo(result.summary())
 
 
 def _describe(o: FileOutcome) -> str:
@@ -101,14 +107,14 @@ def watch(folder, db_path, catalogues, model, settle, poll, workers):
     try:
         watcher.run(progress=_scan_progress)
     except KeyboardInterrupt:
-        click.echo("Stopped")
+        echo("Stopped")
 
 
 def _watcher(folder, db_path, catalogues, model, settle, poll, workers, stop_event=None):
     from .watch import Watcher
 
     pipeline = open_pipeline(db_path, catalogues, model, workers=workers)
-    watcher = Watcher(pipeline, Path(folder), settle=settle, poll=poll, log=click.echo)
+    watcher = Watcher(pipeline, Path(folder), settle=settle, poll=poll, log=echo)
     if stop_event is not None:
         watcher.stop_event = stop_event
     return watcher
@@ -141,7 +147,7 @@ def serve(databases, db_path, host, port, watch_folder, settle, poll):
         _watcher(watch_folder, db_path, None, None, settle, poll, 1).pipeline.sync_catalogue()  # fail early, create db
         threading.Thread(target=_watch_in_thread, args=(watch_folder, db_path, settle, poll, stop),
                          daemon=True, name="watcher").start()
-    click.echo(f"Serving {', '.join(dbs)} on http://{host}:{port}/ (Ctrl-C to stop)")
+    echo(f"Serving {', '.join(dbs)} on http://{host}:{port}/ (Ctrl-C to stop)")
     try:
         run(dbs, host=host, port=port)
     finally:
@@ -164,8 +170,8 @@ def gaps(db_path, framework, weak):
         f"select requirement_id, status, title from coverage where status in ({','.join('?' * len(statuses))}) "
         "and (? is null or framework = ?) order by framework, position", [*statuses, framework, framework]).fetchall()
     for rid, status, title in rows:
-        click.echo(f"{rid:16} {status:5} {title}")
-    click.echo(f"{len(rows)} requirement(s) without evidence")
+        echo(f"{rid:16} {status:5} {title}")
+    echo(f"{len(rows)} requirement(s) without evidence")
 
 
 @cli.command()
@@ -174,7 +180,7 @@ def documents(db_path):
     """List documents with their status and errors."""
     for doc_id, name, status, doc_type, n, error, unread in _existing_db(db_path).execute(
             "select id, name, status, doc_type, passage_count, error, unread_error from documents order by name"):
-        click.echo(f"{doc_id:5} {status:8} {doc_type or '':9} {n or 0:5}  {name}" + (f"  ({error})" if error else "")
+        echo(f"{doc_id:5} {status:8} {doc_type or '':9} {n or 0:5}  {name}" + (f"  ({error})" if error else "")
                    + (f"  (newer version unread: {unread})" if unread else ""))
 
 
@@ -189,14 +195,14 @@ def diff(document, db_path, old_id, new_id):
 
     conn = _existing_db(db_path).conn
     d = diff_versions(conn, find_document(conn, document), old_id, new_id)
-    click.echo(f"{d.name}: version {d.old['id']} ({d.old['ingested_at'][:10]}) -> version {d.new['id']} "
+    echo(f"{d.name}: version {d.old['id']} ({d.old['ingested_at'][:10]}) -> version {d.new['id']} "
                f"({d.new['ingested_at'][:10]}): {len(d.added)} passages added, {len(d.removed)} removed, "
                f"{d.unchanged} unchanged")
     for sign, passages in (("+", d.added), ("-", d.removed)):
         for p in passages:
-            click.echo(f"{sign} [{p['location']}] {p['text'][:200]}")
-    click.echo(f"Requirements evidenced now and not before: {', '.join(d.gained) or 'none'}")
-    click.echo(f"Requirements evidenced before and not now: {', '.join(d.lost) or 'none'}")
+            echo(f"{sign} [{p['location']}] {p['text'][:200]}")
+    echo(f"Requirements evidenced now and not before: {', '.join(d.gained) or 'none'}")
+    echo(f"Requirements evidenced before and not now: {', '.join(d.lost) or 'none'}")
 
 
 @cli.command()
@@ -205,8 +211,8 @@ def requirements(catalogues):
     """List the requirements of the catalogue."""
     catalogue = load_catalogue(catalogues)
     for r in catalogue:
-        click.echo(f"{r.id:16} {r.framework:9} {r.stage:8} {r.title}")
-    click.echo(f"{len(catalogue)} requirements (catalogue version {catalogue.version})")
+        echo(f"{r.id:16} {r.framework:9} {r.stage:8} {r.title}")
+    echo(f"{len(catalogue)} requirements (catalogue version {catalogue.version})")
 
 
 @cli.command()
@@ -218,7 +224,7 @@ def remap(db_path, catalogues, model):
     pipeline = open_pipeline(db_path, list(catalogues) or None, model)
     if not pipeline.sync_catalogue():
         pipeline.remap_all()
-    click.echo("Re-mapped every passage")
+    echo("Re-mapped every passage")
 
 
 @cli.command()
@@ -236,7 +242,7 @@ def export(db_path, fmt, sheet, output):
         Path(output).write_bytes(export_workbook(conn, f"Evidence matrix: {Path(db_path).stem}"))
     else:
         Path(output).write_text(export_csv(conn, sheet), encoding="utf-8")
-    click.echo(f"Wrote {output}")
+    echo(f"Wrote {output}")
 
 
 @cli.command()
@@ -253,7 +259,7 @@ def review(requirement_id, db_path, passage_id, decision, reviewer, comment):
     db = _existing_db(db_path)
     with db.conn:
         review_id = record_review(db.conn, requirement_id, decision, reviewer, passage_id, comment)
-    click.echo(f"Review {review_id} saved")
+    echo(f"Review {review_id} saved")
 
 
 def _existing_db(db_path):
@@ -271,7 +277,7 @@ def sample(folder):
     from .samples import write_sample_pack
 
     written = write_sample_pack(Path(folder))
-    click.echo(f"Wrote {len(written)} documents to {folder}")
+    echo(f"Wrote {len(written)} documents to {folder}")
 
 
 @cli.command("hash-password")
@@ -280,4 +286,4 @@ def hash_password(password):
     """Hash an assessor password for EVIDENCE_PASSWORD_HASH."""
     from datasette_auth_passwords.utils import hash_password as make
 
-    click.echo(make(password))
+    echo(make(password))

@@ -376,6 +376,11 @@ def open_db(path: str | Path, migrate: bool = True) -> sqlite_utils.Database:
     return db
 
 
+def is_row_id(value: int) -> bool:
+    """Whether SQLite can hold `value`: a larger id from a request matches no row (binding it raises OverflowError)."""
+    return -(2 ** 63) <= value < 2 ** 63
+
+
 def get_setting(db: sqlite_utils.Database, key: str, default: str | None = None) -> str | None:
     row = db.execute("select value from settings where key = ?", [key]).fetchone()
     return row[0] if row else default

@@ -7,6 +7,8 @@ import datetime as dt
 import io
 import sqlite3
 
+from ingest import clean_text
+
 REQUIREMENTS_SQL = """
 select m.requirement_id as "Requirement", m.framework as "Framework", m.stage as "Stage",
   m.stage_title as "Stage title", m.title as "Title", m.status as "Status", m.evidence_count as "Evidence links",
@@ -73,14 +75,14 @@ def export_workbook(conn: sqlite3.Connection, title: str = "Evidence matrix") ->
     wb = Workbook()
     summary = wb.active
     summary.title = "Summary"
-    summary.append([title])
+    summary.append([_cell(title)])
     summary["A1"].font = Font(bold=True, size=14)
     summary.append([f"Exported {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC"])
     summary.append([])
     summary.append(["Framework", "Stage", "Stage title", "Evidenced", "Weak", "Gap", "Not applicable", "Requirements",
                     "Evidenced %"])
     for row in conn.execute(SUMMARY_SQL):
-        summary.append([*row, round(100 * row[3] / row[7]) if row[7] else 0])
+        summary.append([*map(_cell, row), round(100 * row[3] / row[7]) if row[7] else 0])
     _style_header(summary, 4, Font, PatternFill)
     for name, sql in (("Requirements", REQUIREMENTS_SQL), ("Evidence", EVIDENCE_SQL), ("Reviews", REVIEWS_SQL)):
         ws = wb.create_sheet(name)
@@ -108,8 +110,14 @@ def _style_header(ws, row: int, Font, PatternFill) -> None:
         cell.fill = PatternFill("solid", fgColor="DDEBF7")
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
+
+
 def _cell(value):
+    if not isinstance(value, str):
+        return value
+    # databases written before text was cleaned where it enters still hold control characters,
+    # which openpyxl refuses (the whole export would fail) and terminals obey
+    value = clean_text(value)
     # text that starts like a formula must stay text in the assessor's spreadsheet
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
-        return "'" + value
-    return value
+    return "'" + value if value.startswith(FORMULA_STARTS) else value

@@ -9,6 +9,8 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass, field
 
+from .db import is_row_id
+
 
 class HistoryError(Exception):
     """The versions asked for cannot be compared."""
@@ -60,6 +62,8 @@ def find_document(conn: sqlite3.Connection, name_or_id: str) -> int:
 
 
 def _versions(conn, document_id: int) -> list[dict]:
+    if not is_row_id(document_id):
+        raise HistoryError(f"no document {document_id}")
     cursor = conn.execute("select id, name, status, error, passage_count, ingested_at, replaced_at, removed_at "
                           "from document_versions where document_id = ? order by id", [document_id])
     columns = [c[0] for c in cursor.description]

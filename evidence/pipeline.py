@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import sqlite_utils
 
-from ingest import DOC_TYPE_LABELS, ReadResult, is_ignorable
+from ingest import DOC_TYPE_LABELS, ReadResult, clean_text, is_ignorable
 from ingest.batch import DEFAULT_TIMEOUT, read_documents
 from mapping import Embedder, MappingConfig, Profiles, build_profiles, map_passages
 from standards import Catalogue
@@ -273,10 +273,10 @@ class Pipeline:
         moved = self._moved_from(sha) if not row else None
         if moved is not None and not force:
             with self.db.atomic():
-                self.db["documents"].update(moved, {"path": str(path), "name": path.name,
-                                                    "family": document_family(path.name)})
+                self.db["documents"].update(moved, {"path": str(path), "name": display_name(path),
+                                                    "family": document_family(display_name(path))})
                 self.db.execute("update document_versions set path = ?, name = ? where id = "
-                                "(select version_id from documents where id = ?)", [str(path), path.name, moved])
+                                "(select version_id from documents where id = ?)", [str(path), display_name(path), moved])
             return FileOutcome(path, "unchanged", "moved from an earlier path", document_id=moved), sha
         return None, sha
 
@@ -323,7 +323,7 @@ class Pipeline:
         with self.db.atomic():
             self.db["documents"].update(row[0], {"unread_sha256": sha, "unread_error": error, "unread_at": _now()})
             self.db["document_versions"].insert({
-                "document_id": row[0], "path": str(result.path), "name": result.path.name, "sha256": sha,
+                "document_id": row[0], "path": str(result.path), "name": display_name(result.path), "sha256": sha,
                 "status": result.status, "error": error, "passage_count": 0, "ingested_at": _now()})
         return FileOutcome(result.path, result.status, f"{error}; the version read on {row[1][:10]} still counts",
                            document_id=row[0])
@@ -391,14 +391,14 @@ class Pipeline:
             self._delete_document(existing[0])
         meta = result.metadata
         row = {
-            "path": str(result.path), "name": result.path.name, "sha256": sha, "format": result.format,
-            "doc_type": meta.get("doc_type", "other"), "title": meta.get("title") or result.path.stem,
+            "path": str(result.path), "name": display_name(result.path), "sha256": sha, "format": result.format,
+            "doc_type": meta.get("doc_type", "other"), "title": meta.get("title") or clean_text(result.path.stem),
             "author": meta.get("author"), "created": meta.get("created"), "modified": meta.get("modified"),
             "document_date": meta.get("modified") or meta.get("created"),
             "status": result.status, "error": result.error or None, "size": _size(result.path),
             "passage_count": len(result.passages),
             "metadata": json.dumps({k: v for k, v in meta.items() if k not in ("title", "author", "created", "modified")}),
-            "ingested_at": _now(), "family": document_family(result.path.name),
+            "ingested_at": _now(), "family": document_family(display_name(result.path)),
         }
         # a new document never takes an id that history already gives to another one
         row["id"] = existing[0] if existing else self.db.execute(
@@ -523,6 +523,11 @@ _VERSION_MARKS = re.compile(
     r"\b(v|ver|version|rev|revision|issue)\s*\d+(\.\d+)*\b|\b\d{4}[-_.]\d{1,2}([-_.]\d{1,2})?\b|"
     r"\b\d{1,2}[-_.]\d{1,2}[-_.]\d{2,4}\b|\b(19|20)\d{2}( \d{1,2}){0,2}\b|\b(draft|final|signed|updated|copy|latest)\b|\(\d+\)",
     re.I)
+
+
+def display_name(path: Path) -> str:
+    """A file's name as stored and shown; the path keeps the raw name, so the file is still found."""
+    return clean_text(path.name)
 
 
 def document_family(name: str) -> str:

@@ -9,7 +9,9 @@ from __future__ import annotations
 import datetime as dt
 import sqlite3
 
-from .db import refresh_coverage
+from ingest import clean_text
+
+from .db import is_row_id, refresh_coverage
 
 DECISIONS = ("accept", "reject", "add", "not_applicable", "clear")
 
@@ -21,6 +23,7 @@ class ReviewError(Exception):
 def record_review(conn: sqlite3.Connection, requirement_id: str, decision: str, reviewer: str,
                   passage_id: int | None = None, comment: str = "") -> int:
     """Store one review and return its id; raises ReviewError with a reason a person can act on."""
+    comment, reviewer = clean_text(comment or ""), clean_text(reviewer or "")
     if decision not in DECISIONS:
         raise ReviewError(f"unknown decision '{decision}': use one of {', '.join(DECISIONS)}")
     if not reviewer:
@@ -33,6 +36,8 @@ def record_review(conn: sqlite3.Connection, requirement_id: str, decision: str, 
             raise ReviewError("say why the requirement does not apply")
     elif passage_id is None:
         raise ReviewError(f"'{decision}' needs a passage")
+    elif not is_row_id(passage_id):
+        raise ReviewError(f"no passage {passage_id}")
     else:
         passage = conn.execute(
             "select p.text_hash, d.name, p.location, p.text from passages p join documents d on d.id = p.document_id "

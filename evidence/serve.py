@@ -6,6 +6,7 @@ import copy
 import importlib.util
 import ipaddress
 import os
+import re
 from pathlib import Path
 
 import yaml
@@ -47,14 +48,12 @@ def database_names(db_paths: list[Path]) -> list[str]:
     return names
 
 
-def load_metadata(names: list[str], accounts: dict[str, str] | None = None, require_login: bool = False) -> dict:
+def load_metadata(names: list[str], require_login: bool = False) -> dict:
     """metadata.yml with its `evidence` database block applied to every published name."""
     raw = yaml.safe_load((config_dir() / "metadata.yml").read_text())
     template = raw.get("databases", {}).get(DEFAULT_NAME, {})
     raw["databases"] = {name: copy.deepcopy(template) for name in names}
-    plugins = raw.setdefault("plugins", {})
-    if accounts:
-        plugins["datasette-auth-passwords"] = {f"{name}_password_hash": h for name, h in accounts.items()}
+    raw.setdefault("plugins", {})
     if require_login:
         raw["allow"] = {"id": "*"}  # beyond localhost nobody reads without logging in
     return raw
@@ -70,7 +69,7 @@ def build_datasette(db_paths: list[str | Path], accounts: dict[str, str] | None 
         if not p.exists():
             raise ServeError(f"no database at {p}: run `evidence ingest` first")
     names = database_names(paths)
-    metadata = load_metadata(names, accounts, require_login)
+    metadata = load_metadata(names, require_login)
     metadata.setdefault("plugins", {})["evidence"] = {"files": {n: str(files_dir_for(p)) for n, p in zip(names, paths)}}
     ds = Datasette(files=[], metadata=metadata, config_dir=config_dir(),
                    settings={"default_page_size": 50, "sql_time_limit_ms": 3000, "facet_time_limit_ms": 500,
@@ -79,6 +78,8 @@ def build_datasette(db_paths: list[str | Path], accounts: dict[str, str] | None 
         ds.add_database(Database(ds, path=str(path), is_mutable=True), name=name)
     if "_memory" in ds.databases:
         ds.remove_database("_memory")
+    # on the instance, where the plugin finds them, never in the metadata: /-/metadata.json publishes that
+    ds.evidence_accounts = dict(accounts or {})
     return ds
 
 
@@ -91,16 +92,29 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+_PASSWORD_HASH = re.compile(r"pbkdf2_sha256\$[1-9][0-9]{0,8}\$[^$\s]+\$[A-Za-z0-9+/]+=*")
+
+
+def is_password_hash(value: str) -> bool:
+    """A hash as `evidence hash-password` makes them; anything else can never match a password."""
+    return bool(_PASSWORD_HASH.fullmatch(value.strip()))
+
+
 def accounts_from_env() -> dict[str, str]:
     """Assessor logins: EVIDENCE_PASSWORD_HASH for 'assessor', EVIDENCE_ACCOUNTS='name=hash;name=hash' for more."""
     accounts = {}
     if os.environ.get("EVIDENCE_PASSWORD_HASH"):
-        accounts["assessor"] = os.environ["EVIDENCE_PASSWORD_HASH"]
+        accounts["assessor"] = os.environ["EVIDENCE_PASSWORD_HASH"].strip()
     for item in filter(None, (os.environ.get("EVIDENCE_ACCOUNTS") or "").split(";")):
         name, _, hashed = item.partition("=")
         if not name.strip().isidentifier() or not hashed:
             raise ServeError(f"EVIDENCE_ACCOUNTS entry '{name}' is not name=hash")
         accounts[name.strip()] = hashed.strip()
+    # an account nobody can log in to must not count as authentication on a public address
+    for name, hashed in accounts.items():
+        if not is_password_hash(hashed):
+            raise ServeError(f"the password hash of account '{name}' is malformed: make one with "
+                             "`evidence hash-password`")
     return accounts
 
 

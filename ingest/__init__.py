@@ -17,12 +17,13 @@ from .model import STATUSES, Passage, ReadError, ReadResult
 from .pdf import PdfReader
 from .safety import MAX_FILE_BYTES, check_size
 from .text import CsvReader, MarkdownReader, TextReader
+from .text_clean import clean_text, printable
 from .word import WordReader
 
 __all__ = [
     "DOC_TYPES", "DOC_TYPE_LABELS", "STATUSES", "Passage", "ReadError", "ReadResult",
     "READERS", "reader_for", "read_document", "is_ignorable", "supported_extensions", "fingerprint",
-    "infer_doc_type",
+    "infer_doc_type", "clean_text", "printable",
 ]
 
 logging.getLogger("pypdf").setLevel(logging.ERROR)  # recoverable damage is reported through the status
@@ -78,12 +79,23 @@ def read_document(path: str | Path, max_bytes: int = MAX_FILE_BYTES) -> ReadResu
     except Exception as exc:  # a parser bug on one file must never stop the batch
         return ReadResult(path=path, format=fmt, status="failed",
                           error=f"unreadable {fmt} file: {type(exc).__name__}: {str(exc)[:200]}")
+    _clean(result)
     if result.status != "failed" and not result.passages:
         # read fine but holds nothing: not a failure, and still listed among the files that evidence nothing
         result.status, result.error = "skipped", result.error or "no text found in the file"
     opening = " ".join(p.text for p in result.passages[:8])[:3000]
     result.metadata["doc_type"] = infer_doc_type(path.name, result.metadata.get("title", ""), opening, fmt)
     return result
+
+
+def _clean(result: ReadResult) -> None:
+    """Every text a reader found, cleaned of control characters before anything else sees it."""
+    for p in result.passages:
+        p.text, p.location, p.context = clean_text(p.text), clean_text(p.location), clean_text(p.context)
+        p.sheet = clean_text(p.sheet) if p.sheet else p.sheet
+    result.passages = [p for p in result.passages if p.text.strip()]
+    result.metadata = {k: clean_text(v) if isinstance(v, str) else v for k, v in result.metadata.items()}
+    result.error = clean_text(result.error)  # may quote the file name
 
 
 def fingerprint(path: Path) -> tuple[int, int] | None:

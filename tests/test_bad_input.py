@@ -1,6 +1,7 @@
 """Bad input ends in a clear per-file status and error; the batch goes on."""
 
 import os
+import re
 import time
 import zipfile
 
@@ -172,3 +173,18 @@ def test_a_crashing_reader_costs_one_file(tmp_path, monkeypatch):
     results = {r.path.name: r for r in read_documents([tmp_path / "crash.txt", tmp_path / "a.txt"], workers=1)}
     assert results["crash.txt"].status == "failed" and "crashed" in results["crash.txt"].error
     assert results["a.txt"].status == "ok"
+
+
+def test_control_and_bidi_characters_are_cleaned_where_text_enters(tmp_path):
+    from ingest.text_clean import clean_text
+
+    assert clean_text("a\x00b\x1b[31mc\td\ne\r\nf\u202eg\u2066h\u2069\x7f") == "ab[31mc\td\ne\nfgh"
+    path = tmp_path / "notes.txt"
+    filler = "The partners meet every week to go through the actions from the previous meeting.\n\n" * 60
+    # a NUL beyond the first 4 KB is not taken for a binary file: it reaches the reader
+    path.write_text(filler + "The joint risk register\x00 is reviewed \x01monthly by \u202eboth\u2069 partners.\x1f\n")
+    result = read_document(path)
+    assert result.status == "ok"
+    assert result.passages[-1].text == "The joint risk register is reviewed monthly by both partners."
+    assert not any(re.search(r"[\x00-\x08\x0b-\x1f\u202a-\u202e\u2066-\u2069]", p.text + p.location + p.context)
+                   for p in result.passages)

@@ -1,5 +1,9 @@
+import re
+
+import pytest
 from click.testing import CliRunner
 
+from evidence import open_pipeline
 from evidence.cli import cli
 
 
@@ -80,6 +84,48 @@ def test_serve_refuses_a_public_address_without_a_password(db_path, monkeypatch)
     result = CliRunner().invoke(cli, ["serve", "--db", str(db_path), "--host", "0.0.0.0"])
     assert result.exit_code == 1
     assert "refusing to publish commercial evidence on 0.0.0.0 without authentication" in result.output
+
+
+@pytest.mark.parametrize("env", [{"EVIDENCE_PASSWORD_HASH": "not-a-hash"},
+                                 {"EVIDENCE_ACCOUNTS": "alice=pbkdf2_sha256$480000$salt"},
+                                 {"EVIDENCE_PASSWORD_HASH": "pbkdf2_sha256$many$salt$aGFzaA=="}])
+def test_serve_refuses_a_malformed_password_hash(db_path, monkeypatch, env):
+    import uvicorn
+
+    started = []
+    monkeypatch.setattr(uvicorn, "run", lambda *a, **kw: started.append(kw))
+    for name in ("EVIDENCE_PASSWORD_HASH", "EVIDENCE_ACCOUNTS"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    open_pipeline(db_path, model="hash", workers=0)  # an existing database: only the password can stop serve
+    result = CliRunner().invoke(cli, ["serve", "--db", str(db_path), "--host", "0.0.0.0"])
+    assert result.exit_code == 1 and not started
+    assert "is malformed: make one with `evidence hash-password`" in result.output
+
+
+def test_console_output_escapes_control_characters_in_names(tmp_path, db_path):
+    import sqlite3
+
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "evil\x1b]0;owned\x07\x1b[2J.txt").write_text("The joint risk register is reviewed monthly by both partners.")
+    (folder / "broken\x1b[31m.docx").write_text("not a Word file")
+
+    def run(*args):  # color=True: the output reaches the console as it would a terminal, escape codes and all
+        return CliRunner().invoke(cli, list(args), color=True, catch_exceptions=False)
+
+    ingested = run("ingest", str(folder), "--db", str(db_path), "--model", "hash", "--workers", "0")
+    assert "evil\\x1b]0;owned\\x07\\x1b[2J.txt: 1 passages" in ingested.output
+    assert "FAILED     broken\\x1b[31m.docx: not a Word file" in ingested.output
+    with sqlite3.connect(db_path) as conn:  # a database written before names were cleaned
+        conn.execute("update documents set name = ? where name like 'evil%'", ["old\x1b[2J\u202e.txt"])
+    documents = run("documents", "--db", str(db_path))
+    assert "old\\x1b[2J\\u202e.txt" in documents.output
+    missing = run("diff", "no\x1b[2Jsuch", "--db", str(db_path))
+    assert "no document named 'no\\x1b[2Jsuch'" in missing.output
+    for result in (ingested, documents, missing):
+        assert not re.search("[\x00-\x08\x0b-\x1f\x7f\u202a-\u202e]", result.output)
 
 
 def test_sample_writes_the_pack(tmp_path):

@@ -211,3 +211,29 @@ def test_a_busy_requirement_shows_its_strongest_links_and_links_to_all(sample_db
     assert f"/evidence/evidence?requirement_id={rid}" in page
     listing = get(ds, f"/evidence/evidence.json?requirement_id={rid}&_shape=objects&_size=max").json()["rows"]
     assert len(listing) == total
+
+
+@pytest.fixture
+def small_ds(tmp_path):
+    (tmp_path / "notes.txt").write_text("The joint risk register is reviewed monthly by both partners.")
+    db_path = tmp_path / "evidence.db"
+    open_pipeline(db_path, model="hash", workers=0).ingest([tmp_path / "notes.txt"])
+    return build_datasette([db_path])
+
+
+def test_out_of_range_ids_and_unknown_paths_answer_4xx_not_500(small_ds):
+    huge = str(2 ** 64)
+    for path in (f"/-/diff/evidence/{huge}", f"/-/diff/evidence/1?from={huge}", f"/-/diff/evidence/1?to=-{huge}",
+                 "/-/source/evidence/-1", f"/-/source/evidence/{huge}", f"/evidence/passages/{huge}", "/a/b/c/d",
+                 "/-/export/evidence.csv?sheet=nope"):
+        assert 400 <= get(small_ds, path).status_code < 500, path
+
+
+def test_fts3_tokenizer_cannot_be_called_through_sql(small_ds):
+    for sql in ("select fts3_tokenizer('simple')", "select FTS3_Tokenizer('porter')",
+                "select * from (select fts3_tokenizer('simple') as t)"):
+        response = get(small_ds, "/evidence.json", params={"sql": sql})
+        assert response.status_code == 400 and not response.json()["ok"], sql
+        assert "not authorized to use function" in response.json()["error"]
+    assert get(small_ds, "/evidence.json", params={"sql": "select count(*) from passages"}).json()["rows"] == [[1]]
+    assert get(small_ds, "/evidence/passages.json?_search=risk").json()["rows"]  # full-text search still works

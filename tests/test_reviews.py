@@ -1,6 +1,8 @@
 """Assessor reviews: permissions, effect on coverage, survival across re-ingestion, and the export."""
 
 import asyncio
+import base64
+import csv
 import io
 import re
 import sqlite3
@@ -12,6 +14,7 @@ from datasette.utils import tilde_encode
 
 from evidence import open_pipeline
 from evidence.cli import cli
+from evidence.export import export_csv
 from evidence.reviews import ReviewError, record_review
 from evidence.serve import build_datasette
 
@@ -123,7 +126,20 @@ def test_a_logged_in_assessor_reviews_through_the_page(pack_db):
     assert "<script>alert(1)" not in page and "&lt;script&gt;" in page
     bad = asyncio.run(ds.client.post("/-/review/evidence", cookies=cookies, data={
         "csrftoken": token, "requirement_id": rid, "passage_id": str(pid), "decision": "accept", "next": "//evil.example"}))
-    assert bad.headers["location"] == "/"
+    assert bad.headers["location"] == path
+
+
+@pytest.mark.parametrize("target", ["/\\127.0.0.2:21999/x", "/\t/evil.example/x", "/\\/evil.example", "//evil.example",
+                                    "/\n/evil.example", " //evil.example", "https://evil.example/", "\\\\evil.example",
+                                    "/evidence\r\nSet-Cookie: x=1"])
+def test_a_review_never_redirects_off_this_site(pack_db, target):
+    ds = build_datasette([pack_db])
+    rid, pid = _a_link(pack_db)
+    path = f"/evidence/requirements/{tilde_encode(rid)}"
+    token, cookies = _csrf(ds, path, _login(ds))
+    response = asyncio.run(ds.client.post("/-/review/evidence", cookies=cookies, data={
+        "csrftoken": token, "requirement_id": rid, "passage_id": str(pid), "decision": "accept", "next": target}))
+    assert response.status_code == 302 and response.headers["location"] == path  # the requirement's own page
 
 
 def test_password_login_for_assessors(pack_db):
@@ -139,6 +155,120 @@ def test_password_login_for_assessors(pack_db):
     right = asyncio.run(ds.client.post("/-/login", cookies=cookies, data={
         "csrftoken": token, "username": "assessor", "password": "correct horse"}))
     assert right.status_code == 302 and "ds_actor" in right.cookies
+
+
+def _basic(user, password):
+    return {"Authorization": "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()}
+
+
+def _every_introspection_page(ds):
+    """Datasette's own /-/ pages (metadata, config, plugins, settings, actor...) and the login pages."""
+    for regex, _ in ds._routes():
+        pattern = regex.pattern.lstrip("^").rstrip("$")
+        plain = pattern.replace(r"(\.(?P<format>json))?", "")
+        if plain.startswith("/-/") and "(" not in plain and "\\" not in plain:
+            yield plain
+            if plain != pattern:
+                yield plain + ".json"
+
+
+def test_password_hashes_never_leave_the_server(pack_db):
+    from datasette_auth_passwords.utils import hash_password
+
+    hashed = hash_password("correct horse", iterations=1000)
+    salt = hashed.split("$")[2]
+    for require_login in (False, True):
+        ds = build_datasette([pack_db], accounts={"assessor": hashed, "bob": hashed}, require_login=require_login)
+        pages = ["/", "/evidence", *_every_introspection_page(ds)]
+        assert "/-/metadata.json" in pages and "/-/config.json" in pages and "/-/plugins.json" in pages
+        for path in pages:
+            for cookies in ({}, _login(ds, "assessor")):
+                text = asyncio.run(ds.client.get(path, cookies=cookies)).text
+                assert "pbkdf2" not in text and salt not in text, (require_login, path, cookies)
+
+
+def test_basic_authentication_is_checked_and_never_answers_500(pack_db):
+    from datasette_auth_passwords.utils import hash_password
+
+    ds = build_datasette([pack_db], accounts={"assessor": hash_password("correct horse", iterations=1000)})
+    for header in ("Basic !!!", "Basic " + base64.b64encode(b"\xff\xfe:\xff").decode(), "Basic ", "Basic bm9jb2xvbg=",
+                   "Basic " + base64.b64encode(b"assessor:wrong").decode()):
+        response = asyncio.run(ds.client.get("/-/actor.json", headers={"Authorization": header}))
+        assert response.status_code == 401, header
+        assert response.headers["www-authenticate"].startswith("Basic")
+    actor = asyncio.run(ds.client.get("/-/actor.json", headers=_basic("assessor", "correct horse"))).json()
+    assert actor == {"actor": {"id": "assessor"}}
+    # without accounts Basic credentials are not ours (a proxy's own login): anonymous, unless malformed
+    no_accounts = build_datasette([pack_db])
+    assert asyncio.run(no_accounts.client.get("/-/actor.json", headers=_basic("proxy", "x"))).json() == {"actor": None}
+    assert asyncio.run(no_accounts.client.get("/-/actor.json", headers={"Authorization": "Basic !!"})).status_code == 401
+
+
+def test_basic_credentials_without_a_cookie_do_not_skip_the_csrf_check(pack_db):
+    from datasette_auth_passwords.utils import hash_password
+
+    ds = build_datasette([pack_db], accounts={"assessor": hash_password("correct horse", iterations=1000)})
+    rid, pid = _a_link(pack_db)
+    # what a hostile page's form makes a browser send once it has cached the assessor's Basic credentials
+    response = asyncio.run(ds.client.post("/-/review/evidence", headers=_basic("assessor", "correct horse"), data={
+        "requirement_id": rid, "passage_id": str(pid), "decision": "reject"}))
+    assert response.status_code == 403
+    assert sqlite3.connect(pack_db).execute("select count(*) from reviews").fetchone()[0] == 0
+
+
+def test_password_checks_run_off_the_event_loop(pack_db, monkeypatch):
+    import hashlib
+    import threading
+
+    from datasette_auth_passwords.utils import hash_password
+
+    ds = build_datasette([pack_db], accounts={"assessor": hash_password("correct horse", iterations=1000)})
+    login = asyncio.run(ds.client.get("/-/login"))
+    token, cookies = re.search(r'name="csrftoken" value="([^"]+)"', login.text).group(1), dict(login.cookies)
+    threads, pbkdf2 = [], hashlib.pbkdf2_hmac
+
+    def watched(*args, **kw):
+        threads.append(threading.get_ident())
+        return pbkdf2(*args, **kw)
+
+    monkeypatch.setattr(hashlib, "pbkdf2_hmac", watched)
+    wrong = asyncio.run(ds.client.post("/-/login", cookies=cookies, data={
+        "csrftoken": token, "username": "assessor", "password": "nope"}))
+    assert wrong.status_code == 200 and "ds_actor" not in wrong.cookies
+    assert asyncio.run(ds.client.get("/-/actor.json", headers=_basic("assessor", "nope"))).status_code == 401
+    asyncio.run(ds.client.post("/-/password-tool", cookies=cookies, data={"csrftoken": token, "password": "x"}))
+    assert threads and threading.get_ident() not in threads  # the tests' event loop runs in this thread
+
+
+def test_login_cookie_is_http_only_same_site_and_expires(pack_db):
+    from datasette_auth_passwords.utils import hash_password
+
+    ds = build_datasette([pack_db], accounts={"assessor": hash_password("correct horse", iterations=1000),
+                                              "broken": "pbkdf2_sha256$x$salt$hash"})
+    login = asyncio.run(ds.client.get("/-/login"))
+    token, cookies = re.search(r'name="csrftoken" value="([^"]+)"', login.text).group(1), dict(login.cookies)
+    broken = asyncio.run(ds.client.post("/-/login", cookies=cookies, data={
+        "csrftoken": token, "username": "broken", "password": "x"}))
+    assert broken.status_code == 200 and "Invalid username or password" in broken.text
+    right = asyncio.run(ds.client.post("/-/login", cookies=cookies, data={
+        "csrftoken": token, "username": "assessor", "password": "correct horse"}))
+    cookie = [c for c in right.headers.get_list("set-cookie") if c.startswith("ds_actor=")][0].lower()
+    assert "httponly" in cookie and "samesite=lax" in cookie and "max-age=" in cookie
+    signed = ds.unsign(right.cookies["ds_actor"], "actor")
+    assert signed["a"] == {"id": "assessor"} and signed["e"]  # Datasette itself refuses the cookie once expired
+
+
+def test_a_review_of_an_out_of_range_passage_is_refused_not_a_500(pack_db):
+    ds = build_datasette([pack_db])
+    rid, _ = _a_link(pack_db)
+    token, cookies = _csrf(ds, f"/evidence/requirements/{tilde_encode(rid)}", _login(ds))
+    for passage in (str(2 ** 63), str(-2 ** 64), "1e3"):
+        response = asyncio.run(ds.client.post("/-/review/evidence", cookies=cookies, data={
+            "csrftoken": token, "requirement_id": rid, "passage_id": passage, "decision": "accept"}))
+        assert response.status_code == 400, passage
+    result = CliRunner().invoke(cli, ["review", rid, "--db", str(pack_db), "--passage", str(2 ** 64),
+                                      "--decision", "accept", "--reviewer", "bob"])
+    assert result.exit_code == 1 and f"Error: no passage {2 ** 64}" in result.output
 
 
 def test_require_login_hides_everything_from_anonymous(pack_db):
@@ -182,14 +312,59 @@ def test_export_workbook_and_csv_from_cli_and_datasette(pack_db, tmp_path):
 def test_formula_like_text_stays_text_in_exports(db_path, tmp_path):
     (tmp_path / "notes.txt").write_text("=HYPERLINK(\"http://evil.example\") the joint risk register is reviewed monthly.")
     open_pipeline(db_path, model="hash", workers=0).ingest([tmp_path / "notes.txt"])
-    from evidence.export import export_csv
-
     conn = sqlite3.connect(db_path)
     with conn:  # make sure the passage is in the evidence sheet, whatever the mapping decided
         record_review(conn, "BS11000-S5.9", "add", "alice", conn.execute("select min(id) from passages").fetchone()[0])
     exported = export_csv(conn, "evidence")
     assert "'=HYPERLINK" in exported
     assert not re.search(r'(^|,)"?=HYPERLINK', exported, re.M)
+
+
+CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\u202a-\u202e\u2066-\u2069]")
+
+
+def test_text_names_and_comments_are_cleaned_where_they_enter_the_database(db_path, tmp_path):
+    hostile = tmp_path / "\tminutes\x1b[2J\u202etxt.exe\x07.txt"
+    hostile.write_text("The joint risk register is reviewed \x01monthly by both\x1f partners and owners are named.")
+    open_pipeline(db_path, model="hash", workers=0).ingest([hostile])
+    conn = sqlite3.connect(db_path)
+    pid = conn.execute("select min(id) from passages").fetchone()[0]
+    with conn:
+        record_review(conn, "BS11000-S5.9", "add", "alice\x1b[8m", pid, "checked\x00 at \x1b[31minterview")
+    assert conn.execute("select name, title from documents").fetchone() == ("\tminutes[2Jtxt.exe.txt",
+                                                                            "\tminutes[2Jtxt.exe")
+    assert conn.execute("select path from documents").fetchone()[0] == str(hostile)  # the file is still found
+    assert conn.execute("select text from passages").fetchone()[0].startswith("The joint risk register is reviewed monthly")
+    assert conn.execute("select comment, reviewer, document_name from reviews").fetchone() == (
+        "checked at [31minterview", "alice[8m", "\tminutes[2Jtxt.exe.txt")
+    for table, column in (("documents", "name"), ("document_versions", "name"), ("passages", "text"),
+                          ("passages", "context"), ("reviews", "comment"), ("reviews", "passage_text")):
+        assert not any(CONTROLS.search(v or "") for v, in conn.execute(f"select {column} from {table}")), (table, column)
+
+
+def test_control_characters_in_an_old_database_do_not_break_the_export(db_path, tmp_path):
+    (tmp_path / "notes.txt").write_text("The joint risk register is reviewed monthly by both partners and owners are named.")
+    open_pipeline(db_path, model="hash", workers=0).ingest([tmp_path / "notes.txt"])
+    conn = sqlite3.connect(db_path)
+    pid = conn.execute("select min(id) from passages").fetchone()[0]
+    with conn:
+        record_review(conn, "BS11000-S5.9", "add", "alice", pid, "checked at interview")
+        # written before text was cleaned where it enters: raw control characters stay in old databases
+        conn.execute("update passages set text = ?", ["The joint\x00 risk register\x01 is reviewed\x1b[31m monthly."])
+        conn.execute("update documents set name = ?", ["\tnotes\x0b.txt"])
+        conn.execute("update reviews set comment = ?, document_name = ?", ["checked\x00 at\x08 interview", "\r=cmd"])
+    out = tmp_path / "matrix.xlsx"
+    result = CliRunner().invoke(cli, ["export", "--db", str(db_path), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    evidence = list(openpyxl.load_workbook(out)["Evidence"].values)
+    row = [r for r in evidence if r[0] == "BS11000-S5.9"][0]
+    assert row[5] == "The joint risk register is reviewed[31m monthly." and row[10] == "checked at interview"
+    assert row[6] == "'\tnotes.txt"  # a cell starting with a tab stays text in the spreadsheet
+    assert asyncio.run(build_datasette([db_path]).client.get("/-/export/evidence.xlsx")).status_code == 200
+    for sheet, name in (("evidence", "'\tnotes.txt"), ("reviews", "'\n=cmd")):  # a CR is read as a line break
+        cells = [c for r in csv.reader(io.StringIO(export_csv(conn, sheet))) for c in r]
+        assert name in cells, sheet
+        assert not any(c[:1] in ("=", "+", "-", "@", "\t", "\r") or CONTROLS.search(c) for c in cells), sheet
 
 
 def test_review_cli(pack_db):

@@ -1,18 +1,26 @@
-"""Datasette plugin for the evidence matrix: front-page coverage, requirement drill-down, source files.
+"""Datasette plugin for the evidence matrix: front-page coverage, requirement drill-down, source files, logins.
 
 Source files are served only from the pipeline's content-addressed copies, looked up by document id,
-never from a path given in a request.
+never from a path given in a request. Assessor accounts live on the Datasette instance, never in its
+metadata (which /-/metadata.json publishes); passwords are checked off the event loop.
 """
 
 from __future__ import annotations
 
+import asyncio
+import base64
+import binascii
 import json
 import re
+import secrets
+import sqlite3
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from datasette import hookimpl
-from datasette.utils import tilde_decode, tilde_encode
+from datasette.utils import await_me_maybe, baseconv, tilde_decode, tilde_encode
 from datasette.utils.asgi import Forbidden, NotFound, Response
 from markupsafe import Markup, escape
 
@@ -266,6 +274,8 @@ async def review(request, datasette):
     if not request.actor:
         raise Forbidden("log in as an assessor to review evidence")
     form = await request.post_vars()
+    if not _csrf_ok(request, form):
+        raise Forbidden("post reviews from the requirement's page")
     passage = form.get("passage_id") or None
     try:
         passage_id = int(passage) if passage else None
@@ -282,10 +292,22 @@ async def review(request, datasette):
     except ReviewError as exc:
         return Response.text(f"Review not saved: {exc}", status=400)
     datasette.add_message(request, "Review saved", datasette.INFO)
-    target = form.get("next") or datasette.urls.row(database, "requirements", tilde_encode(form.get("requirement_id", "")))
-    if not target.startswith("/") or target.startswith("//"):
-        target = "/"  # never redirect off this site
+    target = form.get("next", "")
+    if not is_local_path(target):  # never redirect off this site
+        target = datasette.urls.row(database, "requirements", tilde_encode(form.get("requirement_id", "")))
     return Response.redirect(target)
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def is_local_path(target: str) -> bool:
+    """A path on this site and nothing else: browsers read a backslash as a slash and drop tabs and line breaks,
+    so '/\\host', '/\t/host' and '//host' all lead off-site."""
+    if not target.startswith("/") or target.startswith("//") or "\\" in target or _CONTROL.search(target):
+        return False
+    parts = urlsplit(target)
+    return not parts.scheme and not parts.netloc
 
 
 async def export(request, datasette):
@@ -307,13 +329,113 @@ async def export(request, datasette):
                     headers={"Content-Disposition": f'attachment; filename="{database}-{sheet}.csv"'})
 
 
+def _csrf_ok(request, form) -> bool:
+    """The form came from one of our pages: its token matches the CSRF cookie. Datasette skips its own check when
+    a request has no cookie at all, yet a browser adds cached Basic credentials to a hostile site's form."""
+    cookie = request.cookies.get("ds_csrftoken", "")
+    return bool(cookie) and secrets.compare_digest(form.get("csrftoken", "").encode(), cookie.encode())
+
+
+LOGIN_SECONDS = 12 * 3600  # an audit day; Datasette refuses the signed cookie after it, whatever the browser keeps
+BASIC_CHALLENGE = {"www-authenticate": 'Basic realm="Evidence matrix", charset="UTF-8"'}
+# PBKDF2 takes a good fraction of a second: on the event loop ten wrong passwords would stall every visitor.
+# Two threads at most, so a burst of guesses queues here instead of taking every core.
+_PASSWORD_CHECKS = ThreadPoolExecutor(max_workers=2, thread_name_prefix="password-check")
+
+
+def _accounts(datasette) -> dict[str, str]:
+    return getattr(datasette, "evidence_accounts", None) or {}  # set by evidence.serve.build_datasette
+
+
+async def check_password(datasette, username: str, password: str) -> dict | None:
+    """The actor these credentials log in, or None; checked in a worker thread."""
+    hashed = _accounts(datasette).get(username)
+    if not hashed:
+        return None
+    ok = await asyncio.get_running_loop().run_in_executor(_PASSWORD_CHECKS, _verify, password, hashed)
+    return {"id": username} if ok else None
+
+
+def _verify(password: str, hashed: str) -> bool:
+    from datasette_auth_passwords.utils import verify_password
+
+    from evidence.serve import is_password_hash
+
+    return is_password_hash(hashed) and verify_password(password, hashed)  # a malformed hash matches nothing
+
+
+async def login(request, datasette):
+    """The password login form of datasette-auth-passwords, with the check off the event loop and a cookie
+    scripts cannot read, other sites cannot send and that expires."""
+    error = None if _accounts(datasette) else "This instance does not have any configured accounts"
+    if request.method == "POST":
+        form = await request.post_vars()
+        if not _csrf_ok(request, form):
+            raise Forbidden("log in from the login page")
+        actor = await check_password(datasette, form.get("username") or "", form.get("password") or "")
+        if actor:
+            response = Response.redirect(datasette.urls.path("/"))
+            expires = baseconv.base62.encode(int(time.time()) + LOGIN_SECONDS)
+            response.set_cookie("ds_actor", datasette.sign({"a": actor, "e": expires}, "actor"),
+                                max_age=LOGIN_SECONDS, httponly=True, samesite="lax")
+            return response
+        error = "Invalid username or password"
+    return Response.html(await datasette.render_template("password_login.html", {"error": error}, request=request))
+
+
+async def no_password_tool(request, datasette):
+    # datasette-auth-passwords hashes on the event loop for anyone who asks; hashes are made on the server
+    return Response.text("Make a password hash with `evidence hash-password` on the server", status=404)
+
+
 @hookimpl
+def asgi_wrapper(datasette):
+    def wrap(app):
+        async def basic_authentication(scope, receive, send):
+            header = dict(scope.get("headers") or []).get(b"authorization", b"") if scope["type"] == "http" else b""
+            if header[:6].lower() == b"basic ":
+                credentials = _basic_credentials(header[6:])
+                accounts = _accounts(datasette)
+                actor = await check_password(datasette, *credentials) if credentials and accounts else None
+                # malformed, or wrong where there are accounts: 401, never a 500 and never anonymous access.
+                # Without accounts the header is not ours (a proxy's own login) and the visitor stays anonymous.
+                if credentials is None or (accounts and actor is None):
+                    await Response.text("401 Authorization Required", status=401,
+                                        headers=BASIC_CHALLENGE).asgi_send(send)
+                    return
+                # checked once, here: no other plugin parses the header again on the event loop
+                headers = [(k, v) for k, v in scope["headers"] if k != b"authorization"]
+                scope = {**scope, "headers": headers, "evidence_actor": actor}
+            await app(scope, receive, send)
+
+        return basic_authentication
+
+    return wrap
+
+
+def _basic_credentials(encoded: bytes) -> tuple[str, str] | None:
+    """(username, password) from a Basic header's credentials, None when they are malformed."""
+    try:
+        username, colon, password = base64.b64decode(encoded.strip(), validate=True).decode("utf-8").partition(":")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    return (username, password) if colon else None
+
+
+@hookimpl
+def actor_from_request(request):
+    return request.scope.get("evidence_actor")
+
+
+@hookimpl(tryfirst=True)  # before datasette-auth-passwords, whose /-/login these replace
 def register_routes():
     return [
         (r"^/-/source/(?P<database>[^/]+)/(?P<document_id>\d+)$", source_file),
         (r"^/-/diff/(?P<database>[^/]+)/(?P<document_id>\d+)$", version_diff),
         (r"^/-/review/(?P<database>[^/]+)$", review),
         (r"^/-/export/(?P<database>[^/.]+)\.(?P<format>xlsx|csv)$", export),
+        (r"^/-/login$", login),
+        (r"^/-/password-tool$", no_password_tool),
     ]
 
 
@@ -321,8 +443,7 @@ def register_routes():
 def menu_links(datasette, actor):
     if actor:
         return []
-    config = datasette.plugin_config("datasette-auth-passwords") or {}
-    return [{"href": datasette.urls.path("/-/login"), "label": "Log in to review"}] if config else []
+    return [{"href": datasette.urls.path("/-/login"), "label": "Log in to review"}] if _accounts(datasette) else []
 
 
 LINKED_REQUIREMENT_COLUMNS = {"requirement_id", "via", "related_id"}
@@ -339,3 +460,37 @@ def render_cell(value, column, table, database, datasette):
     if table == "requirements" and column == "id" and isinstance(value, str):
         return None  # Datasette links primary keys itself
     return None
+
+
+# fts3_tokenizer() hands out tokenizer pointers (an address leak) and, with two arguments, installs them
+BLOCKED_FUNCTIONS = {"fts3_tokenizer"}
+
+
+@hookimpl
+def prepare_connection(conn):
+    # Datasette has no setting for this: the authorizer refuses the function when any SQL is prepared
+    conn.set_authorizer(_authorize)
+
+
+def _authorize(action, arg1, arg2, database, trigger):
+    if action == sqlite3.SQLITE_FUNCTION and (arg2 or "").lower() in BLOCKED_FUNCTIONS:
+        return sqlite3.SQLITE_DENY
+    return sqlite3.SQLITE_OK
+
+
+@hookimpl(hookwrapper=True)
+def handle_exception(datasette, request, exception):
+    """Datasette's own handler prints the traceback with rich, which raises outside an `except` block: a URL no
+    route matches (/-/source/evidence/-1) answered 500 instead of 404. Every handler runs while it is handled."""
+    outcome = yield
+    outcome.force_result([_while_handling(exception, handler) for handler in outcome.get_result()])
+
+
+def _while_handling(exception, handler):
+    async def inner():
+        try:
+            raise exception
+        except Exception:
+            return await await_me_maybe(handler)
+
+    return inner
