@@ -1,8 +1,7 @@
 """Mapping quality on a labelled evidence pack, next to the naive baseline, measured in one run.
 
-    python bench/mapping_quality.py --pack ../shared/eval/dev [--score ../shared/eval/score.py]
-    python bench/mapping_quality.py --sample --score ../shared/eval/score.py
-    python bench/mapping_quality.py --pack-builder it_partnership --score ../shared/eval/score.py
+    python bench/mapping_quality.py --pack ../shared/eval/dev --pack ../shared/eval/rail \
+        --sample --pack-builder it_partnership          # every pack in one run
 
 --sample scores the bundled sample pack (a water alliance, written with `evidence sample`) against our own
 labels in bench/packs/sample-pack.gold.jsonl: a second relationship in another sector, labelled from the
@@ -78,39 +77,51 @@ def naive(product_db: Path, workdir: Path, threshold: float, pipeline) -> Path:
     return db
 
 
+def measure(files: Path, gold: Path, score_py: Path, workdir: Path, model: str) -> dict[str, dict]:
+    """The product and the naive baseline on one pack, side by side."""
+    db, seconds = product(files, workdir, model)
+    results = {"product": {**score(score_py, db, gold), "seconds": round(seconds, 1)}}
+    pipeline = open_pipeline(db, model=model)
+    for threshold in (0.2, 0.3, 0.4, 0.5):
+        results[f"naive@{threshold}"] = score(score_py, naive(db, workdir, threshold, pipeline), gold)
+    return results
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--pack", type=Path, default=Path("../shared/eval/dev"))
-    ap.add_argument("--score", type=Path, default=None)
+    ap.add_argument("--pack", type=Path, action="append", default=[], help="a labelled pack folder (repeatable)")
+    ap.add_argument("--score", type=Path, default=None, help="score.py (default: beside the first --pack)")
     ap.add_argument("--model", default="all-MiniLM-L6-v2")
     ap.add_argument("--json", type=Path, default=None)
     ap.add_argument("--sample", action="store_true", help="score the bundled sample pack against bench/packs")
-    ap.add_argument("--pack-builder", default=None, help="a module of bench/packs that writes a labelled pack")
+    ap.add_argument("--pack-builder", action="append", default=[],
+                    help="a module of bench/packs that writes a labelled pack (repeatable)")
     args = ap.parse_args()
-    score_py = args.score or args.pack.parent / "score.py"
-    gold = SAMPLE_GOLD if args.sample else args.pack / "files.gold.jsonl"
+    packs = args.pack or ([] if args.sample or args.pack_builder else [Path("../shared/eval/dev")])
+    score_py = args.score or (packs[0].parent / "score.py" if packs else Path("../shared/eval/score.py"))
     keys = ["found", "hit@1", "hit@3", "stage@3", "false_ev", "item_f1", "gap_recall"]
-    results = {}
+    results: dict[str, dict[str, dict]] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        workdir = Path(tmp)
-        files = args.pack / "files"
+        for n, pack in enumerate(packs):
+            workdir = Path(tmp) / f"pack{n}"
+            workdir.mkdir()
+            results[pack.name] = measure(pack / "files", pack / "files.gold.jsonl", score_py, workdir, args.model)
         if args.sample:
-            files = workdir / "pack"
-            write_sample_pack(files)
-        if args.pack_builder:
-            builder = importlib.import_module(f"bench.packs.{args.pack_builder}")
-            files, gold = workdir / "pack", workdir / "gold.jsonl"
-            builder.write_pack(files)
+            workdir = Path(tmp) / "sample"
+            write_sample_pack(workdir / "pack")
+            results["sample"] = measure(workdir / "pack", SAMPLE_GOLD, score_py, workdir, args.model)
+        for name in args.pack_builder:
+            workdir = Path(tmp) / name
+            builder = importlib.import_module(f"bench.packs.{name}")
+            builder.write_pack(workdir / "pack")
+            gold = workdir / "gold.jsonl"
             gold.write_text("\n".join(json.dumps(g) for g in builder.gold()) + "\n")
-        db, seconds = product(files, workdir, args.model)
-        results["product"] = {**score(score_py, db, gold), "seconds": round(seconds, 1)}
-        pipeline = open_pipeline(db, model=args.model)
-        for threshold in (0.2, 0.3, 0.4, 0.5):
-            results[f"naive@{threshold}"] = score(score_py, naive(db, workdir, threshold, pipeline), gold)
-    print("| run | " + " | ".join(keys) + " |")
-    print("|---" * (len(keys) + 1) + "|")
-    for name, figures in results.items():
-        print(f"| {name} | " + " | ".join(f"{figures.get(k, 0):.3f}" for k in keys) + " |")
+            results[name] = measure(workdir / "pack", gold, score_py, workdir, args.model)
+    print("| pack | run | " + " | ".join(keys) + " |")
+    print("|---" * (len(keys) + 2) + "|")
+    for pack, runs in results.items():
+        for name, figures in runs.items():
+            print(f"| {pack} | {name} | " + " | ".join(f"{figures.get(k, 0):.3f}" for k in keys) + " |")
     if args.json:
         args.json.write_text(json.dumps(results, indent=1))
 

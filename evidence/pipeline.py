@@ -108,7 +108,8 @@ class Pipeline:
     def profiles(self) -> Profiles:
         if self._profiles is None:
             accepted, rejected = self.reviewed_examples()
-            self._profiles = build_profiles(self.catalogue, self.embed, accepted, rejected)
+            self._profiles = build_profiles(self.catalogue, self.embed, accepted, rejected,
+                                            model_name=self.embedder.name)
         return self._profiles
 
     def reviewed_examples(self) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:

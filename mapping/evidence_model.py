@@ -11,6 +11,7 @@ follows the user's choice of model and costs one embedding of the corpus, cached
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 import re
 from collections.abc import Callable
@@ -21,6 +22,8 @@ import numpy as np
 import yaml
 
 CORPUS_DIR = Path(__file__).parent / "data" / "evidence_corpus"
+# the model fitted for the bundled sentence model, so a new database does not embed the corpus again
+SHIPPED = Path(__file__).parent / "data" / "evidence_model.json"
 EmbedFn = Callable[[list[str]], np.ndarray]
 _WORD = re.compile(r"[A-Za-z][A-Za-z'\-]+")
 _NUMBER = re.compile(r"\d+(?:[.,:/\-]\d+)*")
@@ -100,3 +103,26 @@ def train(embed: EmbedFn, corpus: list[CorpusPassage] | None = None, c: float = 
     vectors = embed(texts)
     labels = np.array([p.evidence for p in corpus])
     return fit(vectors, texts, [p.form for p in corpus], labels, c, corpus_version(corpus))
+
+
+def for_model(model_name: str, embed: EmbedFn) -> EvidenceModel:
+    """The shipped fit when it was made for this sentence model and today's corpus, else a fresh fit."""
+    shipped = load_shipped()
+    if shipped and shipped[0] == model_name and shipped[1].version == corpus_version(load_corpus()):
+        return shipped[1]
+    return train(embed)
+
+
+def load_shipped(path: Path = SHIPPED) -> tuple[str, EvidenceModel] | None:
+    """(sentence model name, model) of the shipped fit, or None when there is none."""
+    if not path.exists():
+        return None
+    data = json.loads(path.read_text())
+    return data["model"], EvidenceModel(np.array(data["weights"], dtype=np.float32), data["bias"],
+                                        data["corpus_version"])
+
+
+def write_shipped(model_name: str, model: EvidenceModel, path: Path = SHIPPED) -> None:
+    """Save a fit as reviewable JSON (one weight per embedding dimension and form feature)."""
+    path.write_text(json.dumps({"model": model_name, "corpus_version": model.version, "bias": round(model.bias, 6),
+                                "weights": [round(float(w), 6) for w in model.weights]}) + "\n")

@@ -13,7 +13,7 @@ import numpy as np
 from standards import Catalogue
 
 from .background import BACKGROUND
-from .evidence_model import EvidenceModel, train
+from .evidence_model import EvidenceModel, for_model
 
 EmbedFn = Callable[[list[str]], np.ndarray]
 _STOP = set("""a an and are as at be by for from has have in is it its of on or that the their this to was
@@ -180,7 +180,8 @@ def requirement_texts(catalogue: Catalogue) -> tuple[list[str], list[tuple[int, 
 
 
 def build_profiles(catalogue: Catalogue, embed: EmbedFn, accepted: list[tuple[str, str]] = (),
-                   rejected: list[tuple[str, str]] = (), with_evidence_model: bool = True) -> Profiles:
+                   rejected: list[tuple[str, str]] = (), with_evidence_model: bool = True,
+                   model_name: str = "") -> Profiles:
     """Profiles from the catalogue, sharpened by assessors' decisions: (requirement id, passage text) pairs
     they accepted become examples, those they rejected become counter-examples."""
     descriptions, examples = requirement_texts(catalogue)
@@ -212,5 +213,5 @@ def build_profiles(catalogue: Catalogue, embed: EmbedFn, accepted: list[tuple[st
     # a floor on the spread keeps one tight background from making a requirement hair-triggered
     profiles.spread = np.maximum(background.std(axis=0), 0.03)
     if with_evidence_model:
-        profiles.evidence_model = train(embed)
+        profiles.evidence_model = for_model(model_name, embed)
     return profiles

@@ -204,3 +204,24 @@ def test_a_lone_borderline_link_leaves_its_item_weak(tmp_path, catalogue):
                           "reviewer": "assessor", "reviewed_at": "2026-12-01"})
     refresh_coverage(db.conn)
     assert db.execute("select status from coverage where requirement_id = 'BS11000-S5.1'").fetchone()[0] == "evidenced"
+
+
+def test_the_shipped_fit_was_made_from_todays_corpus():
+    """Editing the corpus without refitting (bench/fit_evidence_model.py) would ship a stale model."""
+    from mapping.evidence_model import load_shipped
+
+    name, model = load_shipped()
+    assert name == "sentence-transformers/all-MiniLM-L6-v2"
+    assert model.version == corpus_version(load_corpus())
+    assert model.weights.shape == (384 + 4,)
+
+
+@pytest.mark.model
+def test_the_shipped_fit_is_what_fitting_the_corpus_gives(real_embedder):
+    import numpy as np
+
+    from mapping.evidence_model import load_shipped, train
+
+    _, shipped = load_shipped()
+    fresh = train(real_embedder.embed)
+    assert np.allclose(shipped.weights, fresh.weights, atol=1e-4) and abs(shipped.bias - fresh.bias) < 1e-4
