@@ -72,6 +72,9 @@ def naive(product_db: Path, workdir: Path, threshold: float, pipeline) -> Path:
                 rank += 1
                 rows.append((pid, reqs[r][0], float(sims[i, r]), rank))
     con.executemany("insert into evidence (passage_id, requirement_id, score, rank) values (?, ?, ?, ?)", rows)
+    # the baseline calls an item evidenced on any link: the product's item-level rule is not the baseline's
+    con.executemany("insert or replace into settings (key, value) values (?, ?)",
+                    [("item_min_support", "1"), ("item_strong_score", "0")])
     refresh_coverage(con)  # item F1 and gap recall read the coverage table: it must describe these links
     con.commit()
     return db
