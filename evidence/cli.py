@@ -254,10 +254,11 @@ def export(db_path, fmt, sheet, output):
 @click.option("--comment", default="")
 def review(requirement_id, db_path, passage_id, decision, reviewer, comment):
     """Record an assessor's decision on a link or a requirement."""
+    from .db import write_transaction
     from .reviews import record_review
 
     db = _existing_db(db_path)
-    with db.conn:
+    with write_transaction(db.conn):  # waits for an ingest that is writing, never fails for its lock
         review_id = record_review(db.conn, requirement_id, decision, reviewer, passage_id, comment)
     echo(f"Review {review_id} saved")
 

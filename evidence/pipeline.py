@@ -24,7 +24,7 @@ from ingest.batch import DEFAULT_TIMEOUT, read_documents
 from mapping import Embedder, MappingConfig, Profiles, build_profiles, map_passages
 from standards import Catalogue
 
-from .db import get_setting, refresh_coverage, set_setting
+from .db import get_setting, refresh_coverage, set_setting, write_transaction
 
 EMBED_BATCH = 512  # passages read before one encoder call: large, length-sorted batches keep the model busy
 COVERAGE_EVERY = 60.0  # seconds between coverage refreshes during a long ingestion (always one at the end)
@@ -135,7 +135,7 @@ class Pipeline:
             return False
         keep = [r.id for r in self.catalogue]
         marks = ",".join("?" * len(keep))
-        with self.db.atomic():
+        with write_transaction(self.db.conn):
             # requirements change in place and each document's links are replaced by its own re-map below,
             # so a live matrix never shows an empty evidence table in between
             for table in ("evidence", "candidates"):
@@ -176,7 +176,7 @@ class Pipeline:
             fresh = self.embedder.embed(missing)
             rows = [{"text_hash": text_hash(t), "model": self.embedder.name, "vector": v.astype(np.float32).tobytes()}
                     for t, v in zip(missing, fresh)]
-            with self.db.atomic():
+            with write_transaction(self.db.conn):
                 self.db["embeddings"].insert_all(rows, pk=("text_hash", "model"), replace=True)
             cached.update({r["text_hash"]: v for r, v in zip(rows, fresh)})
             self._recent.update({r["text_hash"]: v for r, v in zip(rows, fresh)})
@@ -226,7 +226,7 @@ class Pipeline:
         """Bring the coverage table up to date after documents were stored (also after a crash mid-batch):
         only the requirements this run touched when it stored a few documents, all of them otherwise."""
         if get_setting(self.db, "coverage_stale", "1") != "0":
-            with self.db.atomic():
+            with write_transaction(self.db.conn):
                 few = self._stored <= INCREMENTAL_DOCUMENTS and not self._stale_at_start
                 refresh_coverage(self.db.conn, self._touched if few else None)
                 set_setting(self.db, "coverage_stale", "0")
@@ -272,7 +272,7 @@ class Pipeline:
             return FileOutcome(path, "unchanged", document_id=row[0]), sha
         moved = self._moved_from(sha) if not row else None
         if moved is not None and not force:
-            with self.db.atomic():
+            with write_transaction(self.db.conn):
                 self.db["documents"].update(moved, {"path": str(path), "name": display_name(path),
                                                     "family": document_family(display_name(path))})
                 self.db.execute("update document_versions set path = ?, name = ? where id = "
@@ -302,7 +302,7 @@ class Pipeline:
         if existing:
             self._touched.update(self._linked_requirements(existing[0]))
         self._stored += 1
-        with self.db.atomic():
+        with write_transaction(self.db.conn):
             doc_id = self._write_document(result, sha, copy_path)
             ids = self._write_passages(doc_id, passages)
             self._touched.update(self._write_links(ids, links))
@@ -320,7 +320,7 @@ class Pipeline:
         if row is None:
             return None
         error = result.error or result.status
-        with self.db.atomic():
+        with write_transaction(self.db.conn):
             self.db["documents"].update(row[0], {"unread_sha256": sha, "unread_error": error, "unread_at": _now()})
             self.db["document_versions"].insert({
                 "document_id": row[0], "path": str(result.path), "name": display_name(result.path), "sha256": sha,
@@ -371,15 +371,18 @@ class Pipeline:
         """Re-map every stored passage from cached embeddings (after a catalogue or settings change)."""
         docs = self.db.execute("select id, title, doc_type from documents where status in ('ok','partial')").fetchall()
         total = 0
+        if docs:
+            self.warm_up()  # the slow part, before any writer lock is held
         for doc_id, title, doc_type in docs:
-            rows = list(self.db.query("select * from passages where document_id = ? order by id", [doc_id]))
-            links = self._map([_Stored(r) for r in rows], title or "", doc_type or "other")
-            with self.db.atomic():
+            # read in the write transaction: another writer may replace the document meanwhile
+            with write_transaction(self.db.conn):
+                rows = list(self.db.query("select * from passages where document_id = ? order by id", [doc_id]))
+                links = self._map([_Stored(r) for r in rows], title or "", doc_type or "other")
                 self.db.execute("delete from evidence where passage_id in (select id from passages where document_id = ?)", [doc_id])
                 self.db.execute("delete from candidates where passage_id in (select id from passages where document_id = ?)", [doc_id])
                 self._write_links([r["id"] for r in rows], links)
             total += len(links)
-        with self.db.atomic():
+        with write_transaction(self.db.conn):
             refresh_coverage(self.db.conn)
         return total
 
@@ -442,7 +445,7 @@ class Pipeline:
         if row is None:
             return FileOutcome(path, "unchanged", "not in the database")
         touched = self._linked_requirements(row[0])
-        with self.db.atomic():
+        with write_transaction(self.db.conn):
             self._archive(row[0], "removed_at")
             self._delete_document(row[0])
             refresh_coverage(self.db.conn, touched)

@@ -266,6 +266,7 @@ async def source_file(request, datasette):
 
 async def review(request, datasette):
     """Record an assessor's decision; the only write the published matrix accepts, and only when logged in."""
+    from evidence.db import write_transaction
     from evidence.reviews import ReviewError, record_review
 
     if request.method != "POST":
@@ -283,7 +284,8 @@ async def review(request, datasette):
         return Response.text("passage_id must be a number", status=400)
 
     def write(conn):
-        with conn:  # one short transaction, committed here as Datasette's own execute_write does
+        # one short transaction that waits for the writer lock (an ingest or the watcher may hold it)
+        with write_transaction(conn):
             return record_review(conn, form.get("requirement_id", ""), form.get("decision", ""),
                                  str(request.actor.get("id", "")), passage_id, form.get("comment", ""))
 
