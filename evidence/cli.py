@@ -84,7 +84,7 @@ def ingest(paths, db_path, catalogues, model, workers, timeout, force, quiet):
 
 
 def _describe(o: FileOutcome) -> str:
-    name = o.path.name
+    name = o.path.name  # printable() escapes what the terminal must not obey, and bytes that are not UTF-8
     if o.status == "unchanged":
         return f"  unchanged  {name}" + (f" ({o.error})" if o.error else "")
     if o.status in ("failed", "skipped"):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import os
 import re
 import shutil
 import time
@@ -267,22 +268,22 @@ class Pipeline:
             sha = sha256_file(path)
         except OSError as exc:
             return FileOutcome(path, "failed", f"cannot open file: {exc.strerror or exc}"), ""
-        row = self.db.execute("select id, sha256, unread_sha256 from documents where path = ?", [str(path)]).fetchone()
+        row = self.db.execute("select id, sha256, unread_sha256 from documents where path = ?", [stored_path(path)]).fetchone()
         if row and sha in (row[1], row[2]) and not force:  # the same bytes, read or found unreadable before
             return FileOutcome(path, "unchanged", document_id=row[0]), sha
         moved = self._moved_from(sha) if not row else None
         if moved is not None and not force:
             with write_transaction(self.db.conn):
-                self.db["documents"].update(moved, {"path": str(path), "name": display_name(path),
+                self.db["documents"].update(moved, {"path": stored_path(path), "name": display_name(path),
                                                     "family": document_family(display_name(path))})
                 self.db.execute("update document_versions set path = ?, name = ? where id = "
-                                "(select version_id from documents where id = ?)", [str(path), display_name(path), moved])
+                                "(select version_id from documents where id = ?)", [stored_path(path), display_name(path), moved])
             return FileOutcome(path, "unchanged", "moved from an earlier path", document_id=moved), sha
         return None, sha
 
     def _moved_from(self, sha: str) -> int | None:
         for doc_id, old in self.db.execute("select id, path from documents where sha256 = ?", [sha]).fetchall():
-            if not Path(old).exists():
+            if not file_path(old).exists():
                 return doc_id
         return None
 
@@ -298,7 +299,7 @@ class Pipeline:
         passages = result.passages
         doc_type = result.metadata.get("doc_type", "other")
         links = self._map(passages, result.metadata.get("title", ""), doc_type) if passages else []
-        existing = self.db.execute("select id from documents where path = ?", [str(result.path)]).fetchone()
+        existing = self.db.execute("select id from documents where path = ?", [stored_path(result.path)]).fetchone()
         if existing:
             self._touched.update(self._linked_requirements(existing[0]))
         self._stored += 1
@@ -316,14 +317,14 @@ class Pipeline:
         if result.status in ("ok", "partial"):
             return None
         row = self.db.execute("select id, ingested_at from documents where path = ? and status in ('ok', 'partial')",
-                              [str(result.path)]).fetchone()
+                              [stored_path(result.path)]).fetchone()
         if row is None:
             return None
         error = result.error or result.status
         with write_transaction(self.db.conn):
             self.db["documents"].update(row[0], {"unread_sha256": sha, "unread_error": error, "unread_at": _now()})
             self.db["document_versions"].insert({
-                "document_id": row[0], "path": str(result.path), "name": display_name(result.path), "sha256": sha,
+                "document_id": row[0], "path": stored_path(result.path), "name": display_name(result.path), "sha256": sha,
                 "status": result.status, "error": error, "passage_count": 0, "ingested_at": _now()})
         return FileOutcome(result.path, result.status, f"{error}; the version read on {row[1][:10]} still counts",
                            document_id=row[0])
@@ -388,13 +389,13 @@ class Pipeline:
 
     # ------------------------------------------------------------------ writing
     def _write_document(self, result: ReadResult, sha: str, copy_path: Path | None) -> int:
-        existing = self.db.execute("select id from documents where path = ?", [str(result.path)]).fetchone()
+        existing = self.db.execute("select id from documents where path = ?", [stored_path(result.path)]).fetchone()
         if existing:
             self._archive(existing[0], "replaced_at")
             self._delete_document(existing[0])
         meta = result.metadata
         row = {
-            "path": str(result.path), "name": display_name(result.path), "sha256": sha, "format": result.format,
+            "path": stored_path(result.path), "name": display_name(result.path), "sha256": sha, "format": result.format,
             "doc_type": meta.get("doc_type", "other"), "title": meta.get("title") or clean_text(result.path.stem),
             "author": meta.get("author"), "created": meta.get("created"), "modified": meta.get("modified"),
             "document_date": meta.get("modified") or meta.get("created"),
@@ -441,7 +442,7 @@ class Pipeline:
         """A deleted file: its evidence stops counting now and stays in history with the time of removal."""
         started = time.monotonic()
         path = Path(path)
-        row = self.db.execute("select id, passage_count from documents where path = ?", [str(path)]).fetchone()
+        row = self.db.execute("select id, passage_count from documents where path = ?", [stored_path(path)]).fetchone()
         if row is None:
             return FileOutcome(path, "unchanged", "not in the database")
         touched = self._linked_requirements(row[0])
@@ -460,9 +461,9 @@ class Pipeline:
 
     def removed_under(self, folder: str | Path) -> list[Path]:
         """Documents recorded under a folder whose files are gone (deleted while nobody watched)."""
-        prefix = str(Path(folder).resolve()).rstrip("/") + "/"
+        prefix = stored_path(Path(folder).resolve()).rstrip("/") + "/"
         rows = self.db.execute("select path from documents where substr(path, 1, ?) = ?", [len(prefix), prefix])
-        return [Path(p) for p, in rows if not Path(p).exists()]
+        return [file_path(p) for p, in rows if not file_path(p).exists()]
 
     def _delete_document(self, doc_id: int) -> None:
         sub = "select id from passages where document_id = ?"
@@ -526,6 +527,23 @@ _VERSION_MARKS = re.compile(
     r"\b(v|ver|version|rev|revision|issue)\s*\d+(\.\d+)*\b|\b\d{4}[-_.]\d{1,2}([-_.]\d{1,2})?\b|"
     r"\b\d{1,2}[-_.]\d{1,2}[-_.]\d{2,4}\b|\b(19|20)\d{2}( \d{1,2}){0,2}\b|\b(draft|final|signed|updated|copy|latest)\b|\(\d+\)",
     re.I)
+
+
+def stored_path(path: Path) -> str:
+    """A path as the database keeps it: itself when its name is UTF-8 (as nearly all are), otherwise with each
+    byte that is not written \\xe9, which SQLite can store and `file_path` turns back into the path."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
+_ESCAPED_BYTE = re.compile(rb"\\x([0-9a-f]{2})")
+
+
+def file_path(stored: str) -> Path:
+    """The file a stored path names: the path itself, or the one with the bytes its \\xe9 escapes stand for."""
+    path = Path(stored)
+    if "\\x" not in stored or path.exists():  # a name that really holds a backslash is found as it is
+        return path
+    return Path(os.fsdecode(_ESCAPED_BYTE.sub(lambda m: bytes([int(m.group(1), 16)]), os.fsencode(stored))))
 
 
 def display_name(path: Path) -> str:

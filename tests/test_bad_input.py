@@ -188,3 +188,48 @@ def test_control_and_bidi_characters_are_cleaned_where_text_enters(tmp_path):
     assert result.passages[-1].text == "The joint risk register is reviewed monthly by both partners."
     assert not any(re.search(r"[\x00-\x08\x0b-\x1f\u202a-\u202e\u2066-\u2069]", p.text + p.location + p.context)
                    for p in result.passages)
+
+
+def _non_utf8_name(folder):
+    folder.mkdir(exist_ok=True)
+    path = os.path.join(os.fsencode(folder), b"plan-\xe9t\xe9.txt")
+    with open(path, "wb") as fh:
+        fh.write(GOOD_TEXT.encode())
+    (folder / "other.txt").write_text("The exit strategy is reviewed every January by the board.")
+    return os.fsdecode(path)
+
+
+def test_a_file_name_that_is_not_utf8_is_stored_and_found_again(tmp_path):
+    from click.testing import CliRunner
+
+    from evidence.cli import cli
+    from evidence.db import open_db
+    from evidence.pipeline import file_path
+
+    raw = _non_utf8_name(tmp_path / "docs")
+    args = ["ingest", str(tmp_path / "docs"), "--db", str(tmp_path / "e.db"), "--model", "hash", "--workers", "0"]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    assert "plan-\\xe9t\\xe9.txt: 1 passages" in result.output and "Processed 2 documents, 0 failed" in result.output
+    db = open_db(tmp_path / "e.db")
+    stored, name, status = db.execute("select path, name, status from documents where name like 'plan-%'").fetchone()
+    assert (name, status) == ("plan-\\xe9t\\xe9.txt", "ok")
+    assert str(file_path(stored)) == raw and file_path(stored).exists()  # the stored path still finds the file
+    again = CliRunner().invoke(cli, args)
+    assert "unchanged  plan-\\xe9t\\xe9.txt" in again.output
+
+
+def test_the_watcher_keeps_a_file_whose_name_is_not_utf8(tmp_path):
+    from evidence import open_pipeline
+    from evidence.watch import Watcher
+
+    _non_utf8_name(tmp_path / "docs")
+    lines = []
+
+    def scan():
+        pipeline = open_pipeline(tmp_path / "e.db", model="hash", workers=0)
+        return sorted((o.status, o.path.name) for o in Watcher(pipeline, tmp_path / "docs", log=lines.append).initial_scan())
+
+    assert [s for s, _ in scan()] == ["ok", "ok"]
+    assert [s for s, _ in scan()] == ["unchanged", "unchanged"]  # found on disk again, not taken as removed
+    assert "2 unchanged" in lines[-1]
