@@ -62,7 +62,8 @@ def cli():
 @click.option("--timeout", default=120.0, show_default=True, help="Seconds allowed to read one file")
 @click.option("--force", is_flag=True, help="Read files again even if unchanged")
 @click.option("--quiet", is_flag=True, help="Only print failures and the summary")
-def ingest(paths, db_path, catalogues, model, workers, timeout, force, quiet):
+@click.option("--follow-links", is_flag=True, help="Follow symbolic links that point outside the folders given")
+def ingest(paths, db_path, catalogues, model, workers, timeout, force, quiet, follow_links):
     """Read files and folders (recursively) into the evidence database and map them."""
     from tqdm import tqdm
 
@@ -79,7 +80,7 @@ def ingest(paths, db_path, catalogues, model, workers, timeout, force, quiet):
             return
         (bar.write if bar is not None else click.echo)(printable(_describe(outcome)))
 
-    result = pipeline.ingest(paths, on_result=report, force=force, progress=progress)
+    result = pipeline.ingest(paths, on_result=report, force=force, progress=progress, follow_links=follow_links)
     echo(result.summary())
 
 

@@ -12,6 +12,7 @@ import json
 import os
 import re
 import shutil
+import stat
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -74,17 +75,87 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def discover(paths: Iterable[str | Path]) -> list[Path]:
-    """Every file under the given files and folders, recursively, lock and temporary files left out."""
+@dataclass
+class Unread:
+    """A path given to ingest (or found under one) that is not read, and why, in words."""
+    path: Path
+    status: str  # failed | skipped
+    reason: str
+
+
+_SPECIAL = ((stat.S_ISFIFO, "named pipe"), (stat.S_ISSOCK, "socket"), (stat.S_ISCHR, "character device"),
+            (stat.S_ISBLK, "block device"))
+
+
+def survey(paths: Iterable[str | Path], follow_links: bool = False) -> tuple[list[Path], list[Unread]]:
+    """Every file under the given files and folders, recursively (lock and temporary files left out), and every
+    path that is not read with the reason: unreadable folders, pipes and devices, link loops, and links out of
+    the folder given (not followed unless `follow_links`)."""
     found: list[Path] = []
+    unread: list[Unread] = []
     for raw in paths:
         path = Path(raw)
-        if not path.exists():
+        if not path.exists() and not path.is_symlink():
             raise IngestError(f"no such file or folder: {path}")
-        candidates = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
-        found.extend(p.resolve() for p in candidates
-                     if not is_ignorable(p) and not any(is_ignorable(Path(part)) for part in p.parts[-3:-1]))
-    return list(dict.fromkeys(found))
+        if path.is_dir():
+            root = path.resolve()
+            files: list[Path] = []
+            _walk(path.absolute(), root, follow_links, files, unread, {root})
+            found.extend(sorted(files))
+        elif not is_ignorable(path):  # a file named on its own is read wherever a link given by name points
+            _visit(path.absolute(), None, True, found, unread, set())
+    return list(dict.fromkeys(found)), unread
+
+
+def discover(paths: Iterable[str | Path], follow_links: bool = False) -> list[Path]:
+    """Every file under the given files and folders, recursively, lock and temporary files left out."""
+    return survey(paths, follow_links)[0]
+
+
+def _walk(folder: Path, root: Path, follow_links: bool, files: list[Path], unread: list[Unread],
+          seen: set[Path]) -> None:
+    try:
+        with os.scandir(folder) as entries:
+            children = sorted(Path(e.path) for e in entries)
+    except OSError as exc:  # an unreadable folder is said, not passed over
+        unread.append(Unread(folder, "failed", f"cannot read folder: {exc.strerror or exc}"))
+        return
+    for child in children:
+        if not is_ignorable(child):
+            _visit(child, root, follow_links, files, unread, seen)
+
+
+def _visit(path: Path, root: Path | None, follow_links: bool, files: list[Path], unread: list[Unread],
+           seen: set[Path]) -> None:
+    if path.is_symlink():
+        try:
+            target = path.resolve(strict=True)
+        except FileNotFoundError:
+            return unread.append(Unread(path, "skipped", "symbolic link to a missing file"))
+        except (RuntimeError, OSError):  # ELOOP, or RuntimeError from pathlib before 3.13
+            return unread.append(Unread(path, "skipped", "symbolic link loop"))
+        outside = root is not None and target != root and root not in target.parents
+        if outside and follow_links and target.is_file():
+            return files.append(path)  # kept under the link's name: its row replaces the "not followed" one
+        if outside and not follow_links:
+            return unread.append(Unread(path, "skipped", f"symbolic link to {stored_path(target)}, outside the "
+                                                         "folder: not followed (use --follow-links)"))
+    try:
+        mode = path.stat().st_mode
+    except OSError as exc:
+        return unread.append(Unread(path, "failed", f"cannot open file: {exc.strerror or exc}"))
+    if stat.S_ISDIR(mode):
+        if path.is_symlink() and not follow_links:
+            return  # a link to a folder inside the tree: its files are found where they really are
+        real = path.resolve()
+        if real not in seen:  # each folder once, however many links lead to it
+            seen.add(real)
+            _walk(path, root or real, follow_links, files, unread, seen)
+    elif stat.S_ISREG(mode):
+        files.append(path.resolve())
+    else:
+        kind = next((name for test, name in _SPECIAL if test(mode)), "special file")
+        unread.append(Unread(path, "skipped", f"not a regular file ({kind})"))
 
 
 class Pipeline:
@@ -197,20 +268,22 @@ class Pipeline:
 
     # ------------------------------------------------------------------ ingest
     def ingest(self, paths: Iterable[str | Path], on_result: OnResult | None = None, force: bool = False,
-               progress: Callable[[Iterable], Iterable] | None = None) -> IngestReport:
-        """Ingest files and folders; unchanged files are recognised by content hash and not read again."""
+               progress: Callable[[Iterable], Iterable] | None = None, follow_links: bool = False) -> IngestReport:
+        """Ingest files and folders; unchanged files are recognised by content hash and not read again. Every path
+        that cannot be read is recorded with the reason; links out of a folder are followed only if asked."""
         self.sync_catalogue()
         # left stale by a run that was killed before its refresh: the next refresh must cover everything
         self._stale_at_start = get_setting(self.db, "coverage_stale", "0") != "0"
-        files = [f for f in discover(paths) if not self._is_own_file(f)]
+        files, unread = survey(paths, follow_links)
+        files = [f for f in files if not self._is_own_file(f)]
         report = IngestReport()
+        for item in unread:
+            self._report(report, on_result, self.record_unread(item.path, item.status, item.reason))
         to_read: dict[Path, str] = {}
         for path in files:
             outcome, sha = self._triage(path, force)
             if outcome:
-                report.outcomes.append(outcome)
-                if on_result:
-                    on_result(outcome)
+                self._report(report, on_result, outcome)
             else:
                 to_read[path] = sha
         results = read_documents(list(to_read), workers=self.workers, timeout=self.timeout)
@@ -222,6 +295,21 @@ class Pipeline:
         self._store_all(buffered, to_read, report, on_result)
         self.refresh_coverage_if_stale()
         return report
+
+    @staticmethod
+    def _report(report: IngestReport, on_result: OnResult | None, outcome: FileOutcome) -> None:
+        report.outcomes.append(outcome)
+        if on_result:
+            on_result(outcome)
+
+    def record_unread(self, path: Path, status: str, reason: str) -> FileOutcome:
+        """A row for a path that cannot be read, so "Unread files" lists it; once, not a new version every run."""
+        row = self.db.execute("select id, status, error, sha256, unread_error from documents where path = ?",
+                              [stored_path(path)]).fetchone()
+        if row and (row[1:4] == (status, reason, None) or row[4] == reason):
+            return FileOutcome(path, status, reason, document_id=row[0])
+        fmt = path.suffix.lower().lstrip(".") or ("folder" if status == "failed" and "folder" in reason else "")
+        return self.store(ReadResult(path=path, format=fmt, status=status, error=reason), None)
 
     def refresh_coverage_if_stale(self) -> None:
         """Bring the coverage table up to date after documents were stored (also after a crash mid-batch):
@@ -267,7 +355,7 @@ class Pipeline:
         try:
             sha = sha256_file(path)
         except OSError as exc:
-            return FileOutcome(path, "failed", f"cannot open file: {exc.strerror or exc}"), ""
+            return self.record_unread(path, "failed", f"cannot open file: {exc.strerror or exc}"), ""
         row = self.db.execute("select id, sha256, unread_sha256 from documents where path = ?", [stored_path(path)]).fetchone()
         if row and sha in (row[1], row[2]) and not force:  # the same bytes, read or found unreadable before
             return FileOutcome(path, "unchanged", document_id=row[0]), sha
@@ -287,7 +375,7 @@ class Pipeline:
                 return doc_id
         return None
 
-    def store(self, result: ReadResult, sha: str) -> FileOutcome:
+    def store(self, result: ReadResult, sha: str | None) -> FileOutcome:
         """Embed and map the passages, then write the document in one transaction."""
         started = time.monotonic()
         if is_ignorable(result.path):
@@ -463,7 +551,8 @@ class Pipeline:
         """Documents recorded under a folder whose files are gone (deleted while nobody watched)."""
         prefix = stored_path(Path(folder).resolve()).rstrip("/") + "/"
         rows = self.db.execute("select path from documents where substr(path, 1, ?) = ?", [len(prefix), prefix])
-        return [file_path(p) for p, in rows if not file_path(p).exists()]
+        # lexists: a dangling link recorded as skipped is still there, not removed
+        return [file_path(p) for p, in rows if not os.path.lexists(file_path(p))]
 
     def _delete_document(self, doc_id: int) -> None:
         sub = "select id from passages where document_id = ?"

@@ -161,7 +161,7 @@ class Watcher:
                 (ready_gone if current is None else ready_files).append(path)
                 del self.pending[path]
         outcomes = []
-        files = [p for p in ready_files if p.is_file()]
+        files = [p for p in ready_files if not p.is_dir()]  # pipes and links too: ingest records why they are not read
         if files:
             outcomes += self._guarded(files[-1], lambda: self._ingest(files)) if len(files) == 1 else \
                 self._ingest_each_on_error(files)

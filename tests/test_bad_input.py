@@ -233,3 +233,86 @@ def test_the_watcher_keeps_a_file_whose_name_is_not_utf8(tmp_path):
     assert [s for s, _ in scan()] == ["ok", "ok"]
     assert [s for s, _ in scan()] == ["unchanged", "unchanged"]  # found on disk again, not taken as removed
     assert "2 unchanged" in lines[-1]
+
+
+def _unread(pipeline):
+    return {os.path.basename(p): (s, e) for p, s, e in pipeline.db.execute(
+        "select path, status, error from documents where status in ('failed', 'skipped')")}
+
+
+def test_a_file_that_cannot_be_opened_gets_a_row(fake_pipeline, tmp_path, monkeypatch):
+    import evidence.pipeline as pipeline_module
+
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "secret.txt").write_text(GOOD_TEXT)
+    (folder / "open.txt").write_text(GOOD_TEXT + " Open.")
+    real = pipeline_module.sha256_file
+
+    def denied(path):  # what chmod 000 does to anyone but root (and tests run as root here)
+        if path.name == "secret.txt":
+            raise PermissionError(13, "Permission denied", str(path))
+        return real(path)
+
+    monkeypatch.setattr(pipeline_module, "sha256_file", denied)
+    report = fake_pipeline.ingest([folder])
+    assert report.summary() == "Processed 2 documents, 1 failed"
+    assert _unread(fake_pipeline) == {"secret.txt": ("failed", "cannot open file: Permission denied")}
+    fake_pipeline.ingest([folder])  # still unreadable: recorded once, not a new version every run
+    assert fake_pipeline.db.execute("select count(*) from document_versions where status = 'failed'").fetchone()[0] == 1
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads a folder whatever its permissions")
+def test_an_unreadable_folder_gets_a_row(fake_pipeline, tmp_path):
+    folder = tmp_path / "docs"
+    (folder / "locked").mkdir(parents=True)
+    (folder / "open.txt").write_text(GOOD_TEXT)
+    (folder / "locked").chmod(0)
+    try:
+        fake_pipeline.ingest([folder])
+    finally:
+        (folder / "locked").chmod(0o755)
+    status, error = _unread(fake_pipeline)["locked"]
+    assert status == "failed" and "cannot read folder" in error and "Permission denied" in error
+
+
+def test_an_unreadable_folder_gets_a_row_simulated(fake_pipeline, tmp_path, monkeypatch):
+    folder = tmp_path / "docs"
+    (folder / "locked").mkdir(parents=True)
+    (folder / "locked" / "inside.txt").write_text(GOOD_TEXT)
+    (folder / "open.txt").write_text(GOOD_TEXT)
+    real = os.scandir
+
+    def scandir(path):
+        if os.path.basename(path) == "locked":
+            raise PermissionError(13, "Permission denied", str(path))
+        return real(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    fake_pipeline.ingest([folder])
+    assert _unread(fake_pipeline) == {"locked": ("failed", "cannot read folder: Permission denied")}
+
+
+def test_fifos_link_loops_and_links_out_of_the_folder_are_recorded_not_followed(fake_pipeline, tmp_path):
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "plan.txt").write_text(GOOD_TEXT)
+    os.mkfifo(folder / "pipe.txt")  # reading it would wait for ever
+    (folder / "loop.txt").symlink_to(folder / "loop.txt")
+    (folder / "dangling.txt").symlink_to(folder / "nowhere.txt")
+    outside = tmp_path / "outside.txt"
+    outside.write_text("The exit strategy is reviewed every January by the board.")
+    (folder / "out.txt").symlink_to(outside)
+    (folder / "inside.txt").symlink_to(folder / "plan.txt")  # the same file as plan.txt: read once
+    report = fake_pipeline.ingest([folder])
+    unread = _unread(fake_pipeline)
+    assert unread == {
+        "pipe.txt": ("skipped", "not a regular file (named pipe)"),
+        "loop.txt": ("skipped", "symbolic link loop"),
+        "dangling.txt": ("skipped", "symbolic link to a missing file"),
+        "out.txt": ("skipped", f"symbolic link to {outside}, outside the folder: not followed (use --follow-links)"),
+    }
+    assert sorted(o.path.name for o in report.outcomes if o.status == "ok") == ["plan.txt"]
+    fake_pipeline.ingest([folder], follow_links=True)
+    assert "out.txt" not in _unread(fake_pipeline)
+    assert fake_pipeline.db.execute("select status from documents where name = 'out.txt'").fetchone() == ("ok",)
