@@ -68,11 +68,17 @@ OnResult = Callable[[FileOutcome], None]
 
 
 def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
+    return file_digest(path)[0]
+
+
+def file_digest(path: Path) -> tuple[str, int]:
+    """The SHA-256 of a file's bytes and how many there were, from one pass over them."""
+    digest, size = hashlib.sha256(), 0
     with path.open("rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
             digest.update(block)
-    return digest.hexdigest()
+            size += len(block)
+    return digest.hexdigest(), size
 
 
 @dataclass
@@ -174,6 +180,7 @@ class Pipeline:
         self._touched: set[str] = set()  # requirements whose coverage the documents stored since the last refresh move
         self._stored = 0
         self._stale_at_start = False
+        self._sizes: dict[Path, int] = {}  # a file's size counted with the hash that matched its text
 
     # ------------------------------------------------------------------ catalogue
     @property
@@ -279,7 +286,7 @@ class Pipeline:
         report = IngestReport()
         for item in unread:
             self._report(report, on_result, self.record_unread(item.path, item.status, item.reason))
-        to_read: dict[Path, str] = {}
+        to_read: dict[Path, str | None] = {}
         for path in files:
             outcome, sha = self._triage(path, force)
             if outcome:
@@ -289,12 +296,39 @@ class Pipeline:
         results = read_documents(list(to_read), workers=self.workers, timeout=self.timeout)
         buffered: list[ReadResult] = []
         for result in (progress(results) if progress else results):
-            buffered.append(result)
+            buffered.append(self._same_as_hashed(result, to_read))
             if sum(len(r.passages) for r in buffered) >= EMBED_BATCH:
                 self._store_all(buffered, to_read, report, on_result)
         self._store_all(buffered, to_read, report, on_result)
         self.refresh_coverage_if_stale()
         return report
+
+    def _same_as_hashed(self, result: ReadResult, shas: dict[Path, str | None]) -> ReadResult:
+        """Hash, size and text of one moment: a file whose bytes changed between hashing and reading (an editor
+        saving meanwhile, unseen by size and mtime) is read once more; if it changes again it is failed, never
+        stored as one version's hash with another's text."""
+        if result.status not in ("ok", "partial"):
+            return result
+        path = result.path
+        for again in (False, True):
+            try:
+                sha, size = file_digest(path)
+            except OSError as exc:
+                shas[path] = None
+                return ReadResult(path=path, format=result.format, status="failed",
+                                  error=f"cannot open file: {exc.strerror or exc}")
+            if sha == shas[path]:
+                self._sizes[path] = size
+                return result
+            if again:
+                break
+            shas[path] = sha
+            result = next(iter(read_documents([path], workers=self.workers, timeout=self.timeout)))
+            if result.status not in ("ok", "partial"):
+                return result
+        shas[path] = None
+        return ReadResult(path=path, format=result.format, status="failed",
+                          error="file changed while it was read (still being written?)")
 
     @staticmethod
     def _report(report: IngestReport, on_result: OnResult | None, outcome: FileOutcome) -> None:
@@ -324,7 +358,7 @@ class Pipeline:
         self._stored = 0
         self._stale_at_start = False
 
-    def _store_all(self, results: list[ReadResult], shas: dict[Path, str], report: IngestReport,
+    def _store_all(self, results: list[ReadResult], shas: dict[Path, str | None], report: IngestReport,
                    on_result: OnResult | None) -> None:
         """Embed the passages of several files in one encoder call, then store each file on its own."""
         strings = []
@@ -487,7 +521,8 @@ class Pipeline:
             "doc_type": meta.get("doc_type", "other"), "title": meta.get("title") or clean_text(result.path.stem),
             "author": meta.get("author"), "created": meta.get("created"), "modified": meta.get("modified"),
             "document_date": meta.get("modified") or meta.get("created"),
-            "status": result.status, "error": result.error or None, "size": _size(result.path),
+            "status": result.status, "error": result.error or None,
+            "size": self._sizes.pop(result.path, None) or _size(result.path),
             "passage_count": len(result.passages),
             "metadata": json.dumps({k: v for k, v in meta.items() if k not in ("title", "author", "created", "modified")}),
             "ingested_at": _now(), "family": document_family(display_name(result.path)),

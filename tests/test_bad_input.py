@@ -316,3 +316,51 @@ def test_fifos_link_loops_and_links_out_of_the_folder_are_recorded_not_followed(
     fake_pipeline.ingest([folder], follow_links=True)
     assert "out.txt" not in _unread(fake_pipeline)
     assert fake_pipeline.db.execute("select status from documents where name = 'out.txt'").fetchone() == ("ok",)
+
+
+def _rewrite_keeping_size_and_mtime(path, text):
+    """An editor saving in place within the file system's time resolution: size and mtime as they were."""
+    st = path.stat()
+    path.write_text(text)
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+
+
+def test_a_file_that_changes_between_hash_and_read_is_read_again(fake_pipeline, tmp_path, monkeypatch):
+    from evidence.pipeline import sha256_file
+
+    path = tmp_path / "plan.txt"
+    path.write_text(GOOD_TEXT)
+    later = GOOD_TEXT.replace("every month", "each quarter")[:len(GOOD_TEXT)].ljust(len(GOOD_TEXT), ".")
+    original, calls = READERS["txt"].read, []
+
+    def read_while_someone_saves(p):
+        result = original(p)
+        calls.append(p)
+        if len(calls) == 1:
+            _rewrite_keeping_size_and_mtime(p, later)
+        return result
+
+    monkeypatch.setattr(READERS["txt"], "read", read_while_someone_saves)
+    outcome = fake_pipeline.ingest([path]).outcomes[0]
+    assert outcome.status == "ok" and len(calls) == 2
+    sha, size = fake_pipeline.db.execute("select sha256, size from documents").fetchone()
+    assert (sha, size) == (sha256_file(path), path.stat().st_size)  # hash, size and text of one moment
+    assert [t for t, in fake_pipeline.db.execute("select text from passages")] == [later]
+
+
+def test_a_file_that_keeps_changing_is_failed_not_half_stored(fake_pipeline, tmp_path, monkeypatch):
+    path = tmp_path / "plan.txt"
+    path.write_text(GOOD_TEXT)
+    original, calls = READERS["txt"].read, []
+
+    def read_while_someone_writes(p):
+        result = original(p)
+        calls.append(p)
+        _rewrite_keeping_size_and_mtime(p, f"{len(calls)}" + GOOD_TEXT[1:])
+        return result
+
+    monkeypatch.setattr(READERS["txt"], "read", read_while_someone_writes)
+    outcome = fake_pipeline.ingest([path]).outcomes[0]
+    assert (outcome.status, outcome.error) == ("failed", "file changed while it was read (still being written?)")
+    assert fake_pipeline.db.execute("select status, sha256 from documents").fetchone() == ("failed", None)
+    assert fake_pipeline.db.execute("select count(*) from passages").fetchone()[0] == 0
