@@ -8,7 +8,7 @@ from pathlib import Path
 from mapping import DEFAULT_MODEL, MappingConfig, get_embedder
 from standards import load_catalogue
 
-from .db import get_setting, open_db, set_setting
+from .db import get_setting, open_db, set_setting, write_transaction
 from .pipeline import FileOutcome, IngestError, IngestReport, Pipeline
 from .serve import files_dir_for
 
@@ -25,7 +25,8 @@ def open_pipeline(db_path: str | Path, catalogue_files: list[str] | None = None,
         catalogue_files = [str(Path(f).resolve()) for f in catalogue_files]
     model = model or get_setting(db, "model_spec") or DEFAULT_MODEL
     catalogue = load_catalogue(catalogue_files)
-    set_setting(db, "catalogue_files", json.dumps(catalogue_files))
-    set_setting(db, "model_spec", model)
+    with write_transaction(db.conn):
+        set_setting(db, "catalogue_files", json.dumps(catalogue_files))
+        set_setting(db, "model_spec", model)
     return Pipeline(db, catalogue, get_embedder(model), files_dir_for(db_path), config=config,
                     workers=workers, timeout=timeout)

@@ -62,7 +62,8 @@ def cli():
 @click.option("--timeout", default=120.0, show_default=True, help="Seconds allowed to read one file")
 @click.option("--force", is_flag=True, help="Read files again even if unchanged")
 @click.option("--quiet", is_flag=True, help="Only print failures and the summary")
-def ingest(paths, db_path, catalogues, model, workers, timeout, force, quiet):
+@click.option("--follow-links", is_flag=True, help="Follow symbolic links that point outside the folders given")
+def ingest(paths, db_path, catalogues, model, workers, timeout, force, quiet, follow_links):
     """Read files and folders (recursively) into the evidence database and map them."""
     from tqdm import tqdm
 
@@ -79,12 +80,12 @@ def ingest(paths, db_path, catalogues, model, workers, timeout, force, quiet):
             return
         (bar.write if bar is not None else click.echo)(printable(_describe(outcome)))
 
-    result = pipeline.ingest(paths, on_result=report, force=force, progress=progress)
+    result = pipeline.ingest(paths, on_result=report, force=force, progress=progress, follow_links=follow_links)
     echo(result.summary())
 
 
 def _describe(o: FileOutcome) -> str:
-    name = o.path.name
+    name = o.path.name  # printable() escapes what the terminal must not obey, and bytes that are not UTF-8
     if o.status == "unchanged":
         return f"  unchanged  {name}" + (f" ({o.error})" if o.error else "")
     if o.status in ("failed", "skipped"):
@@ -254,10 +255,11 @@ def export(db_path, fmt, sheet, output):
 @click.option("--comment", default="")
 def review(requirement_id, db_path, passage_id, decision, reviewer, comment):
     """Record an assessor's decision on a link or a requirement."""
+    from .db import write_transaction
     from .reviews import record_review
 
     db = _existing_db(db_path)
-    with db.conn:
+    with write_transaction(db.conn):  # waits for an ingest that is writing, never fails for its lock
         review_id = record_review(db.conn, requirement_id, decision, reviewer, passage_id, comment)
     echo(f"Review {review_id} saved")
 

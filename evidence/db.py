@@ -6,6 +6,11 @@ current state; other tools, Datasette pages and audits read their names.
 
 from __future__ import annotations
 
+import secrets
+import sqlite3
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import sqlite_utils
@@ -364,16 +369,68 @@ order by r.framework, r.position
 """
 
 
+BUSY_TIMEOUT_MS = 10_000  # SQLite's own wait for a lock, per attempt
+LOCK_WAIT = 600.0  # seconds a write keeps waiting its turn before it gives up
+
+
 def open_db(path: str | Path, migrate: bool = True) -> sqlite_utils.Database:
     """Open (and create or upgrade) an evidence database; WAL so Datasette can read while we write."""
-    db = sqlite_utils.Database(str(path))
-    db.execute("pragma journal_mode = wal")
+    db = sqlite_utils.Database(sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000))
+    # the busy timeout comes first: switching a new database to WAL takes a lock another process may hold
+    db.execute(f"pragma busy_timeout = {BUSY_TIMEOUT_MS}")
+    _retry_locked(lambda: db.execute("pragma journal_mode = wal"))
     db.execute("pragma synchronous = normal")
-    db.execute("pragma busy_timeout = 10000")
     db.execute("pragma foreign_keys = on")
-    if migrate:
-        migrations.apply(db)
+    if migrate and migrations.pending(db):
+        # two processes opening a new database together: the one holding the writer lock migrates, the other
+        # finds nothing pending once it gets the lock
+        with write_transaction(db.conn):
+            migrations.apply(db)
     return db
+
+
+def is_locked(exc: BaseException) -> bool:
+    """Whether an error only says another connection holds the lock (worth waiting for, never worth failing)."""
+    return isinstance(exc, sqlite3.OperationalError) and ("locked" in str(exc) or "busy" in str(exc))
+
+
+def _retry_locked(action):
+    deadline, delay = time.monotonic() + LOCK_WAIT, 0.05
+    while True:
+        try:
+            return action()
+        except sqlite3.OperationalError as exc:
+            if not is_locked(exc) or time.monotonic() > deadline:
+                raise
+        time.sleep(delay)
+        delay = min(1.0, delay * 2)
+
+
+@contextmanager
+def write_transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """One write transaction that waits its turn. It takes SQLite's writer lock at BEGIN (IMMEDIATE): a deferred
+    transaction that reads and then writes must upgrade its lock, and in WAL mode that fails at once with
+    "database is locked" when another writer got there first; waiting at BEGIN, nothing inside ever fails for a
+    lock. Nested in an open transaction it is a savepoint of that transaction."""
+    if conn.in_transaction:
+        name = f"evidence_{secrets.token_hex(8)}"
+        conn.execute(f"savepoint {name}")
+        try:
+            yield conn
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute(f"rollback to savepoint {name}")
+                conn.execute(f"release savepoint {name}")
+            raise
+        conn.execute(f"release savepoint {name}")
+        return
+    _retry_locked(lambda: conn.execute("begin immediate"))
+    try:
+        yield conn
+    except BaseException:
+        conn.rollback()
+        raise
+    _retry_locked(conn.commit)
 
 
 def is_row_id(value: int) -> bool:
@@ -387,4 +444,5 @@ def get_setting(db: sqlite_utils.Database, key: str, default: str | None = None)
 
 
 def set_setting(db: sqlite_utils.Database, key: str, value: str) -> None:
-    db["settings"].upsert({"key": key, "value": value}, pk="key")
+    with write_transaction(db.conn):  # on its own, or part of the caller's transaction
+        db["settings"].upsert({"key": key, "value": value}, pk="key")

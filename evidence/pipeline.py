@@ -9,8 +9,10 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import os
 import re
 import shutil
+import stat
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -24,7 +26,7 @@ from ingest.batch import DEFAULT_TIMEOUT, read_documents
 from mapping import Embedder, MappingConfig, Profiles, build_profiles, map_passages
 from standards import Catalogue
 
-from .db import get_setting, refresh_coverage, set_setting
+from .db import get_setting, refresh_coverage, set_setting, write_transaction
 
 EMBED_BATCH = 512  # passages read before one encoder call: large, length-sorted batches keep the model busy
 COVERAGE_EVERY = 60.0  # seconds between coverage refreshes during a long ingestion (always one at the end)
@@ -66,24 +68,100 @@ OnResult = Callable[[FileOutcome], None]
 
 
 def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
+    return file_digest(path)[0]
+
+
+def file_digest(path: Path) -> tuple[str, int]:
+    """The SHA-256 of a file's bytes and how many there were, from one pass over them."""
+    digest, size = hashlib.sha256(), 0
     with path.open("rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
             digest.update(block)
-    return digest.hexdigest()
+            size += len(block)
+    return digest.hexdigest(), size
 
 
-def discover(paths: Iterable[str | Path]) -> list[Path]:
-    """Every file under the given files and folders, recursively, lock and temporary files left out."""
+@dataclass
+class Unread:
+    """A path given to ingest (or found under one) that is not read, and why, in words."""
+    path: Path
+    status: str  # failed | skipped
+    reason: str
+
+
+_SPECIAL = ((stat.S_ISFIFO, "named pipe"), (stat.S_ISSOCK, "socket"), (stat.S_ISCHR, "character device"),
+            (stat.S_ISBLK, "block device"))
+
+
+def survey(paths: Iterable[str | Path], follow_links: bool = False) -> tuple[list[Path], list[Unread]]:
+    """Every file under the given files and folders, recursively (lock and temporary files left out), and every
+    path that is not read with the reason: unreadable folders, pipes and devices, link loops, and links out of
+    the folder given (not followed unless `follow_links`)."""
     found: list[Path] = []
+    unread: list[Unread] = []
     for raw in paths:
         path = Path(raw)
-        if not path.exists():
+        if not path.exists() and not path.is_symlink():
             raise IngestError(f"no such file or folder: {path}")
-        candidates = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
-        found.extend(p.resolve() for p in candidates
-                     if not is_ignorable(p) and not any(is_ignorable(Path(part)) for part in p.parts[-3:-1]))
-    return list(dict.fromkeys(found))
+        if path.is_dir():
+            root = path.resolve()
+            files: list[Path] = []
+            _walk(path.absolute(), root, follow_links, files, unread, {root})
+            found.extend(sorted(files))
+        elif not is_ignorable(path):  # a file named on its own is read wherever a link given by name points
+            _visit(path.absolute(), None, True, found, unread, set())
+    return list(dict.fromkeys(found)), unread
+
+
+def discover(paths: Iterable[str | Path], follow_links: bool = False) -> list[Path]:
+    """Every file under the given files and folders, recursively, lock and temporary files left out."""
+    return survey(paths, follow_links)[0]
+
+
+def _walk(folder: Path, root: Path, follow_links: bool, files: list[Path], unread: list[Unread],
+          seen: set[Path]) -> None:
+    try:
+        with os.scandir(folder) as entries:
+            children = sorted(Path(e.path) for e in entries)
+    except OSError as exc:  # an unreadable folder is said, not passed over
+        unread.append(Unread(folder, "failed", f"cannot read folder: {exc.strerror or exc}"))
+        return
+    for child in children:
+        if not is_ignorable(child):
+            _visit(child, root, follow_links, files, unread, seen)
+
+
+def _visit(path: Path, root: Path | None, follow_links: bool, files: list[Path], unread: list[Unread],
+           seen: set[Path]) -> None:
+    if path.is_symlink():
+        try:
+            target = path.resolve(strict=True)
+        except FileNotFoundError:
+            return unread.append(Unread(path, "skipped", "symbolic link to a missing file"))
+        except (RuntimeError, OSError):  # ELOOP, or RuntimeError from pathlib before 3.13
+            return unread.append(Unread(path, "skipped", "symbolic link loop"))
+        outside = root is not None and target != root and root not in target.parents
+        if outside and follow_links and target.is_file():
+            return files.append(path)  # kept under the link's name: its row replaces the "not followed" one
+        if outside and not follow_links:
+            return unread.append(Unread(path, "skipped", f"symbolic link to {stored_path(target)}, outside the "
+                                                         "folder: not followed (use --follow-links)"))
+    try:
+        mode = path.stat().st_mode
+    except OSError as exc:
+        return unread.append(Unread(path, "failed", f"cannot open file: {exc.strerror or exc}"))
+    if stat.S_ISDIR(mode):
+        if path.is_symlink() and not follow_links:
+            return  # a link to a folder inside the tree: its files are found where they really are
+        real = path.resolve()
+        if real not in seen:  # each folder once, however many links lead to it
+            seen.add(real)
+            _walk(path, root or real, follow_links, files, unread, seen)
+    elif stat.S_ISREG(mode):
+        files.append(path.resolve())
+    else:
+        kind = next((name for test, name in _SPECIAL if test(mode)), "special file")
+        unread.append(Unread(path, "skipped", f"not a regular file ({kind})"))
 
 
 class Pipeline:
@@ -102,6 +180,7 @@ class Pipeline:
         self._touched: set[str] = set()  # requirements whose coverage the documents stored since the last refresh move
         self._stored = 0
         self._stale_at_start = False
+        self._sizes: dict[Path, int] = {}  # a file's size counted with the hash that matched its text
 
     # ------------------------------------------------------------------ catalogue
     @property
@@ -136,7 +215,7 @@ class Pipeline:
             return False
         keep = [r.id for r in self.catalogue]
         marks = ",".join("?" * len(keep))
-        with self.db.atomic():
+        with write_transaction(self.db.conn):
             # requirements change in place and each document's links are replaced by its own re-map below,
             # so a live matrix never shows an empty evidence table in between
             for table in ("evidence", "candidates"):
@@ -177,7 +256,7 @@ class Pipeline:
             fresh = self.embedder.embed(missing)
             rows = [{"text_hash": text_hash(t), "model": self.embedder.name, "vector": v.astype(np.float32).tobytes()}
                     for t, v in zip(missing, fresh)]
-            with self.db.atomic():
+            with write_transaction(self.db.conn):
                 self.db["embeddings"].insert_all(rows, pk=("text_hash", "model"), replace=True)
             cached.update({r["text_hash"]: v for r, v in zip(rows, fresh)})
             self._recent.update({r["text_hash"]: v for r, v in zip(rows, fresh)})
@@ -197,37 +276,81 @@ class Pipeline:
 
     # ------------------------------------------------------------------ ingest
     def ingest(self, paths: Iterable[str | Path], on_result: OnResult | None = None, force: bool = False,
-               progress: Callable[[Iterable], Iterable] | None = None) -> IngestReport:
-        """Ingest files and folders; unchanged files are recognised by content hash and not read again."""
+               progress: Callable[[Iterable], Iterable] | None = None, follow_links: bool = False) -> IngestReport:
+        """Ingest files and folders; unchanged files are recognised by content hash and not read again. Every path
+        that cannot be read is recorded with the reason; links out of a folder are followed only if asked."""
         self.sync_catalogue()
         # left stale by a run that was killed before its refresh: the next refresh must cover everything
         self._stale_at_start = get_setting(self.db, "coverage_stale", "0") != "0"
-        files = [f for f in discover(paths) if not self._is_own_file(f)]
+        files, unread = survey(paths, follow_links)
+        files = [f for f in files if not self._is_own_file(f)]
         report = IngestReport()
-        to_read: dict[Path, str] = {}
+        for item in unread:
+            self._report(report, on_result, self.record_unread(item.path, item.status, item.reason))
+        to_read: dict[Path, str | None] = {}
         for path in files:
             outcome, sha = self._triage(path, force)
             if outcome:
-                report.outcomes.append(outcome)
-                if on_result:
-                    on_result(outcome)
+                self._report(report, on_result, outcome)
             else:
                 to_read[path] = sha
         results = read_documents(list(to_read), workers=self.workers, timeout=self.timeout)
         buffered: list[ReadResult] = []
         for result in (progress(results) if progress else results):
-            buffered.append(result)
+            buffered.append(self._same_as_hashed(result, to_read))
             if sum(len(r.passages) for r in buffered) >= EMBED_BATCH:
                 self._store_all(buffered, to_read, report, on_result)
         self._store_all(buffered, to_read, report, on_result)
         self.refresh_coverage_if_stale()
         return report
 
+    def _same_as_hashed(self, result: ReadResult, shas: dict[Path, str | None]) -> ReadResult:
+        """Hash, size and text of one moment: a file whose bytes changed between hashing and reading (an editor
+        saving meanwhile, unseen by size and mtime) is read once more; if it changes again it is failed, never
+        stored as one version's hash with another's text."""
+        if result.status not in ("ok", "partial"):
+            return result
+        path = result.path
+        for again in (False, True):
+            try:
+                sha, size = file_digest(path)
+            except OSError as exc:
+                shas[path] = None
+                return ReadResult(path=path, format=result.format, status="failed",
+                                  error=f"cannot open file: {exc.strerror or exc}")
+            if sha == shas[path]:
+                self._sizes[path] = size
+                return result
+            if again:
+                break
+            shas[path] = sha
+            result = next(iter(read_documents([path], workers=self.workers, timeout=self.timeout)))
+            if result.status not in ("ok", "partial"):
+                return result
+        shas[path] = None
+        return ReadResult(path=path, format=result.format, status="failed",
+                          error="file changed while it was read (still being written?)")
+
+    @staticmethod
+    def _report(report: IngestReport, on_result: OnResult | None, outcome: FileOutcome) -> None:
+        report.outcomes.append(outcome)
+        if on_result:
+            on_result(outcome)
+
+    def record_unread(self, path: Path, status: str, reason: str) -> FileOutcome:
+        """A row for a path that cannot be read, so "Unread files" lists it; once, not a new version every run."""
+        row = self.db.execute("select id, status, error, sha256, unread_error from documents where path = ?",
+                              [stored_path(path)]).fetchone()
+        if row and (row[1:4] == (status, reason, None) or row[4] == reason):
+            return FileOutcome(path, status, reason, document_id=row[0])
+        fmt = path.suffix.lower().lstrip(".") or ("folder" if status == "failed" and "folder" in reason else "")
+        return self.store(ReadResult(path=path, format=fmt, status=status, error=reason), None)
+
     def refresh_coverage_if_stale(self) -> None:
         """Bring the coverage table up to date after documents were stored (also after a crash mid-batch):
         only the requirements this run touched when it stored a few documents, all of them otherwise."""
         if get_setting(self.db, "coverage_stale", "1") != "0":
-            with self.db.atomic():
+            with write_transaction(self.db.conn):
                 few = self._stored <= INCREMENTAL_DOCUMENTS and not self._stale_at_start
                 refresh_coverage(self.db.conn, self._touched if few else None)
                 set_setting(self.db, "coverage_stale", "0")
@@ -236,7 +359,7 @@ class Pipeline:
         self._stored = 0
         self._stale_at_start = False
 
-    def _store_all(self, results: list[ReadResult], shas: dict[Path, str], report: IngestReport,
+    def _store_all(self, results: list[ReadResult], shas: dict[Path, str | None], report: IngestReport,
                    on_result: OnResult | None) -> None:
         """Embed the passages of several files in one encoder call, then store each file on its own."""
         strings = []
@@ -267,27 +390,27 @@ class Pipeline:
         try:
             sha = sha256_file(path)
         except OSError as exc:
-            return FileOutcome(path, "failed", f"cannot open file: {exc.strerror or exc}"), ""
-        row = self.db.execute("select id, sha256, unread_sha256 from documents where path = ?", [str(path)]).fetchone()
+            return self.record_unread(path, "failed", f"cannot open file: {exc.strerror or exc}"), ""
+        row = self.db.execute("select id, sha256, unread_sha256 from documents where path = ?", [stored_path(path)]).fetchone()
         if row and sha in (row[1], row[2]) and not force:  # the same bytes, read or found unreadable before
             return FileOutcome(path, "unchanged", document_id=row[0]), sha
         moved = self._moved_from(sha) if not row else None
         if moved is not None and not force:
-            with self.db.atomic():
-                self.db["documents"].update(moved, {"path": str(path), "name": display_name(path),
+            with write_transaction(self.db.conn):
+                self.db["documents"].update(moved, {"path": stored_path(path), "name": display_name(path),
                                                     "family": document_family(display_name(path))})
                 self.db.execute("update document_versions set path = ?, name = ? where id = "
-                                "(select version_id from documents where id = ?)", [str(path), display_name(path), moved])
+                                "(select version_id from documents where id = ?)", [stored_path(path), display_name(path), moved])
             return FileOutcome(path, "unchanged", "moved from an earlier path", document_id=moved), sha
         return None, sha
 
     def _moved_from(self, sha: str) -> int | None:
         for doc_id, old in self.db.execute("select id, path from documents where sha256 = ?", [sha]).fetchall():
-            if not Path(old).exists():
+            if not file_path(old).exists():
                 return doc_id
         return None
 
-    def store(self, result: ReadResult, sha: str) -> FileOutcome:
+    def store(self, result: ReadResult, sha: str | None) -> FileOutcome:
         """Embed and map the passages, then write the document in one transaction."""
         started = time.monotonic()
         if is_ignorable(result.path):
@@ -299,11 +422,11 @@ class Pipeline:
         passages = result.passages
         doc_type = result.metadata.get("doc_type", "other")
         links = self._map(passages, result.metadata.get("title", ""), doc_type) if passages else []
-        existing = self.db.execute("select id from documents where path = ?", [str(result.path)]).fetchone()
+        existing = self.db.execute("select id from documents where path = ?", [stored_path(result.path)]).fetchone()
         if existing:
             self._touched.update(self._linked_requirements(existing[0]))
         self._stored += 1
-        with self.db.atomic():
+        with write_transaction(self.db.conn):
             doc_id = self._write_document(result, sha, copy_path)
             ids = self._write_passages(doc_id, passages)
             self._touched.update(self._write_links(ids, links))
@@ -317,14 +440,14 @@ class Pipeline:
         if result.status in ("ok", "partial"):
             return None
         row = self.db.execute("select id, ingested_at from documents where path = ? and status in ('ok', 'partial')",
-                              [str(result.path)]).fetchone()
+                              [stored_path(result.path)]).fetchone()
         if row is None:
             return None
         error = result.error or result.status
-        with self.db.atomic():
+        with write_transaction(self.db.conn):
             self.db["documents"].update(row[0], {"unread_sha256": sha, "unread_error": error, "unread_at": _now()})
             self.db["document_versions"].insert({
-                "document_id": row[0], "path": str(result.path), "name": display_name(result.path), "sha256": sha,
+                "document_id": row[0], "path": stored_path(result.path), "name": display_name(result.path), "sha256": sha,
                 "status": result.status, "error": error, "passage_count": 0, "ingested_at": _now()})
         return FileOutcome(result.path, result.status, f"{error}; the version read on {row[1][:10]} still counts",
                            document_id=row[0])
@@ -372,31 +495,35 @@ class Pipeline:
         """Re-map every stored passage from cached embeddings (after a catalogue or settings change)."""
         docs = self.db.execute("select id, title, doc_type from documents where status in ('ok','partial')").fetchall()
         total = 0
+        if docs:
+            self.warm_up()  # the slow part, before any writer lock is held
         for doc_id, title, doc_type in docs:
-            rows = list(self.db.query("select * from passages where document_id = ? order by id", [doc_id]))
-            links = self._map([_Stored(r) for r in rows], title or "", doc_type or "other")
-            with self.db.atomic():
+            # read in the write transaction: another writer may replace the document meanwhile
+            with write_transaction(self.db.conn):
+                rows = list(self.db.query("select * from passages where document_id = ? order by id", [doc_id]))
+                links = self._map([_Stored(r) for r in rows], title or "", doc_type or "other")
                 self.db.execute("delete from evidence where passage_id in (select id from passages where document_id = ?)", [doc_id])
                 self.db.execute("delete from candidates where passage_id in (select id from passages where document_id = ?)", [doc_id])
                 self._write_links([r["id"] for r in rows], links)
             total += len(links)
-        with self.db.atomic():
+        with write_transaction(self.db.conn):
             refresh_coverage(self.db.conn)
         return total
 
     # ------------------------------------------------------------------ writing
     def _write_document(self, result: ReadResult, sha: str, copy_path: Path | None) -> int:
-        existing = self.db.execute("select id from documents where path = ?", [str(result.path)]).fetchone()
+        existing = self.db.execute("select id from documents where path = ?", [stored_path(result.path)]).fetchone()
         if existing:
             self._archive(existing[0], "replaced_at")
             self._delete_document(existing[0])
         meta = result.metadata
         row = {
-            "path": str(result.path), "name": display_name(result.path), "sha256": sha, "format": result.format,
+            "path": stored_path(result.path), "name": display_name(result.path), "sha256": sha, "format": result.format,
             "doc_type": meta.get("doc_type", "other"), "title": meta.get("title") or clean_text(result.path.stem),
             "author": meta.get("author"), "created": meta.get("created"), "modified": meta.get("modified"),
             "document_date": meta.get("modified") or meta.get("created"),
-            "status": result.status, "error": result.error or None, "size": _size(result.path),
+            "status": result.status, "error": result.error or None,
+            "size": self._sizes.pop(result.path, None) or _size(result.path),
             "passage_count": len(result.passages),
             "metadata": json.dumps({k: v for k, v in meta.items() if k not in ("title", "author", "created", "modified")}),
             "ingested_at": _now(), "family": document_family(display_name(result.path)),
@@ -439,11 +566,11 @@ class Pipeline:
         """A deleted file: its evidence stops counting now and stays in history with the time of removal."""
         started = time.monotonic()
         path = Path(path)
-        row = self.db.execute("select id, passage_count from documents where path = ?", [str(path)]).fetchone()
+        row = self.db.execute("select id, passage_count from documents where path = ?", [stored_path(path)]).fetchone()
         if row is None:
             return FileOutcome(path, "unchanged", "not in the database")
         touched = self._linked_requirements(row[0])
-        with self.db.atomic():
+        with write_transaction(self.db.conn):
             self._archive(row[0], "removed_at")
             self._delete_document(row[0])
             refresh_coverage(self.db.conn, touched)
@@ -458,9 +585,10 @@ class Pipeline:
 
     def removed_under(self, folder: str | Path) -> list[Path]:
         """Documents recorded under a folder whose files are gone (deleted while nobody watched)."""
-        prefix = str(Path(folder).resolve()).rstrip("/") + "/"
+        prefix = stored_path(Path(folder).resolve()).rstrip("/") + "/"
         rows = self.db.execute("select path from documents where substr(path, 1, ?) = ?", [len(prefix), prefix])
-        return [Path(p) for p, in rows if not Path(p).exists()]
+        # lexists: a dangling link recorded as skipped is still there, not removed
+        return [file_path(p) for p, in rows if not os.path.lexists(file_path(p))]
 
     def _delete_document(self, doc_id: int) -> None:
         sub = "select id from passages where document_id = ?"
@@ -524,6 +652,23 @@ _VERSION_MARKS = re.compile(
     r"\b(v|ver|version|rev|revision|issue)\s*\d+(\.\d+)*\b|\b\d{4}[-_.]\d{1,2}([-_.]\d{1,2})?\b|"
     r"\b\d{1,2}[-_.]\d{1,2}[-_.]\d{2,4}\b|\b(19|20)\d{2}( \d{1,2}){0,2}\b|\b(draft|final|signed|updated|copy|latest)\b|\(\d+\)",
     re.I)
+
+
+def stored_path(path: Path) -> str:
+    """A path as the database keeps it: itself when its name is UTF-8 (as nearly all are), otherwise with each
+    byte that is not written \\xe9, which SQLite can store and `file_path` turns back into the path."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
+_ESCAPED_BYTE = re.compile(rb"\\x([0-9a-f]{2})")
+
+
+def file_path(stored: str) -> Path:
+    """The file a stored path names: the path itself, or the one with the bytes its \\xe9 escapes stand for."""
+    path = Path(stored)
+    if "\\x" not in stored or path.exists():  # a name that really holds a backslash is found as it is
+        return path
+    return Path(os.fsdecode(_ESCAPED_BYTE.sub(lambda m: bytes([int(m.group(1), 16)]), os.fsencode(stored))))
 
 
 def display_name(path: Path) -> str:

@@ -15,9 +15,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ingest import fingerprint, is_ignorable
+from ingest import fingerprint, is_ignorable, printable
 
-from .pipeline import FileOutcome, Pipeline
+from .db import set_setting, write_transaction
+from .pipeline import FileOutcome, Pipeline, stored_path
 
 NETWORK_FILESYSTEMS = {"nfs", "nfs4", "cifs", "smb3", "smbfs", "fuse.sshfs", "9p", "afs", "ceph", "glusterfs",
                        "davfs", "fuse.davfs2", "fuse.rclone", "fuse.s3fs", "lustre"}
@@ -97,17 +98,48 @@ class Watcher:
         from watchfiles import Change, watch
 
         scanned = False
-        for changes in watch(self.folder, recursive=True, force_polling=self.poll, poll_delay_ms=500,
-                             yield_on_timeout=True, rust_timeout=250, stop_event=self.stop_event,
-                             debounce=200, step=50):
-            if not scanned:
-                # the watch is in place before the scan, so nothing dropped in meanwhile is missed
-                self.initial_scan(progress)
-                self.log(f"{_stamp()} watching {self.folder}" + (" (polling)" if self.poll else ""))
-                scanned = True
-            for change, raw in changes:
-                self.notice(Path(raw), deleted=change == Change.deleted)
-            self.process_ready()
+        self.record_status("running")
+        try:
+            for changes in watch(self.folder, recursive=True, force_polling=self.poll, poll_delay_ms=500,
+                                 yield_on_timeout=True, rust_timeout=250, stop_event=self.stop_event,
+                                 debounce=200, step=50):
+                if not scanned:
+                    # the watch is in place before the scan, so nothing dropped in meanwhile is missed
+                    self._guarded(self.folder, lambda: self.initial_scan(progress))
+                    self.log(f"{_stamp()} watching {self.folder}" + (" (polling)" if self.poll else ""))
+                    scanned = True
+                for change, raw in changes:
+                    self.notice(Path(raw), deleted=change == Change.deleted)
+                self.process_ready()
+        finally:
+            self.record_status("stopped")
+
+    def record_status(self, state: str, last_file: Path | None = None, error: str | None = None) -> None:
+        """What the watcher is doing, in the settings table, for the front page; never fatal itself."""
+        values = {"watcher_state": state, "watcher_folder": str(self.folder), "watcher_updated_at": _now()}
+        if last_file is not None:
+            values["watcher_last_file"] = _shown(last_file)
+        if error is not None:
+            values["watcher_last_error"] = error
+            values["watcher_last_error_at"] = values["watcher_updated_at"]
+        try:
+            with write_transaction(self.pipeline.db.conn):
+                for key, value in values.items():
+                    set_setting(self.pipeline.db, key, value)
+        except Exception as exc:  # a status that cannot be written is said on the console, and work goes on
+            self.log(f"{_stamp()} could not record the watcher status: {type(exc).__name__}: {exc}")
+
+    def _guarded(self, path: Path, action: Callable[[], list[FileOutcome]]) -> list[FileOutcome]:
+        """Run one piece of work; an error in it is recorded and said, and the watcher goes on."""
+        try:
+            outcomes = action()
+        except Exception as exc:
+            error = f"{type(exc).__name__}: {exc}"
+            self.log(f"{_stamp()} ERROR    {_shown(path)}: {error} (the watcher goes on)")
+            self.record_status("running", path, error)
+            return []
+        self.record_status("running", path)
+        return outcomes
 
     def notice(self, path: Path, deleted: bool = False) -> None:
         """Queue a changed path; it is handled once it has settled."""
@@ -129,12 +161,23 @@ class Watcher:
                 (ready_gone if current is None else ready_files).append(path)
                 del self.pending[path]
         outcomes = []
-        files = [p for p in ready_files if p.is_file()]
+        files = [p for p in ready_files if not p.is_dir()]  # pipes and links too: ingest records why they are not read
         if files:
-            outcomes += self._ingest(files)
+            outcomes += self._guarded(files[-1], lambda: self._ingest(files)) if len(files) == 1 else \
+                self._ingest_each_on_error(files)
         for path in ready_gone:
-            for gone in [path] if self._known(path) else self.pipeline.removed_under(path):
-                outcomes.append(self._remove(gone))
+            outcomes += self._guarded(path, lambda path=path: [
+                self._remove(gone) for gone in ([path] if self._known(path) else self.pipeline.removed_under(path))])
+        return outcomes
+
+    def _ingest_each_on_error(self, files: list[Path]) -> list[FileOutcome]:
+        """Several files in one batch (embedding is faster so); if the batch fails, each file on its own, so the
+        error stays with the file that caused it."""
+        try:
+            outcomes = self._ingest(files)
+        except Exception:
+            return [o for path in files for o in self._guarded(path, lambda path=path: self._ingest([path]))]
+        self.record_status("running", files[-1])
         return outcomes
 
     def _ingest(self, files: list[Path]) -> list[FileOutcome]:
@@ -157,7 +200,7 @@ class Watcher:
         return outcome
 
     def _known(self, path: Path) -> bool:
-        return self.pipeline.db.execute("select 1 from documents where path = ?", [str(path)]).fetchone() is not None
+        return self.pipeline.db.execute("select 1 from documents where path = ?", [stored_path(path)]).fetchone() is not None
 
     def _ignored(self, path: Path) -> bool:
         return is_ignorable(path) or self.pipeline._is_own_file(path)
@@ -169,6 +212,15 @@ class Watcher:
         }.get(action, f"+{o.passages} passages, {o.evidence} evidence links")
         status = f" [{o.status}: {o.error}]" if o.status in ("failed", "partial", "skipped") else ""
         self.log(f"{_stamp()} {action:8} {o.path.name}: {detail}{status} ({o.seconds:.1f} s)")
+
+
+def _shown(path: Path) -> str:
+    """A path as said on the console and the front page: control characters escaped."""
+    return printable(str(path))
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
 
 
 def _stamp() -> str:

@@ -32,6 +32,9 @@ class ExcelReader:
                 hidden.append(ws.title)
             try:
                 result.passages.extend(_sheet_passages(ws, ws.sheet_state != "visible"))
+                cut = _cut_rows(ws)
+                if cut:  # a file read only in part says so: partial, with what is missing
+                    result.warnings.append(f"sheet {ws.title}: {cut}")
             except Exception as exc:  # one bad sheet makes the file partial, not failed
                 result.warnings.append(f"sheet {ws.title}: {short_error(exc)}")
         if hidden:
@@ -60,9 +63,13 @@ def _cell_text(value) -> str:
     return " ".join(str(value).split())
 
 
-def _grid(ws) -> list[list[str]]:
-    """The sheet as text, from the cells that exist (a declared dimension of a million rows costs nothing),
-    with each merged range's value copied into every cell it covers."""
+Row = tuple[int, list[str]]  # a sheet row's number and its cells' text, column A first
+
+
+def _grid(ws) -> list[Row]:
+    """The sheet's rows that hold something, as text, from the cells that exist: the declared dimension and a
+    far-away cell (XFD1, A1048576) cost nothing, as an empty row is never made. Each merged range's value is
+    copied into every cell it covers."""
     cells = {(r, c): _cell_text(cell.value) for (r, c), cell in ws._cells.items() if cell.value is not None}
     cells = {k: v for k, v in cells.items() if v and k[0] <= MAX_ROWS_PER_SHEET}
     for rng in ws.merged_cells.ranges:
@@ -71,23 +78,36 @@ def _grid(ws) -> list[list[str]]:
             for r in range(rng.min_row, min(rng.max_row, MAX_ROWS_PER_SHEET) + 1):
                 for c in range(rng.min_col, rng.max_col + 1):
                     cells[(r, c)] = value
-    if not cells:
-        return []
-    width = max(c for _, c in cells)
-    rows = [[""] * width for _ in range(max(r for r, _ in cells))]
+    by_row: dict[int, dict[int, str]] = {}
     for (r, c), value in cells.items():
-        rows[r - 1][c - 1] = value
+        by_row.setdefault(r, {})[c] = value
+    rows = []
+    for r in sorted(by_row):
+        row = [""] * max(by_row[r])
+        for c, value in by_row[r].items():
+            row[c - 1] = value
+        rows.append((r, row))
     return rows
 
 
-def _header_index(rows: list[list[str]]) -> int | None:
+def _cut_rows(ws) -> str:
+    """What the row limit left out of a sheet, in words; empty when nothing was."""
+    beyond = {r for (r, _), cell in ws._cells.items() if r > MAX_ROWS_PER_SHEET and cell.value not in (None, "")}
+    if not beyond:
+        return ""
+    return (f"only the first {MAX_ROWS_PER_SHEET:,} rows were read; {len(beyond):,} rows with data below "
+            f"(rows {min(beyond):,} to {max(beyond):,}) were cut")
+
+
+def _header_index(rows: list[Row]) -> int | None:
     """The first row that looks like column names: several short text cells, data below it."""
-    width = max((sum(1 for v in r if v) for r in rows[:HEADER_SCAN_ROWS]), default=0)
-    for i, row in enumerate(rows[:HEADER_SCAN_ROWS]):
+    top = [(n, row) for n, row in rows if n <= HEADER_SCAN_ROWS]
+    width = max((sum(1 for v in r if v) for _, r in top), default=0)
+    for i, (n, row) in enumerate(top):
         filled = [v for v in row if v]
         # distinct values: a merged title banner fills many cells with one text
         if len(set(filled)) >= max(2, width // 2) and all(len(v) <= 60 and not _is_number(v) for v in filled):
-            if any(any(v for v in r) for r in rows[i + 1:i + 4]):
+            if i + 1 < len(rows) and rows[i + 1][0] <= n + 3:  # data right below it
                 return i
     return None
 
@@ -103,16 +123,16 @@ def _is_number(text: str) -> bool:
 def _sheet_passages(ws, hidden: bool) -> list[Passage]:
     rows = _grid(ws)
     h = _header_index(rows)
-    header = rows[h] if h is not None else []
-    title = " ".join(v for r in rows[: h or 0] for v in dict.fromkeys(r) if v)  # title block above the header
+    header = rows[h][1] if h is not None else []
+    title = " ".join(v for _, r in rows[: h or 0] for v in dict.fromkeys(r) if v)  # title block above the header
     sheet = f"{ws.title} (hidden)" if hidden else ws.title
     context = " | ".join(x for x in (f"sheet {sheet}", title, "columns: " + ", ".join(v for v in header if v) if header else "") if x)
     out = []
-    for i in range((h + 1) if h is not None else 0, len(rows)):
-        text = _render(rows[i], header)
+    for n, cells in rows[(h + 1) if h is not None else 0:]:
+        text = _render(cells, header)
         if text:
-            out.append(Passage(text=text, location=f"sheet {ws.title}, row {i + 1}", context=context,
-                               kind="row", sheet=ws.title, row=i + 1))
+            out.append(Passage(text=text, location=f"sheet {ws.title}, row {n}", context=context,
+                               kind="row", sheet=ws.title, row=n))
     return out
 
 

@@ -188,3 +188,179 @@ def test_control_and_bidi_characters_are_cleaned_where_text_enters(tmp_path):
     assert result.passages[-1].text == "The joint risk register is reviewed monthly by both partners."
     assert not any(re.search(r"[\x00-\x08\x0b-\x1f\u202a-\u202e\u2066-\u2069]", p.text + p.location + p.context)
                    for p in result.passages)
+
+
+def _non_utf8_name(folder):
+    folder.mkdir(exist_ok=True)
+    path = os.path.join(os.fsencode(folder), b"plan-\xe9t\xe9.txt")
+    with open(path, "wb") as fh:
+        fh.write(GOOD_TEXT.encode())
+    (folder / "other.txt").write_text("The exit strategy is reviewed every January by the board.")
+    return os.fsdecode(path)
+
+
+def test_a_file_name_that_is_not_utf8_is_stored_and_found_again(tmp_path):
+    from click.testing import CliRunner
+
+    from evidence.cli import cli
+    from evidence.db import open_db
+    from evidence.pipeline import file_path
+
+    raw = _non_utf8_name(tmp_path / "docs")
+    args = ["ingest", str(tmp_path / "docs"), "--db", str(tmp_path / "e.db"), "--model", "hash", "--workers", "0"]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    assert "plan-\\xe9t\\xe9.txt: 1 passages" in result.output and "Processed 2 documents, 0 failed" in result.output
+    db = open_db(tmp_path / "e.db")
+    stored, name, status = db.execute("select path, name, status from documents where name like 'plan-%'").fetchone()
+    assert (name, status) == ("plan-\\xe9t\\xe9.txt", "ok")
+    assert str(file_path(stored)) == raw and file_path(stored).exists()  # the stored path still finds the file
+    again = CliRunner().invoke(cli, args)
+    assert "unchanged  plan-\\xe9t\\xe9.txt" in again.output
+
+
+def test_the_watcher_keeps_a_file_whose_name_is_not_utf8(tmp_path):
+    from evidence import open_pipeline
+    from evidence.watch import Watcher
+
+    _non_utf8_name(tmp_path / "docs")
+    lines = []
+
+    def scan():
+        pipeline = open_pipeline(tmp_path / "e.db", model="hash", workers=0)
+        return sorted((o.status, o.path.name) for o in Watcher(pipeline, tmp_path / "docs", log=lines.append).initial_scan())
+
+    assert [s for s, _ in scan()] == ["ok", "ok"]
+    assert [s for s, _ in scan()] == ["unchanged", "unchanged"]  # found on disk again, not taken as removed
+    assert "2 unchanged" in lines[-1]
+
+
+def _unread(pipeline):
+    return {os.path.basename(p): (s, e) for p, s, e in pipeline.db.execute(
+        "select path, status, error from documents where status in ('failed', 'skipped')")}
+
+
+def test_a_file_that_cannot_be_opened_gets_a_row(fake_pipeline, tmp_path, monkeypatch):
+    import evidence.pipeline as pipeline_module
+
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "secret.txt").write_text(GOOD_TEXT)
+    (folder / "open.txt").write_text(GOOD_TEXT + " Open.")
+    real = pipeline_module.sha256_file
+
+    def denied(path):  # what chmod 000 does to anyone but root (and tests run as root here)
+        if path.name == "secret.txt":
+            raise PermissionError(13, "Permission denied", str(path))
+        return real(path)
+
+    monkeypatch.setattr(pipeline_module, "sha256_file", denied)
+    report = fake_pipeline.ingest([folder])
+    assert report.summary() == "Processed 2 documents, 1 failed"
+    assert _unread(fake_pipeline) == {"secret.txt": ("failed", "cannot open file: Permission denied")}
+    fake_pipeline.ingest([folder])  # still unreadable: recorded once, not a new version every run
+    assert fake_pipeline.db.execute("select count(*) from document_versions where status = 'failed'").fetchone()[0] == 1
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads a folder whatever its permissions")
+def test_an_unreadable_folder_gets_a_row(fake_pipeline, tmp_path):
+    folder = tmp_path / "docs"
+    (folder / "locked").mkdir(parents=True)
+    (folder / "open.txt").write_text(GOOD_TEXT)
+    (folder / "locked").chmod(0)
+    try:
+        fake_pipeline.ingest([folder])
+    finally:
+        (folder / "locked").chmod(0o755)
+    status, error = _unread(fake_pipeline)["locked"]
+    assert status == "failed" and "cannot read folder" in error and "Permission denied" in error
+
+
+def test_an_unreadable_folder_gets_a_row_simulated(fake_pipeline, tmp_path, monkeypatch):
+    folder = tmp_path / "docs"
+    (folder / "locked").mkdir(parents=True)
+    (folder / "locked" / "inside.txt").write_text(GOOD_TEXT)
+    (folder / "open.txt").write_text(GOOD_TEXT)
+    real = os.scandir
+
+    def scandir(path):
+        if os.path.basename(path) == "locked":
+            raise PermissionError(13, "Permission denied", str(path))
+        return real(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    fake_pipeline.ingest([folder])
+    assert _unread(fake_pipeline) == {"locked": ("failed", "cannot read folder: Permission denied")}
+
+
+def test_fifos_link_loops_and_links_out_of_the_folder_are_recorded_not_followed(fake_pipeline, tmp_path):
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "plan.txt").write_text(GOOD_TEXT)
+    os.mkfifo(folder / "pipe.txt")  # reading it would wait for ever
+    (folder / "loop.txt").symlink_to(folder / "loop.txt")
+    (folder / "dangling.txt").symlink_to(folder / "nowhere.txt")
+    outside = tmp_path / "outside.txt"
+    outside.write_text("The exit strategy is reviewed every January by the board.")
+    (folder / "out.txt").symlink_to(outside)
+    (folder / "inside.txt").symlink_to(folder / "plan.txt")  # the same file as plan.txt: read once
+    report = fake_pipeline.ingest([folder])
+    unread = _unread(fake_pipeline)
+    assert unread == {
+        "pipe.txt": ("skipped", "not a regular file (named pipe)"),
+        "loop.txt": ("skipped", "symbolic link loop"),
+        "dangling.txt": ("skipped", "symbolic link to a missing file"),
+        "out.txt": ("skipped", f"symbolic link to {outside}, outside the folder: not followed (use --follow-links)"),
+    }
+    assert sorted(o.path.name for o in report.outcomes if o.status == "ok") == ["plan.txt"]
+    fake_pipeline.ingest([folder], follow_links=True)
+    assert "out.txt" not in _unread(fake_pipeline)
+    assert fake_pipeline.db.execute("select status from documents where name = 'out.txt'").fetchone() == ("ok",)
+
+
+def _rewrite_keeping_size_and_mtime(path, text):
+    """An editor saving in place within the file system's time resolution: size and mtime as they were."""
+    st = path.stat()
+    path.write_text(text)
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+
+
+def test_a_file_that_changes_between_hash_and_read_is_read_again(fake_pipeline, tmp_path, monkeypatch):
+    from evidence.pipeline import sha256_file
+
+    path = tmp_path / "plan.txt"
+    path.write_text(GOOD_TEXT)
+    later = GOOD_TEXT.replace("every month", "each quarter")[:len(GOOD_TEXT)].ljust(len(GOOD_TEXT), ".")
+    original, calls = READERS["txt"].read, []
+
+    def read_while_someone_saves(p):
+        result = original(p)
+        calls.append(p)
+        if len(calls) == 1:
+            _rewrite_keeping_size_and_mtime(p, later)
+        return result
+
+    monkeypatch.setattr(READERS["txt"], "read", read_while_someone_saves)
+    outcome = fake_pipeline.ingest([path]).outcomes[0]
+    assert outcome.status == "ok" and len(calls) == 2
+    sha, size = fake_pipeline.db.execute("select sha256, size from documents").fetchone()
+    assert (sha, size) == (sha256_file(path), path.stat().st_size)  # hash, size and text of one moment
+    assert [t for t, in fake_pipeline.db.execute("select text from passages")] == [later]
+
+
+def test_a_file_that_keeps_changing_is_failed_not_half_stored(fake_pipeline, tmp_path, monkeypatch):
+    path = tmp_path / "plan.txt"
+    path.write_text(GOOD_TEXT)
+    original, calls = READERS["txt"].read, []
+
+    def read_while_someone_writes(p):
+        result = original(p)
+        calls.append(p)
+        _rewrite_keeping_size_and_mtime(p, f"{len(calls)}" + GOOD_TEXT[1:])
+        return result
+
+    monkeypatch.setattr(READERS["txt"], "read", read_while_someone_writes)
+    outcome = fake_pipeline.ingest([path]).outcomes[0]
+    assert (outcome.status, outcome.error) == ("failed", "file changed while it was read (still being written?)")
+    assert fake_pipeline.db.execute("select status, sha256 from documents").fetchone() == ("failed", None)
+    assert fake_pipeline.db.execute("select count(*) from passages").fetchone()[0] == 0

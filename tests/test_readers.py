@@ -302,3 +302,49 @@ def test_headings_numbered_by_their_style_keep_section_numbers(make_docx):
     assert locations["The board me"] == "section 1, paragraph 1"
     assert locations["The team mee"] == "section 1.1, paragraph 1"
     assert locations["The exit pla"] == "section 2, paragraph 1"
+
+
+def _read_with_memory_limit(path, limit_bytes=1_500_000_000):
+    """read_document in a child process that may not grow past `limit_bytes`: a reader that trusts a declared
+    size fails there with MemoryError instead of taking the machine's memory."""
+    import json
+    import subprocess
+    import sys
+
+    script = ("import json, resource, sys; from ingest import read_document; "
+              f"resource.setrlimit(resource.RLIMIT_AS, ({limit_bytes}, {limit_bytes})); "
+              "r = read_document(sys.argv[1]); "
+              "print(json.dumps([r.status, r.error, [(p.location, p.text) for p in r.passages]]))")
+    out = subprocess.run([sys.executable, "-c", script, str(path)], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    return json.loads(out.stdout)
+
+
+def test_a_sparse_workbook_is_read_from_its_real_cells(tmp_path):
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws["A1"], ws["XFD1"], ws["A100000"] = "Risk", "Owner", "Supplier failure"
+    path = tmp_path / "sparse.xlsx"
+    wb.save(str(path))
+    assert path.stat().st_size < 10_000
+    status, error, passages = _read_with_memory_limit(path)
+    assert (status, error) == ("ok", "")
+    assert passages == [["sheet Sheet, row 1", "Risk; Owner"], ["sheet Sheet, row 100000", "Supplier failure"]]
+
+
+def test_a_sheet_cut_at_the_row_limit_is_partial_and_says_what_was_cut(tmp_path, monkeypatch):
+    import ingest.excel
+
+    monkeypatch.setattr(ingest.excel, "MAX_ROWS_PER_SHEET", 5)
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Risks"
+    ws.append(["Risk", "Owner"])
+    for i in range(2, 10):
+        ws.append([f"Risk number {i}", "Commercial lead"])
+    path = tmp_path / "long.xlsx"
+    wb.save(str(path))
+    result = read_document(path)
+    assert result.status == "partial"
+    assert result.error == "sheet Risks: only the first 5 rows were read; 4 rows with data below (rows 6 to 9) were cut"
+    assert [p.row for p in result.passages] == [2, 3, 4, 5]

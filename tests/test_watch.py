@@ -296,3 +296,41 @@ def test_what_changed_lists_versions_and_removals(watcher, folder):
     ds = build_datasette([db_file])
     rows = asyncio.run(ds.client.get("/evidence/changes.json?since=&_shape=objects")).json()["rows"]
     assert sorted(r["what"] for r in rows) == ["removed", "replaced by a newer version"]
+
+
+def test_an_error_in_one_file_is_recorded_and_the_watcher_goes_on(watcher, folder, monkeypatch):
+    w = watcher
+    w.initial_scan()
+    store = w.pipeline.store
+
+    def failing_store(result, sha):
+        if result.path.name == "bad.docx":
+            raise RuntimeError("disk full")
+        return store(result, sha)
+
+    monkeypatch.setattr(w.pipeline, "store", failing_store)
+    bad = plan(folder, "bad.docx", "The exit strategy is reviewed every January by the board.")
+    good = plan(folder, "good.docx", "The joint risk register is reviewed monthly by both partners.")
+    outcomes = settle(w, bad, good)
+    assert [(o.path.name, o.status) for o in outcomes] == [("good.docx", "ok")]
+    assert [n for n, in q(w, "select name from documents")] == ["good.docx"]
+    assert any("ERROR" in line and "bad.docx" in line and "disk full" in line for line in w.lines)
+    status = dict(q(w, "select key, value from settings where key like 'watcher_%'"))
+    assert status["watcher_last_error"] == "RuntimeError: disk full"
+    assert status["watcher_last_error_at"] and status["watcher_state"] == "running"
+    # a failing removal is recorded the same way, and the next file is still read
+    monkeypatch.setattr(w.pipeline, "remove", lambda path: 1 / 0)
+    good.unlink()
+    settle(w, good, deleted=True)
+    assert "ZeroDivisionError" in dict(q(w, "select key, value from settings"))["watcher_last_error"]
+    later = plan(folder, "later.docx", "Lessons learned are recorded after each scheme and shared.")
+    assert [o.status for o in settle(w, later)] == ["ok"]
+    assert dict(q(w, "select key, value from settings"))["watcher_last_file"] == str(later)
+    # and the front page says so
+    import asyncio
+
+    from evidence.serve import build_datasette
+
+    db_file = w.pipeline.db.conn.execute("pragma database_list").fetchone()[2]
+    page = asyncio.run(build_datasette([db_file]).client.get("/")).text
+    assert "Folder watcher: <strong>running</strong>" in page and "ZeroDivisionError" in page

@@ -68,6 +68,16 @@ async def coverage_summary(datasette, database: str) -> list[dict]:
     return sorted(out, key=lambda f: f["framework"])
 
 
+async def watcher_status(datasette, database: str) -> dict:
+    """What the folder watcher last recorded (state, last file, last error and when), empty without one."""
+    try:
+        rows = (await datasette.get_database(database).execute(
+            "select key, value from settings where key like 'watcher\\_%' escape '\\'")).rows
+    except Exception:  # not an evidence database, or one from before the settings table
+        return {}
+    return {key.removeprefix("watcher_"): value for key, value in rows}
+
+
 def _stage_key(stage: str):
     return (0, float(stage)) if re.fullmatch(r"\d+(\.\d+)?", stage) else (1, 0.0)
 
@@ -190,7 +200,8 @@ def extra_template_vars(template, database, table, request, datasette):
     async def inner():
         if template == "index.html":
             names = [n for n in datasette.databases if not n.startswith("_")]
-            return {"coverage": {n: await coverage_summary(datasette, n) for n in names}}
+            return {"coverage": {n: await coverage_summary(datasette, n) for n in names},
+                    "watchers": {n: await watcher_status(datasette, n) for n in names}}
         if template.startswith("row") and request is not None:
             pk = tilde_decode(request.url_vars.get("pks", ""))
             if table == "requirements":
@@ -266,6 +277,7 @@ async def source_file(request, datasette):
 
 async def review(request, datasette):
     """Record an assessor's decision; the only write the published matrix accepts, and only when logged in."""
+    from evidence.db import write_transaction
     from evidence.reviews import ReviewError, record_review
 
     if request.method != "POST":
@@ -283,7 +295,8 @@ async def review(request, datasette):
         return Response.text("passage_id must be a number", status=400)
 
     def write(conn):
-        with conn:  # one short transaction, committed here as Datasette's own execute_write does
+        # one short transaction that waits for the writer lock (an ingest or the watcher may hold it)
+        with write_transaction(conn):
             return record_review(conn, form.get("requirement_id", ""), form.get("decision", ""),
                                  str(request.actor.get("id", "")), passage_id, form.get("comment", ""))
 
