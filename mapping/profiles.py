@@ -42,6 +42,7 @@ class Profiles:
     term_index: TermIndex | None = None  # the standard's own words for each requirement
     example_k: int = 2  # a passage is as close to a requirement as to its k closest examples, on average
     evidence_model: EvidenceModel | None = None  # evidence or not, whatever the requirement
+    stages: list[str] | None = None  # each requirement's stage within its framework
 
     def evidence_probability(self, vectors: np.ndarray, texts: list[str], kinds: list[str]) -> np.ndarray | None:
         """(n,) how likely each passage is to evidence anything at all; None without a model."""
@@ -77,11 +78,11 @@ class Profiles:
         return (vectors @ self.background_vectors.T).max(axis=1)
 
     def raw_similarity(self, vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(similarity (n, R), index of the best example per cell (n, R))."""
+        """(similarity (n, R), index of the best example per cell (n, R), -1 where there are none)."""
         desc = vectors @ self.description_vectors.T
         ex = vectors @ self.example_vectors.T  # (n, E)
         best = np.full(desc.shape, -1.0, dtype=np.float32)
-        best_idx = np.zeros(desc.shape, dtype=np.int32)
+        best_idx = np.full(desc.shape, -1, dtype=np.int32)  # -1: the requirement has no examples
         for r in range(len(self.ids)):
             cols = np.flatnonzero(self.example_owner == r)
             if cols.size:
@@ -203,6 +204,7 @@ def build_profiles(catalogue: Catalogue, embed: EmbedFn, accepted: list[tuple[st
         mean=np.zeros(nd, dtype=np.float32), spread=np.ones(nd, dtype=np.float32),
     )
     profiles.term_index = build_term_index([r.terms for r in reqs])
+    profiles.stages = [str(r.stage) for r in reqs]
     profiles.background_vectors = vectors[nd + ne:nd + ne + nb]
     profiles.counter_vectors = vectors[nd + ne + nb:nd + ne + nb + nc]
     profiles.counter_owner = np.array([o for o, _ in counters], dtype=np.int32)

@@ -47,6 +47,9 @@ class MappingConfig:
     # relationship (a canteen contract in the folder): its links are demoted to candidates
     document_min_probability: float = 0.3
     document_min_passages: int = 5  # fewer passages than this say too little about a whole document
+    # a document is mostly about one or two stages of the relationship (an exit strategy, selection minutes):
+    # requirements of the stages its passages lean to gain up to this much, as far as the text reaches them
+    document_stage_weight: float = 0.5
 
     def score(self, z: float) -> float:
         """Calibrated z as a 0-1 score: 0.5 is the evidence threshold for every requirement."""
@@ -126,6 +129,9 @@ def map_passages(profiles: Profiles, text_vectors: np.ndarray, context_vectors: 
     parts: dict[str, np.ndarray] = {}
     z, raw, best_idx = combined_z(profiles, text_vectors, context_vectors, doc_types, config, texts, kinds, lexical,
                                   parts, p_evidence)
+    if config.document_stage_weight:
+        parts["document_stage"] = _document_stage(profiles, z, parts["text"], [f is None for f in furniture], config)
+        z = z + parts["document_stage"]
     noise = profiles.noise_similarity(text_vectors)
     counter = profiles.counter_similarity(text_vectors)
     precedent = profiles.precedent_similarity(text_vectors)
@@ -145,6 +151,25 @@ def map_passages(profiles: Profiles, text_vectors: np.ndarray, context_vectors: 
             favoured=favoured[i], matched=matched[i], signals={name: values[i] for name, values in parts.items()})
         links.extend(_links_for(row, frameworks, profiles, config))
     return links
+
+
+def _document_stage(profiles: Profiles, z: np.ndarray, z_text: np.ndarray, body: list[bool],
+                    config: MappingConfig) -> np.ndarray:
+    """(n, R) the lean of the whole document: each body passage votes, per framework, for the stage of its best
+    requirement there; a requirement gains in proportion to its stage's share of the votes."""
+    frameworks = np.array(profiles.frameworks)
+    groups = np.array([f"{fw}/{st}" for fw, st in zip(profiles.frameworks, profiles.stages or [""] * len(frameworks))])
+    share = np.zeros(len(groups), dtype=np.float32)
+    rows = np.flatnonzero(np.array(body)) if body else np.arange(len(z))
+    for fw in set(profiles.frameworks):
+        cols = np.flatnonzero(frameworks == fw)
+        best = cols[z[rows][:, cols].argmax(axis=1)] if len(rows) else np.array([], dtype=int)
+        strong = best[z[rows, best] >= config.candidate_z] if len(rows) else best
+        if len(strong) < 3:  # too few to say what the document is about
+            continue
+        votes = {g: n for g, n in zip(*np.unique(groups[strong], return_counts=True))}
+        share[cols] = [votes.get(groups[c], 0) / len(strong) for c in cols]
+    return config.document_stage_weight * share[None, :] * _gate(z_text, config.context_gate)
 
 
 def _unlikely(p_evidence: np.ndarray | None, i: int, config: MappingConfig) -> str | None:
@@ -237,7 +262,7 @@ def _why(profiles: Profiles, row: _Row, r: int, words: set[str]) -> dict:
     why = {
         "similarity": round(float(row.raw[r]), 3),
         "calibrated": round(float(row.z[r]), 2),
-        "closest_example": profiles.examples[row.best_example[r]] if profiles.examples else "",
+        "closest_example": profiles.examples[row.best_example[r]] if row.best_example[r] >= 0 else "",
         "shared_terms": sorted(words & profiles.terms[r])[:12],
         "doc_type_prior": row.doc_type in profiles.doc_types[r],
         "nearest_ordinary_text": round(row.noise, 3),

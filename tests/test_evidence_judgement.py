@@ -225,3 +225,26 @@ def test_the_shipped_fit_is_what_fitting_the_corpus_gives(real_embedder):
     _, shipped = load_shipped()
     fresh = train(real_embedder.embed)
     assert np.allclose(shipped.weights, fresh.weights, atol=1e-4) and abs(shipped.bias - fresh.bias) < 1e-4
+
+
+def test_a_document_leans_its_passages_towards_the_stages_it_is_about():
+    """Four passages of a document reach stage-8 items best, one is torn between stages 5 and 8: the document's
+    lean favours stage 8 for it, and only as far as its own text reaches each requirement."""
+    import numpy as np
+
+    from mapping.profiles import Profiles
+    from mapping.scoring import MappingConfig, _document_stage
+
+    ids = ["BS11000-S5.1", "BS11000-S8.1", "BS11000-S8.2"]
+    profiles = Profiles(ids=ids, frameworks=["BS11000"] * 3, titles=ids, doc_types=[frozenset()] * 3,
+                        description_vectors=np.zeros((3, 2)), example_vectors=np.zeros((0, 2)),
+                        example_owner=np.zeros(0, dtype=int), examples=[], terms=[frozenset()] * 3,
+                        mean=np.zeros(3), spread=np.ones(3), stages=["5", "8", "8"])
+    z = np.array([[1.0, 4.0, 3.0], [1.0, 3.0, 4.0], [0.5, 4.5, 2.0], [1.0, 2.0, 3.5], [3.0, 3.0, 0.0]])
+    config = MappingConfig(document_stage_weight=1.0)
+    lean = _document_stage(profiles, z, z, [True] * 5, config)
+    assert lean[4, 1] > lean[4, 0]  # the torn passage: stage 8 gains more than stage 5
+    assert lean[4, 2] == 0  # its text does not reach S8.2 at all: nothing to raise
+    assert np.all(lean <= config.document_stage_weight)
+    # too few passages say nothing about a document
+    assert not _document_stage(profiles, z[:2], z[:2], [True] * 2, config).any()

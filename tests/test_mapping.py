@@ -308,3 +308,23 @@ def test_backend_is_part_of_the_model_identity():
     assert SentenceTransformerEmbedder("all-MiniLM-L6-v2@onnx-int8").name == "sentence-transformers/all-MiniLM-L6-v2@onnx-int8"
     with pytest.raises(ModelNotFound, match="unknown backend 'tpu'"):
         SentenceTransformerEmbedder("all-MiniLM-L6-v2@tpu")
+
+
+def test_a_requirement_without_examples_never_shows_another_requirements_example(tmp_path):
+    """User catalogues may leave out examples: the explanation then names none, not somebody else's."""
+    from standards import load_catalogue
+
+    own = tmp_path / "own.yaml"
+    own.write_text("""framework: {id: OWN, name: Our charter, stage_label: Charter}
+stages: [{id: Charter, title: Our practices}]
+requirements:
+  - id: OWN-1
+    stage: Charter
+    title: Share the forward programme
+    description: Both partners share their forward programme of works every month so that clashes are avoided.
+""")
+    catalogue = load_catalogue([own])
+    profiles = build_profiles(catalogue, HashEmbedder().embed, with_evidence_model=False)
+    text = "Both partners share their forward programme of works every month so that clashes are avoided."
+    links = [lk for lk in _links(profiles, HashEmbedder(), [text]) if lk.requirement_id == "OWN-1"]
+    assert links and links[0].why["closest_example"] == ""
