@@ -32,6 +32,9 @@ class MappingConfig:
     relative_margin: float = 2.0  # a further link is claimed only within this distance of the passage's best
     short_words: int = 12  # passages shorter than this many words have their score scaled down
     noise_margin: float = -0.05  # evidence must be this much closer to the requirement than to any background text
+    # ...moved by up to this much by the evidence-or-not model: text it finds clearly evidence may sit nearer
+    # ordinary text (a joint risk reads like any risk), text it doubts must keep further away
+    noise_relief: float = 0.1
     precedent_similarity: float = 0.7  # this close to a reviewed passage, the assessor's decision carries over
     precedent_boost: float = 3.0  # calibrated score added when it is an accepted one
     precedent_same: float = 0.85  # this close, it is the accepted passage again, edited: claimed whatever else holds
@@ -42,7 +45,7 @@ class MappingConfig:
     # the learned evidence-or-not judgement (mapping.evidence_model): its log-odds, times this, join the score...
     evidence_model_weight: float = 0.5
     # ...and a passage it finds this unlikely to be evidence of anything is shown for review, never claimed
-    evidence_min_probability: float = 0.1
+    evidence_min_probability: float = 0.2
     # a document whose passages, taken together, read this little like evidence does not belong to the
     # relationship (a canteen contract in the folder): its links are demoted to candidates
     document_min_probability: float = 0.3
@@ -145,6 +148,8 @@ def map_passages(profiles: Profiles, text_vectors: np.ndarray, context_vectors: 
             int(i), texts[i], doc_types[i], z[i], raw[i], best_idx[i], float(noise[i]),
             best_in={fw: float(values[i]) for fw, values in best_in.items()},
             dismissed=furniture[i] or _unlikely(p_evidence, i, config) or unrelated,
+            noise_margin=config.noise_margin - config.noise_relief * (
+                2 * float(p_evidence[i]) - 1 if p_evidence is not None else 0.0),
             # nearly the same as a passage an assessor rejected for a requirement (and not as close to an
             # accepted one): the rejection carries over
             overruled=(counter[i] >= config.precedent_similarity) & (counter[i] > precedent[i]),
@@ -216,6 +221,7 @@ class _Row:
     favoured: np.ndarray | None = None  # (R,) all but the same as a passage an assessor accepted
     matched: dict[int, list[str]] | None = None  # the standard's terms it uses, per requirement
     signals: dict[str, np.ndarray] | None = None  # each signal's contribution, for the explanation
+    noise_margin: float = -0.05  # how much closer to ordinary text than to the requirement it may be
 
 
 def _links_for(row: _Row, frameworks: np.ndarray, profiles: Profiles, config: MappingConfig) -> list[Link]:
@@ -233,7 +239,7 @@ def _links_for(row: _Row, frameworks: np.ndarray, profiles: Profiles, config: Ma
         claim = (z >= config.evidence_z and taken.get(fw, 0) < config.max_evidence.get(fw, config.default_max_evidence)
                  and not blocked and (accepted_before or (
                      z >= row.best_in[fw] - config.relative_margin  # near the passage's best
-                     and row.raw[r] - row.noise >= config.noise_margin)))  # closer to this than to ordinary text
+                     and row.raw[r] - row.noise >= row.noise_margin)))  # closer to this than to ordinary text
         if not claim and len(candidates) >= config.max_candidates:
             continue
         why = _why(profiles, row, r, words)
