@@ -13,13 +13,19 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from mapping import SentenceTransformerEmbedder  # noqa: E402
+from mapping import (
+    SentenceTransformerEmbedder,  # noqa: E402
+    build_profiles,  # noqa: E402
+)
 from mapping.evidence_model import SHIPPED, train, write_shipped  # noqa: E402
+from mapping.profiles import _core_version  # noqa: E402
+from standards import load_catalogue  # noqa: E402
 
 
 def main() -> None:
     embedder = SentenceTransformerEmbedder()
-    model = train(embedder.embed)
+    profiles = build_profiles(load_catalogue(), embedder.embed, with_evidence_model=False)
+    model = train(embedder.embed, profiles.relevance_features, _core_version(load_catalogue()))
     write_shipped(embedder.name, model)
     print(f"wrote {SHIPPED} for {embedder.name}, corpus {model.version}")
 

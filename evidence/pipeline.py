@@ -367,7 +367,7 @@ class Pipeline:
             if r.status in ("ok", "partial"):
                 texts, contexts = self.passage_inputs([p for p in r.passages if p.kind != "comment"],
                                                       r.metadata.get("title", ""), r.metadata.get("doc_type", "other"))
-                strings += texts + contexts
+                strings += texts + contexts + [p.context or "" for p in r.passages if p.kind != "comment"]
         self.embed(strings)  # one large, length-sorted batch; store() then finds every vector in memory
         for result in results:
             outcome = self.store(result, shas[result.path])
@@ -482,11 +482,14 @@ class Pipeline:
             return []
         chosen = [passages[i] for i in mappable]
         texts, contexts = self.passage_inputs(chosen, title, doc_type)
-        both = self.embed(texts + contexts)
-        vectors, context_vectors = both[:len(texts)], both[len(texts):]
+        raw_contexts = [p.context or "" for p in chosen]
+        n = len(texts)
+        every = self.embed(texts + contexts + raw_contexts)  # each distinct string once: the cache sees to that
+        vectors, context_vectors, raw_context_vectors = every[:n], every[n:2 * n], every[2 * n:]
         links = map_passages(self.profiles, vectors, context_vectors, [doc_type] * len(chosen), texts, self.config,
                              kinds=[p.kind for p in chosen], titles=[title] * len(chosen),
-                             openers=[n < 2 for n in range(len(chosen))], contexts=[p.context or "" for p in chosen])
+                             openers=[k < 2 for k in range(n)], contexts=raw_contexts,
+                             raw_context_vectors=raw_context_vectors)
         for link in links:
             link.passage = mappable[link.passage]
         return links

@@ -72,45 +72,65 @@ def form_features(texts: list[str], kinds: list[str]) -> np.ndarray:
     return out
 
 
+RelevanceFn = Callable[[np.ndarray], np.ndarray]
+
+
+@dataclass
+class Inputs:
+    """What the model reads of each passage: its text and context vectors, its form, and how near the
+    requirement profiles it comes (from the profiles: `Profiles.relevance_features`)."""
+
+    vectors: np.ndarray  # (n, d) the text
+    context_vectors: np.ndarray  # (n, d) where it sits: the reader's heading path or sheet and columns
+    texts: list[str]
+    kinds: list[str]
+    relevance: np.ndarray  # (n, k)
+
+    def features(self) -> np.ndarray:
+        return np.hstack([self.vectors, self.context_vectors, form_features(self.texts, self.kinds), self.relevance])
+
+
 @dataclass
 class EvidenceModel:
-    """p(evidence) = sigmoid(w . [text vector, form features] + b)."""
+    """p(evidence) = sigmoid(w . [text vector, context vector, form, relevance] + b)."""
 
     weights: np.ndarray
     bias: float
     version: str
 
-    def probability(self, vectors: np.ndarray, texts: list[str], kinds: list[str]) -> np.ndarray:
-        features = np.hstack([vectors, form_features(texts, kinds)])
-        return 1.0 / (1.0 + np.exp(-(features @ self.weights + self.bias)))
+    def probability(self, inputs: Inputs) -> np.ndarray:
+        return 1.0 / (1.0 + np.exp(-(inputs.features() @ self.weights + self.bias)))
 
 
-def fit(vectors: np.ndarray, texts: list[str], kinds: list[str], labels: np.ndarray, c: float = 1.0,
-        version: str = "") -> EvidenceModel:
+def fit(inputs: Inputs, labels: np.ndarray, c: float = 1.0, version: str = "") -> EvidenceModel:
     """A regularised logistic regression; classes weighted so the share of evidence in the corpus sets no prior."""
     from sklearn.linear_model import LogisticRegression
 
-    features = np.hstack([vectors, form_features(texts, kinds)])
-    model = LogisticRegression(C=c, class_weight="balanced", max_iter=2000)
-    model.fit(features, labels.astype(int))
+    model = LogisticRegression(C=c, class_weight="balanced", max_iter=3000)
+    model.fit(inputs.features(), labels.astype(int))
     return EvidenceModel(model.coef_[0].astype(np.float32), float(model.intercept_[0]), version)
 
 
-def train(embed: EmbedFn, corpus: list[CorpusPassage] | None = None, c: float = 1.0) -> EvidenceModel:
-    """The model for the sentence model behind `embed`, fitted on the shipped corpus (or the one given)."""
+def train(embed: EmbedFn, relevance: RelevanceFn, profiles_version: str = "",
+          corpus: list[CorpusPassage] | None = None, c: float = 1.0) -> EvidenceModel:
+    """The model for the sentence model behind `embed` and the profiles behind `relevance`, fitted on the
+    shipped corpus (or the one given)."""
     corpus = load_corpus() if corpus is None else corpus
     texts = [p.text for p in corpus]
-    vectors = embed(texts)
+    vectors = embed(texts + [p.context for p in corpus])
+    n = len(texts)
+    inputs = Inputs(vectors[:n], vectors[n:], texts, [p.form for p in corpus], relevance(vectors[:n]))
     labels = np.array([p.evidence for p in corpus])
-    return fit(vectors, texts, [p.form for p in corpus], labels, c, corpus_version(corpus))
+    return fit(inputs, labels, c, f"{corpus_version(corpus)}-{profiles_version}")
 
 
-def for_model(model_name: str, embed: EmbedFn) -> EvidenceModel:
-    """The shipped fit when it was made for this sentence model and today's corpus, else a fresh fit."""
+def for_model(model_name: str, embed: EmbedFn, relevance: RelevanceFn, profiles_version: str) -> EvidenceModel:
+    """The shipped fit when it was made for this sentence model, today's corpus and these profiles, else a
+    fresh fit."""
     shipped = load_shipped()
-    if shipped and shipped[0] == model_name and shipped[1].version == corpus_version(load_corpus()):
+    if shipped and shipped[0] == model_name and shipped[1].version == f"{corpus_version(load_corpus())}-{profiles_version}":
         return shipped[1]
-    return train(embed)
+    return train(embed, relevance, profiles_version)
 
 
 def load_shipped(path: Path = SHIPPED) -> tuple[str, EvidenceModel] | None:
@@ -123,6 +143,6 @@ def load_shipped(path: Path = SHIPPED) -> tuple[str, EvidenceModel] | None:
 
 
 def write_shipped(model_name: str, model: EvidenceModel, path: Path = SHIPPED) -> None:
-    """Save a fit as reviewable JSON (one weight per embedding dimension and form feature)."""
+    """Save a fit as reviewable JSON (one weight per text and context dimension, form and relevance feature)."""
     path.write_text(json.dumps({"model": model_name, "corpus_version": model.version, "bias": round(model.bias, 6),
                                 "weights": [round(float(w), 6) for w in model.weights]}) + "\n")

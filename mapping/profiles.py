@@ -4,6 +4,7 @@ calibrated against background text so that scores mean the same for every requir
 from __future__ import annotations
 
 import functools
+import hashlib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -13,7 +14,9 @@ import numpy as np
 from standards import Catalogue
 
 from .background import BACKGROUND
-from .evidence_model import EvidenceModel, for_model
+from .evidence_model import EvidenceModel, Inputs, for_model
+
+CORE_FRAMEWORK = "BS11000"  # the evidence-or-not model reads nearness to its items, whatever else is loaded
 
 EmbedFn = Callable[[list[str]], np.ndarray]
 _STOP = set("""a an and are as at be by for from has have in is it its of on or that the their this to was
@@ -44,11 +47,27 @@ class Profiles:
     evidence_model: EvidenceModel | None = None  # evidence or not, whatever the requirement
     stages: list[str] | None = None  # each requirement's stage within its framework
 
-    def evidence_probability(self, vectors: np.ndarray, texts: list[str], kinds: list[str]) -> np.ndarray | None:
-        """(n,) how likely each passage is to evidence anything at all; None without a model."""
+    def evidence_probability(self, vectors: np.ndarray, context_vectors: np.ndarray | None, texts: list[str],
+                             kinds: list[str]) -> np.ndarray | None:
+        """(n,) how likely each passage is to evidence anything at all; None without a model. Without context
+        vectors (a caller that has none) the context counts as empty."""
         if self.evidence_model is None:
             return None
-        return self.evidence_model.probability(vectors, texts, kinds)
+        if context_vectors is None:
+            context_vectors = np.zeros_like(vectors)
+        return self.evidence_model.probability(
+            Inputs(vectors, context_vectors, texts, kinds, self.relevance_features(vectors)))
+
+    def relevance_features(self, vectors: np.ndarray) -> np.ndarray:
+        """(n, 4) how near the core standard's profiles a passage comes: its best and top-three calibrated scores
+        against the BS 11000 items, its similarity to the nearest ordinary text, and the gap between the two."""
+        cols = np.flatnonzero(np.array(self.frameworks) == CORE_FRAMEWORK)
+        cols = cols if cols.size else np.arange(len(self.ids))
+        z, raw, _ = self.calibrated(vectors)
+        top = np.sort(z[:, cols], axis=1)
+        noise = self.noise_similarity(vectors)
+        return np.stack([top[:, -1] / 10, top[:, -3:].mean(axis=1) / 10, noise,
+                         raw[:, cols].max(axis=1) - noise], axis=1).astype(np.float32)
 
     def lexical(self, texts: list[str]) -> tuple[np.ndarray, list[dict[int, list[str]]]]:
         """((n, R) 1 where a passage uses one of a requirement's terms, the terms matched per passage)."""
@@ -180,6 +199,16 @@ def requirement_texts(catalogue: Catalogue) -> tuple[list[str], list[tuple[int, 
     return descriptions, examples
 
 
+def _core_version(catalogue: Catalogue) -> str:
+    """What the relevance features depend on: the core items' texts and the background."""
+    digest = hashlib.sha256()
+    for r in catalogue:
+        if r.framework == CORE_FRAMEWORK:
+            digest.update(f"{r.id}\x1f{r.title}\x1f{r.description}\x1f{chr(31).join(r.examples)}\x1e".encode())
+    digest.update("\x1e".join(BACKGROUND).encode())
+    return digest.hexdigest()[:12]
+
+
 def build_profiles(catalogue: Catalogue, embed: EmbedFn, accepted: list[tuple[str, str]] = (),
                    rejected: list[tuple[str, str]] = (), with_evidence_model: bool = True,
                    model_name: str = "") -> Profiles:
@@ -215,5 +244,6 @@ def build_profiles(catalogue: Catalogue, embed: EmbedFn, accepted: list[tuple[st
     # a floor on the spread keeps one tight background from making a requirement hair-triggered
     profiles.spread = np.maximum(background.std(axis=0), 0.03)
     if with_evidence_model:
-        profiles.evidence_model = for_model(model_name, embed)
+        profiles.evidence_model = for_model(model_name, embed, profiles.relevance_features,
+                                            _core_version(catalogue))
     return profiles

@@ -117,15 +117,17 @@ def _gate(z_text: np.ndarray, gate: float) -> np.ndarray | float:
 def map_passages(profiles: Profiles, text_vectors: np.ndarray, context_vectors: np.ndarray | None,
                  doc_types: list[str], texts: list[str], config: MappingConfig | None = None,
                  kinds: list[str] | None = None, titles: list[str] | None = None,
-                 openers: list[bool] | None = None, contexts: list[str] | None = None) -> list[Link]:
+                 openers: list[bool] | None = None, contexts: list[str] | None = None,
+                 raw_context_vectors: np.ndarray | None = None) -> list[Link]:
     """Evidence and candidate links for the passages of one document; `openers` marks the passages that open
-    it, `contexts` gives where each sits (heading path, or sheet and columns) as the reader wrote it."""
+    it, `contexts` gives where each sits (heading path, or sheet and columns) as the reader wrote it, and
+    `raw_context_vectors` their vectors (what the evidence-or-not model reads)."""
     config = config or MappingConfig()
     if len(texts) == 0:
         return []
     lexical, matched = profiles.lexical(texts)
     kinds = kinds or ["paragraph"] * len(texts)
-    p_evidence = profiles.evidence_probability(text_vectors, texts, kinds)
+    p_evidence = profiles.evidence_probability(text_vectors, raw_context_vectors, texts, kinds)
     furniture = [dismissal(texts[i], kinds[i], titles[i] if titles else "", bool(openers and openers[i]),
                            contexts[i] if contexts else "") for i in range(len(texts))]
     unrelated = _unrelated_document(p_evidence, [f is None for f in furniture], config)

@@ -80,11 +80,18 @@ def test_the_evidence_model_learns_from_what_it_is_given(tmp_path):
            "joint board agreed shared value targets", "both partners reviewed the joint plan"]
     no = ["canteen menu for monday lunch", "car park closed for resurfacing", "canteen opening hours changed",
           "car park permits renewed"]
+    import numpy as np
+
+    from mapping.evidence_model import Inputs
+
     embed = HashEmbedder().embed
-    texts = yes + no
-    model = fit(embed(texts), texts, ["paragraph"] * 8, __import__("numpy").array([1] * 4 + [0] * 4), c=10)
-    p = model.probability(embed(["the joint board reviewed the plan", "canteen menu changed"]),
-                          ["the joint board reviewed the plan", "canteen menu changed"], ["paragraph"] * 2)
+
+    def inputs(texts):
+        vectors = embed(texts)
+        return Inputs(vectors, np.zeros_like(vectors), texts, ["paragraph"] * len(texts), np.zeros((len(texts), 4)))
+
+    model = fit(inputs(yes + no), np.array([1] * 4 + [0] * 4), c=10)
+    p = model.probability(inputs(["the joint board reviewed the plan", "canteen menu changed"]))
     assert p[0] > 0.5 > p[1]
 
 
@@ -209,21 +216,26 @@ def test_a_lone_borderline_link_leaves_its_item_weak(tmp_path, catalogue):
 def test_the_shipped_fit_was_made_from_todays_corpus():
     """Editing the corpus without refitting (bench/fit_evidence_model.py) would ship a stale model."""
     from mapping.evidence_model import load_shipped
+    from mapping.profiles import _core_version
+    from standards import load_catalogue
 
     name, model = load_shipped()
     assert name == "sentence-transformers/all-MiniLM-L6-v2"
-    assert model.version == corpus_version(load_corpus())
-    assert model.weights.shape == (384 + 4,)
+    assert model.version == f"{corpus_version(load_corpus())}-{_core_version(load_catalogue())}"
+    assert model.weights.shape == (2 * 384 + 4 + 4,)  # text, context, form, relevance
 
 
 @pytest.mark.model
-def test_the_shipped_fit_is_what_fitting_the_corpus_gives(real_embedder):
+def test_the_shipped_fit_is_what_fitting_the_corpus_gives(real_embedder, catalogue):
     import numpy as np
 
+    from mapping import build_profiles
     from mapping.evidence_model import load_shipped, train
+    from mapping.profiles import _core_version
 
     _, shipped = load_shipped()
-    fresh = train(real_embedder.embed)
+    profiles = build_profiles(catalogue, real_embedder.embed, with_evidence_model=False)
+    fresh = train(real_embedder.embed, profiles.relevance_features, _core_version(catalogue))
     assert np.allclose(shipped.weights, fresh.weights, atol=1e-4) and abs(shipped.bias - fresh.bias) < 1e-4
 
 
