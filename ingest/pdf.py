@@ -186,7 +186,7 @@ def _drop_running_lines(pages: list[list[_Line]], result: ReadResult | None = No
     if first is not None and not any(pages):
         number, lines = first
         pages[number][:] = [line for line in lines if not _PAGE_NUMBER.match(line.text.strip())]
-        if result is not None:
+        if pages[number] and result is not None:  # pages of page numbers alone hold no text worth a warning
             result.warnings.append(f"every page repeats the same text: read once, from page {number + 1}")
 
 

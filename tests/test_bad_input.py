@@ -448,3 +448,16 @@ def test_a_pdf_with_running_headers_keeps_its_body_and_says_nothing_about_ocr(tm
     result = read_document(tmp_path / "plan.pdf")
     text = " ".join(p.text for p in result.passages)
     assert result.status == "ok" and "confidential" not in text and "The value creation is reviewed" in text
+
+
+def test_a_pdf_of_page_numbers_alone_has_no_text_and_needs_no_ocr(tmp_path):
+    from fpdf import FPDF
+
+    pdf = FPDF()
+    pdf.set_font("Helvetica", size=11)
+    for number in range(1, 4):
+        pdf.add_page()
+        pdf.cell(0, 6, str(number))
+    pdf.output(str(tmp_path / "blank-numbered.pdf"))
+    result = read_document(tmp_path / "blank-numbered.pdf")
+    assert (result.status, result.error) == ("skipped", "no text found in the file")
