@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import ctypes
 import multiprocessing
 import os
 import queue
+import signal
+import sys
 import threading
 import time
 from collections.abc import Iterable, Iterator
@@ -42,8 +45,9 @@ class _Pool:
         self.inflight: dict[Future, tuple[Path, float]] = {}
         self.pending_results: list[ReadResult] = []
 
-    def _new_executor(self) -> ProcessPoolExecutor:
-        return ProcessPoolExecutor(self.workers, mp_context=self.context)
+    def _new_executor(self, workers: int | None = None) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(workers or self.workers, mp_context=self.context,
+                                   initializer=_die_with_parent, initargs=(os.getpid(),))
 
     def _submit(self, path: Path) -> None:
         future = self.executor.submit(read_document, path, self.max_bytes)
@@ -122,7 +126,7 @@ class _Pool:
     def _isolate(self, suspects: list[Path]) -> list[ReadResult]:
         results = []
         for path in suspects:
-            solo = ProcessPoolExecutor(1, mp_context=self.context)
+            solo = self._new_executor(1)
             try:
                 results.append(solo.submit(read_document, path, self.max_bytes).result(timeout=self.timeout))
             except BrokenProcessPool:
@@ -154,6 +158,22 @@ class _Pool:
         self.executor = self._new_executor()
         for path in survivors:
             self._submit(path)
+
+
+PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent(parent: int) -> None:
+    """Worker initializer: a worker whose parent is killed (kill -9, out of memory) dies too, instead of parsing on
+    as an orphan. Linux sends the signal when the thread that forked the worker ends, and the pool's workers are
+    forked by the reader-manager thread, which shuts them down before it ends."""
+    if sys.platform.startswith("linux"):
+        try:
+            ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        except (OSError, AttributeError):
+            pass
+    if os.getppid() != parent:  # the parent died before the request was made
+        os._exit(1)
 
 
 def _kill(executor: ProcessPoolExecutor) -> None:

@@ -28,11 +28,12 @@ class PdfReader:
             except Exception as exc:  # one broken page makes the file partial
                 pages.append([])
                 result.warnings.append(f"page {number}: unreadable ({short_error(exc)})")
-        _drop_running_lines(pages)
+        # judged before running lines go: a page whose only text repeats on every page still has a text layer
+        _check_text_layer(result, pages)
+        _drop_running_lines(pages, result)
         for number, lines in enumerate(pages, 1):
             result.passages.extend(_page_passages(number, lines))
         result.passages = refine(result.passages)
-        _check_text_layer(result, pages)
         return result.finish()
 
 
@@ -164,12 +165,15 @@ def _cells(parts, columns: set[int]) -> list[tuple[float, str]]:
     return [(x, t) for x, t in cells]
 
 
-def _drop_running_lines(pages: list[list[_Line]]) -> None:
-    """Remove headers, footers and page numbers: lines at a page edge that repeat on most pages."""
+def _drop_running_lines(pages: list[list[_Line]], result: ReadResult | None = None) -> None:
+    """Remove headers, footers and page numbers: lines at a page edge that repeat on most pages.
+    A document whose pages all repeat one short page (a template printed many times) would lose everything,
+    so its first page with text is kept whole and the rest said once."""
+    first = next(((i, list(lines)) for i, lines in enumerate(pages) if lines), None)
     edge = Counter()
     for lines in pages:
-        for line in lines[:2] + lines[-2:]:
-            edge[_DIGITS.sub("#", line.text.lower())] += 1
+        # once per page: on a page of three lines or fewer the first two and the last two overlap
+        edge.update({_DIGITS.sub("#", line.text.lower()) for line in lines[:2] + lines[-2:]})
     repeated = {k for k, n in edge.items() if len(pages) >= 2 and n >= max(2, len(pages) * 0.6)}
     for lines in pages:
         keep = []
@@ -179,6 +183,11 @@ def _drop_running_lines(pages: list[list[_Line]]) -> None:
                 continue
             keep.append(line)
         lines[:] = keep
+    if first is not None and not any(pages):
+        number, lines = first
+        pages[number][:] = [line for line in lines if not _PAGE_NUMBER.match(line.text.strip())]
+        if pages[number] and result is not None:  # pages of page numbers alone hold no text worth a warning
+            result.warnings.append(f"every page repeats the same text: read once, from page {number + 1}")
 
 
 def _blocks(lines: list[_Line]) -> list[tuple[str, list]]:

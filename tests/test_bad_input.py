@@ -364,3 +364,100 @@ def test_a_file_that_keeps_changing_is_failed_not_half_stored(fake_pipeline, tmp
     assert (outcome.status, outcome.error) == ("failed", "file changed while it was read (still being written?)")
     assert fake_pipeline.db.execute("select status, sha256 from documents").fetchone() == ("failed", None)
     assert fake_pipeline.db.execute("select count(*) from passages").fetchone()[0] == 0
+
+
+ORPHAN_SCRIPT = """
+import os, sys, time
+from pathlib import Path
+from ingest import READERS
+from ingest.batch import read_documents
+
+folder = Path(sys.argv[1])
+
+def hang(path):
+    (folder / f"worker-{os.getpid()}.pid").write_text(str(os.getpid()))
+    time.sleep(600)
+
+READERS["txt"].read = hang  # the workers are forked, so they inherit this
+for _ in read_documents(sorted(folder.glob("*.txt")), workers=2, timeout=600):
+    pass
+"""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"  # a zombie has finished, only unreaped
+    except FileNotFoundError:
+        return False
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc"), reason="reads process states from /proc")
+def test_reader_workers_die_with_their_parent(tmp_path):
+    import signal
+    import subprocess
+    import sys
+
+    for name in ("a.txt", "b.txt"):
+        (tmp_path / name).write_text(GOOD_TEXT)
+    parent = subprocess.Popen([sys.executable, "-c", ORPHAN_SCRIPT, str(tmp_path)])
+    try:
+        deadline = time.monotonic() + 60
+        while len(list(tmp_path.glob("worker-*.pid"))) < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        workers = [int(p.read_text()) for p in tmp_path.glob("worker-*.pid")]
+        assert len(workers) == 2 and all(_alive(pid) for pid in workers)
+    finally:
+        parent.send_signal(signal.SIGKILL)
+        parent.wait()
+    deadline = time.monotonic() + 30  # a bound on waiting, not a claim about speed
+    while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    survivors = [pid for pid in workers if _alive(pid)]
+    for pid in survivors:
+        os.kill(pid, signal.SIGKILL)  # leave nothing behind, then fail
+    assert not survivors, "reader workers outlived their parent"
+
+
+def test_a_long_pdf_of_one_repeated_page_is_read_not_sent_to_ocr(tmp_path):
+    from fpdf import FPDF
+
+    pdf = FPDF()
+    pdf.set_font("Helvetica", size=11)
+    for _ in range(2000):  # a template printed many times: every line repeats on every page
+        pdf.add_page()
+        pdf.multi_cell(0, 6, GOOD_TEXT)
+    pdf.output(str(tmp_path / "register-printout.pdf"))
+    result = read_document(tmp_path / "register-printout.pdf")
+    assert "OCR" not in (result.error or "")
+    assert result.status == "partial" and "every page repeats the same text: read once" in result.error
+    assert GOOD_TEXT.split(".")[0] in " ".join(p.text for p in result.passages)
+
+
+def test_a_pdf_with_running_headers_keeps_its_body_and_says_nothing_about_ocr(tmp_path):
+    from fpdf import FPDF
+
+    pdf = FPDF()
+    pdf.set_font("Helvetica", size=11)
+    for topic in ("exit strategy", "risk register", "value creation"):
+        pdf.add_page()
+        pdf.cell(0, 6, "Alliance plan - confidential", new_x="LMARGIN", new_y="NEXT")
+        pdf.ln(10)
+        pdf.multi_cell(0, 6, f"The {topic} is reviewed by both partners every year.")
+    pdf.output(str(tmp_path / "plan.pdf"))
+    result = read_document(tmp_path / "plan.pdf")
+    text = " ".join(p.text for p in result.passages)
+    assert result.status == "ok" and "confidential" not in text and "The value creation is reviewed" in text
+
+
+def test_a_pdf_of_page_numbers_alone_has_no_text_and_needs_no_ocr(tmp_path):
+    from fpdf import FPDF
+
+    pdf = FPDF()
+    pdf.set_font("Helvetica", size=11)
+    for number in range(1, 4):
+        pdf.add_page()
+        pdf.cell(0, 6, str(number))
+    pdf.output(str(tmp_path / "blank-numbered.pdf"))
+    result = read_document(tmp_path / "blank-numbered.pdf")
+    assert (result.status, result.error) == ("skipped", "no text found in the file")
