@@ -157,6 +157,18 @@ def m009_unread_version(db: sqlite_utils.Database) -> None:
     db["documents"].add_column("unread_at", str)
 
 
+@migrations()
+def m010_copy_name(db: sqlite_utils.Database) -> None:
+    # The kept copy is served by the name it was stored under, recorded with the document: looked up by format,
+    # a .docm, .tsv or .markdown file's copy was never found. Earlier ingests named a copy by the content hash
+    # and the lower-case suffix of the file's name, kept for documents that were read.
+    db["documents"].add_column("copy_name", str)
+    rows = db.execute("select id, sha256, name from documents where status in ('ok', 'partial') "
+                      "and sha256 is not null").fetchall()
+    db.conn.executemany("update documents set copy_name = ? where id = ?",
+                        [(f"{sha}{Path(name or '').suffix.lower()}", doc_id) for doc_id, sha, name in rows])
+
+
 # The latest review of each (passage, requirement) pair; 'clear' withdraws an earlier decision.
 CURRENT_REVIEWS_SQL = """
 select r.* from reviews r

@@ -26,6 +26,7 @@ from ingest.batch import DEFAULT_TIMEOUT, read_documents
 from mapping import Embedder, MappingConfig, Profiles, build_profiles, map_passages
 from standards import Catalogue
 
+from . import copies
 from .db import get_setting, refresh_coverage, set_setting, write_transaction
 
 EMBED_BATCH = 512  # passages read before one encoder call: large, length-sorted batches keep the model busy
@@ -454,7 +455,9 @@ class Pipeline:
 
     def keep_copy(self, path: Path, sha: str) -> Path | None:
         """A content-addressed copy, so evidence links survive edits, renames and deletions."""
-        target = self.files_dir / sha[:2] / f"{sha}{path.suffix.lower()}"
+        target = copies.copy_path(self.files_dir, copies.copy_name(sha, path))
+        if target is None:
+            return None
         if not target.exists():
             target.parent.mkdir(parents=True, exist_ok=True)
             tmp = target.with_suffix(target.suffix + ".tmp")
@@ -530,6 +533,7 @@ class Pipeline:
             "passage_count": len(result.passages),
             "metadata": json.dumps({k: v for k, v in meta.items() if k not in ("title", "author", "created", "modified")}),
             "ingested_at": _now(), "family": document_family(display_name(result.path)),
+            "copy_name": copy_path.name if copy_path else None,  # what the source link serves
         }
         # a new document never takes an id that history already gives to another one
         row["id"] = existing[0] if existing else self.db.execute(

@@ -68,6 +68,7 @@ def build_datasette(db_paths: list[str | Path], accounts: dict[str, str] | None 
     for p in paths:
         if not p.exists():
             raise ServeError(f"no database at {p}: run `evidence ingest` first")
+        _upgrade(p)
     names = database_names(paths)
     metadata = load_metadata(names, require_login)
     metadata.setdefault("plugins", {})["evidence"] = {"files": {n: str(files_dir_for(p)) for n, p in zip(names, paths)}}
@@ -81,6 +82,22 @@ def build_datasette(db_paths: list[str | Path], accounts: dict[str, str] | None 
     # on the instance, where the plugin finds them, never in the metadata: /-/metadata.json publishes that
     ds.evidence_accounts = dict(accounts or {})
     return ds
+
+
+def _upgrade(path: Path) -> None:
+    """Bring an evidence database written by an earlier version to the schema the pages read; one that is
+    current, or not an evidence database at all, is left as it is."""
+    import sqlite_utils
+
+    from .db import migrations, open_db
+
+    probe = sqlite_utils.Database(path)
+    try:
+        pending = bool(migrations.applied(probe)) and bool(migrations.pending(probe))
+    finally:
+        probe.close()
+    if pending:
+        open_db(path).close()
 
 
 def is_loopback(host: str) -> bool:

@@ -237,3 +237,54 @@ def test_fts3_tokenizer_cannot_be_called_through_sql(small_ds):
         assert "not authorized to use function" in response.json()["error"]
     assert get(small_ds, "/evidence.json", params={"sql": "select count(*) from passages"}).json()["rows"] == [[1]]
     assert get(small_ds, "/evidence/passages.json?_search=risk").json()["rows"]  # full-text search still works
+
+
+def test_stored_copies_of_every_readable_suffix_are_served(tmp_path, make_docx, make_xlsx):
+    text = "The joint risk register is reviewed monthly by both partners."
+    files = {
+        make_docx("plan.docm", [("p", text)]): "application/vnd.ms-word.document.macroEnabled.12",
+        make_xlsx("register.xlsm", {"Risks": [["Risk", "Owner"], [text, "JMT"]]}):
+            "application/vnd.ms-excel.sheet.macroEnabled.12",
+        make_docx("Plan.DOCX", [("p", text + " Signed.")]):
+            "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    }
+    for name, body in (("risks.tsv", f"Risk\tOwner\n{text}\tJMT\n"), ("notes.markdown", f"# Risks\n\n{text}\n"),
+                       ("minutes.text", f"Minutes. {text}\n")):
+        (tmp_path / name).write_text(body)
+        files[tmp_path / name] = "text/plain; charset=utf-8"
+    db_path = tmp_path / "evidence.db"
+    report = open_pipeline(db_path, model="hash", workers=0).ingest(list(files))
+    assert {o.status for o in report.outcomes} == {"ok"}, [(o.path.name, o.error) for o in report.outcomes]
+    ds = build_datasette([db_path])
+    for outcome in report.outcomes:
+        response = get(ds, f"/-/source/evidence/{outcome.document_id}")
+        assert response.status_code == 200, outcome.path.name
+        assert response.headers["content-type"] == files[outcome.path], outcome.path.name
+        assert response.content == outcome.path.read_bytes()
+        assert response.headers["x-content-type-options"] == "nosniff"
+        assert "sandbox" in response.headers["content-security-policy"]
+        inline = outcome.path.suffix in (".tsv", ".markdown", ".text")
+        assert response.headers["content-disposition"].startswith("inline" if inline else "attachment")
+
+
+def test_copies_kept_before_their_names_were_recorded_are_still_served(tmp_path):
+    import hashlib
+
+    import sqlite_utils
+
+    from evidence.db import migrations
+
+    body = b"Risk\tOwner\nThe joint risk register is reviewed monthly.\tJMT\n"
+    sha = hashlib.sha256(body).hexdigest()
+    db_path = tmp_path / "old.db"
+    old = sqlite_utils.Database(db_path)
+    migrations.apply(old, stop_before="m010_copy_name")  # a database as the previous release left it
+    old["documents"].insert({"id": 1, "path": str(tmp_path / "risks.tsv"), "name": "Risks.TSV", "sha256": sha,
+                             "format": "csv", "status": "ok"})
+    old.close()
+    kept = tmp_path / "old-files" / sha[:2] / f"{sha}.tsv"  # where that release kept the copy
+    kept.parent.mkdir(parents=True)
+    kept.write_bytes(body)
+    response = get(build_datasette([db_path]), "/-/source/evidence/1")
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "text/plain; charset=utf-8" and response.content == body

@@ -25,14 +25,6 @@ from datasette.utils.asgi import Forbidden, NotFound, Response
 from markupsafe import Markup, escape
 
 STATUSES = ("evidenced", "weak", "gap", "not_applicable")
-CONTENT_TYPES = {
-    "pdf": "application/pdf",
-    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    "txt": "text/plain; charset=utf-8", "md": "text/plain; charset=utf-8", "csv": "text/plain; charset=utf-8",
-}
-EXTENSIONS = {"pdf": ".pdf", "docx": ".docx", "xlsx": ".xlsx", "txt": ".txt", "md": ".md", "csv": ".csv"}
-_SHA = re.compile(r"^[0-9a-f]{64}$")
 
 COVERAGE_BY_STAGE = """
 select r.framework, r.stage, r.stage_title, c.status, count(*) as n, min(r.position) as position
@@ -250,24 +242,25 @@ async def version_diff(request, datasette):
 
 
 async def source_file(request, datasette):
-    """The exact version of a document the evidence came from, from the pipeline's own copy."""
+    """The exact version of a document the evidence came from, from the pipeline's own copy: found by the name
+    the pipeline recorded for it, never by a path in the request."""
+    from evidence import copies
+
     database = await _viewable(request, datasette)
     row = (await datasette.get_database(database).execute(
-        "select sha256, format, name from documents where id = ?", [request.url_vars["document_id"]])).first()
-    if row is None or not _SHA.match(row["sha256"] or "") or row["format"] not in EXTENSIONS:
-        raise NotFound("no stored copy for this document")
+        "select copy_name, name from documents where id = ?", [request.url_vars["document_id"]])).first()
+    content_type = copies.content_type(row["copy_name"] or "") if row else None
     files = _plugin_files(datasette).get(database)
-    if not files:
-        raise NotFound("this database has no stored copies")
-    path = Path(files) / row["sha256"][:2] / f"{row['sha256']}{EXTENSIONS[row['format']]}"
+    path = copies.copy_path(files, row["copy_name"]) if content_type and files else None
+    if path is None:
+        raise NotFound("no stored copy for this document")
     if not path.is_file():
         raise NotFound("the stored copy is missing")
-    inline = row["format"] in ("pdf", "txt", "md", "csv")
     filename = re.sub(r"[^\w.() -]+", "_", Path(row["name"] or "document").name)[:150] or "document"
     return Response(
-        path.read_bytes(), content_type=CONTENT_TYPES[row["format"]],
+        path.read_bytes(), content_type=content_type,
         headers={
-            "Content-Disposition": f'{"inline" if inline else "attachment"}; filename="{filename}"',
+            "Content-Disposition": f'{"inline" if copies.is_inline(path.name) else "attachment"}; filename="{filename}"',
             "X-Content-Type-Options": "nosniff",
             "Content-Security-Policy": "sandbox; default-src 'none'",
             "Cache-Control": "private, max-age=3600",
@@ -325,13 +318,14 @@ def is_local_path(target: str) -> bool:
 
 async def export(request, datasette):
     """The audit-file export: the same workbook and CSV as `evidence export`."""
+    from evidence import copies
     from evidence.export import ExportError, export_csv, export_workbook
 
     database, fmt = await _viewable(request, datasette), request.url_vars["format"]
     db = datasette.get_database(database)
     if fmt == "xlsx":
         body = await db.execute_fn(lambda conn: export_workbook(conn, f"Evidence matrix: {database}"))
-        return Response(body, content_type=CONTENT_TYPES["xlsx"],
+        return Response(body, content_type=copies.CONTENT_TYPES[".xlsx"],
                         headers={"Content-Disposition": f'attachment; filename="{database}-evidence-matrix.xlsx"'})
     sheet = request.args.get("sheet", "requirements")
     try:
