@@ -208,8 +208,8 @@ def test_a_busy_requirement_shows_its_strongest_links_and_links_to_all(sample_db
     page = get(ds, f"/evidence/requirements/{tilde_encode(rid)}").text
     assert f"<h2>Evidence ({total})</h2>" in page and "The 2 strongest links are shown" in page
     assert page.count('<blockquote>') >= 2
-    assert f"/evidence/evidence?requirement_id={rid}" in page
-    listing = get(ds, f"/evidence/evidence.json?requirement_id={rid}&_shape=objects&_size=max").json()["rows"]
+    assert f"/evidence/effective_evidence?requirement_id={rid}" in page
+    listing = get(ds, f"/evidence/effective_evidence.json?requirement_id={rid}&_shape=objects&_size=max").json()["rows"]
     assert len(listing) == total
 
 

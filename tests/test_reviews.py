@@ -422,3 +422,28 @@ def test_incremental_coverage_matches_a_full_recompute(pack_db, sample_pack, tmp
     with conn:
         refresh_coverage(conn)
     assert snapshot() == incremental
+
+
+def test_requirement_page_counts_what_coverage_counts_after_reviews(pack_db):
+    conn = sqlite3.connect(pack_db)
+    rejected, pid = _a_link(pack_db)
+    accepted, candidate = conn.execute(
+        """select c.requirement_id, min(c.passage_id) from candidates c join coverage v using (requirement_id)
+           where v.evidence_count = 0 group by c.requirement_id limit 1""").fetchone()
+    with conn:
+        record_review(conn, rejected, "reject", "alice", pid, "not about this")
+        record_review(conn, accepted, "accept", "alice", candidate, "it is")
+    ds = build_datasette([pack_db])
+    for rid, expected in ((rejected, 0), (accepted, 1)):
+        coverage = conn.execute("select evidence_count from coverage where requirement_id = ?", [rid]).fetchone()[0]
+        assert coverage == expected
+        page = asyncio.run(ds.client.get(f"/evidence/requirements/{tilde_encode(rid)}")).text
+        assert f"<h2>Evidence ({coverage})</h2>" in page, rid
+        counted = page.split("<h2>Evidence (")[1].split("<h2>Candidates")[0].split("<h2>Rejected")[0]
+        assert counted.count("<blockquote>") == coverage, rid
+        listed = asyncio.run(ds.client.get("/evidence/requirement_evidence.json", params={
+            "requirement_id": rid, "_shape": "objects"})).json()["rows"]
+        exported = [r for r in csv.DictReader(io.StringIO(export_csv(conn, "evidence"))) if r["Requirement"] == rid]
+        assert len(listed) == len(exported) == coverage, rid
+    rejected_page = asyncio.run(ds.client.get(f"/evidence/requirements/{tilde_encode(rejected)}")).text
+    assert "Rejected by an assessor (1)" in rejected_page and "not about this" in rejected_page

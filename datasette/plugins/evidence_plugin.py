@@ -76,24 +76,37 @@ def _stage_key(stage: str):
 
 EVIDENCE_LIMIT = 50  # the best links on the page; the rest are one click away in the filtered table
 
+# What the page counts and lists as evidence is what coverage counts (the effective_evidence view): the tool's
+# links less those an assessor rejected, plus accepted candidates and links assessors added. Direct links by
+# score come first, then assessors' (no score), then crosswalk links.
 EVIDENCE_FOR = """
+select e.passage_id, round(e.score, 3) as score, x.rank, e.via, coalesce(x.why, c.why) as why, p.text, p.location,
+       d.id as document_id, d.name as document, d.doc_type, d.document_date,
+       v.decision, v.comment as review_comment, v.reviewer, v.reviewed_at
+from (select passage_id, requirement_id, score, via from effective_evidence where requirement_id = :rid
+      order by via is not null, score is null, score desc limit :limit) e
+join passages p on p.id = e.passage_id join documents d on d.id = p.document_id
+left join evidence x on x.passage_id = e.passage_id and x.requirement_id = e.requirement_id
+left join candidates c on c.passage_id = e.passage_id and c.requirement_id = e.requirement_id
+left join current_reviews v on v.passage_hash = p.text_hash and v.requirement_id = e.requirement_id
+order by e.via is not null, e.score is null, e.score desc
+"""
+
+EVIDENCE_COUNT = "select count(*) from effective_evidence where requirement_id = :rid"
+
+# The tool's links that no longer count, shown apart with the rejection that took them (on this requirement,
+# or on the item a crosswalk link came through)
+REJECTED_FOR = """
 select e.passage_id, round(e.score, 3) as score, e.rank, e.via, e.why, p.text, p.location,
        d.id as document_id, d.name as document, d.doc_type, d.document_date,
        v.decision, v.comment as review_comment, v.reviewer, v.reviewed_at
-from (select * from evidence where rowid in (
-        -- ordered on the covering index, so only the winners' rows (with their long 'why') are read
-        select rowid from evidence where requirement_id = :rid order by via is not null, score desc limit :limit)) e
-join passages p on p.id = e.passage_id join documents d on d.id = p.document_id
-left join current_reviews v on v.passage_hash = p.text_hash and v.requirement_id = e.requirement_id
-"""
-
-ADDED_FOR = """
-select p.id as passage_id, null as score, null as rank, null as via, null as why, p.text, p.location,
-       d.id as document_id, d.name as document, d.doc_type, d.document_date,
-       v.decision, v.comment as review_comment, v.reviewer, v.reviewed_at
-from current_reviews v join passages p on p.text_hash = v.passage_hash join documents d on d.id = p.document_id
-where v.requirement_id = :rid and v.decision = 'add'
-  and not exists (select 1 from evidence e where e.passage_id = p.id and e.requirement_id = v.requirement_id)
+from evidence e join passages p on p.id = e.passage_id join documents d on d.id = p.document_id
+left join current_reviews v on v.id = (
+  select max(r.id) from current_reviews r where r.passage_hash = p.text_hash and r.decision = 'reject'
+    and r.requirement_id in (e.requirement_id, coalesce(e.via, '')))
+where e.requirement_id = :rid
+  and not exists (select 1 from effective_evidence f where f.passage_id = e.passage_id and f.requirement_id = :rid)
+order by e.via is not null, e.score desc limit :limit
 """
 
 CANDIDATES_FOR = """
@@ -118,22 +131,22 @@ async def requirement_detail(datasette, database: str, requirement_id: str) -> d
     """A requirement's evidence (with reviews), candidates, crosswalk and coverage, for its page."""
     db = datasette.get_database(database)
     params = {"rid": requirement_id}
-    evidence = [dict(r) for r in (await db.execute(EVIDENCE_FOR, {**params, "limit": EVIDENCE_LIMIT})).rows]
-    evidence += [dict(r) for r in (await db.execute(ADDED_FOR, params)).rows]
-    total = (await db.execute("select count(*) from evidence where requirement_id = :rid", params)).first()[0]
-    # direct links by score, then assessor additions, then crosswalk links
-    evidence.sort(key=lambda r: (r["via"] is not None, r["score"] is None, -(r["score"] or 0)))
+    limited = {**params, "limit": EVIDENCE_LIMIT}
+    evidence = [dict(r) for r in (await db.execute(EVIDENCE_FOR, limited)).rows]
+    rejected = [dict(r) for r in (await db.execute(REJECTED_FOR, limited)).rows]
+    total = (await db.execute(EVIDENCE_COUNT, params)).first()[0]
     candidates = [dict(r) for r in (await db.execute(CANDIDATES_FOR, params)).rows]
     crosswalk = [dict(r) for r in (await db.execute(CROSSWALK_FOR, params)).rows]
     coverage = (await db.execute("select * from coverage where requirement_id = :rid", params)).first()
-    for row in evidence + candidates:
+    for row in evidence + rejected + candidates:
         row["why"] = _why_text(row["why"]) if row["why"] else ("added by an assessor" if row["decision"] == "add" else "")
-    for row in evidence:
+    for row in evidence + rejected:
         row["via_url"] = requirement_url(datasette, database, row["via"]) if row["via"] else None
     for row in crosswalk:
         row["url"] = requirement_url(datasette, database, row["id"])
-    return {"evidence": evidence, "candidates": candidates, "crosswalk": crosswalk, "total_links": total,
-            "all_links_url": datasette.urls.table(database, "evidence") + "?" + urlencode({"requirement_id": requirement_id}),
+    return {"evidence": evidence, "rejected": rejected, "candidates": candidates, "crosswalk": crosswalk,
+            "total_links": total, "all_links_url": datasette.urls.table(database, "effective_evidence") + "?"
+            + urlencode({"requirement_id": requirement_id}),
             "coverage": dict(coverage) if coverage else {}, "requirement_id": requirement_id}
 
 
