@@ -45,7 +45,7 @@ class MappingConfig:
     # the learned evidence-or-not judgement (mapping.evidence_model): its log-odds, times this, join the score...
     evidence_model_weight: float = 0.5
     # ...and a passage it finds this unlikely to be evidence of anything is shown for review, never claimed
-    evidence_min_probability: float = 0.2
+    evidence_min_probability: float = 0.4
     # a document whose passages, taken together, read this little like evidence does not belong to the
     # relationship (a canteen contract in the folder): its links are demoted to candidates
     document_min_probability: float = 0.3
