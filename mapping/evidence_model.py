@@ -1,11 +1,13 @@
-"""Evidence or not: a small learned judgement over a passage's embedding and its form.
+"""Evidence or not: a small learned judgement over a passage's embedding, its context, its form and how near
+the core requirement profiles it comes.
 
-Trained on a corpus we wrote ourselves (`mapping/data/evidence_corpus/*.yaml`: relationship documents of twelve
+Trained on a corpus we wrote ourselves (`mapping/data/evidence_corpus/*.yaml`: relationship documents of twenty
 sectors and every kind, each passage marked as evidence of the relationship being managed or not, with many
 near misses: document control, glossaries, placeholder rows, legal and HR boilerplate, procurement mechanics,
 one party's own risks, whole unrelated documents that share the vocabulary). The corpus is data a reviewer can
 read; the model is a logistic regression fitted on it for whichever sentence model embeds the passages, so it
-follows the user's choice of model and costs one embedding of the corpus, cached like any other text.
+follows the user's choice of model. The fit for the bundled model ships as data (`data/evidence_model.json`);
+any other model costs one embedding of the corpus, cached like any other text.
 """
 
 from __future__ import annotations
