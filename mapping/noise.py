@@ -71,3 +71,32 @@ def _cover_block(text: str) -> bool:
         return False  # "The SER is ..." says something, however many names it holds
     plain = [w for w in words if w[0].islower() and w.lower() not in _FILLER]
     return len(plain) / len(words) <= 0.3
+
+
+_CONTENT_WORD = re.compile(r"[A-Za-z][A-Za-z'\-]{2,}")
+_FIGURE = re.compile(r"\d[\d.,:/\-]*")
+MIN_WORDS = 3  # fewer words than this (of three letters or more) say nothing a requirement could ask for
+
+
+def data_only(text: str, kind: str = "paragraph") -> bool:
+    """A passage of figures and codes: fewer than MIN_WORDS words in its values, or more than two figures a
+    word (a row of readings, an asset list, a machine dump). It is stored and searchable, never embedded or
+    scored: it cannot evidence how a relationship is run, and a sheet of 50,000 such rows must not hold up the
+    encoder."""
+    values = _row_values(text) if kind == "row" else text
+    words = len(_CONTENT_WORD.findall(values))
+    return words < MIN_WORDS or len(_FIGURE.findall(values)) > 2 * words
+
+
+def mappable(text: str, kind: str = "paragraph") -> bool:
+    """Whether a passage is embedded and mapped at all: comments and data-only passages are not."""
+    return kind != "comment" and not data_only(text, kind)
+
+
+def _row_values(text: str) -> str:
+    """A row's values without the column names its reader put before them ("Name: value; Name: value")."""
+    out = []
+    for part in text.split("; "):
+        name, sep, value = part.partition(": ")
+        out.append(value if sep and len(name) <= 40 else part)
+    return " ".join(out)

@@ -260,3 +260,20 @@ def test_a_document_leans_its_passages_towards_the_stages_it_is_about():
     assert np.all(lean <= config.document_stage_weight)
     # too few passages say nothing about a document
     assert not _document_stage(profiles, z[:2], z[:2], [True] * 2, config).any()
+
+
+@pytest.mark.parametrize("text, kind, expected", [
+    ("Column1: 29011; Column2: 14.2; Column3: 0.031", "row", True),
+    ("Asset: PMP-0041; Serial: 88213-AX; Installed: 2019-04-02; Rating (kW): 55", "row", True),
+    ("12.4 13.1 12.9 14.0 13.3 12.8", "paragraph", True),
+    ("Page 3 of 12", "paragraph", True),
+    (JOINT_RISK, "row", False),
+    ("Lesson: share the forward programme early", "row", False),
+    ("The JMT agreed the exit plan.", "paragraph", False),
+])
+def test_data_only_passages_are_recognised_by_their_values(text, kind, expected):
+    from mapping.noise import data_only, mappable
+
+    assert data_only(text, kind) is expected
+    assert mappable(text, kind) is not expected
+    assert not mappable("A comment on the plan from the reviewer", "comment")
