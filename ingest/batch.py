@@ -20,6 +20,9 @@ from .model import ReadResult
 from .safety import MAX_FILE_BYTES
 
 DEFAULT_TIMEOUT = 120.0
+# what one reader worker may allocate beyond what it had when it started (a fork of a process holding the
+# model): a workbook that declares a million rows or a PDF that inflates fails alone, the machine keeps its memory
+MAX_READER_MEMORY = 2 << 30
 READ_AHEAD = 16  # finished results held for the caller: parsing runs ahead of embedding by this much
 _DONE = object()
 
@@ -47,7 +50,7 @@ class _Pool:
 
     def _new_executor(self, workers: int | None = None) -> ProcessPoolExecutor:
         return ProcessPoolExecutor(workers or self.workers, mp_context=self.context,
-                                   initializer=_die_with_parent, initargs=(os.getpid(),))
+                                   initializer=_start_worker, initargs=(os.getpid(), MAX_READER_MEMORY))
 
     def _submit(self, path: Path) -> None:
         future = self.executor.submit(read_document, path, self.max_bytes)
@@ -161,6 +164,28 @@ class _Pool:
 
 
 PR_SET_PDEATHSIG = 1
+
+
+def _start_worker(parent: int, max_memory: int) -> None:
+    _die_with_parent(parent)
+    limit_memory(max_memory)
+
+
+def limit_memory(extra_bytes: int) -> None:
+    """Cap this process's address space at what it uses now plus `extra_bytes`: past it an allocation fails
+    (MemoryError, or the worker dies and the pool records the file), instead of the machine swapping."""
+    try:
+        import resource
+
+        with open("/proc/self/status") as fh:
+            size = next(int(line.split()[1]) * 1024 for line in fh if line.startswith("VmSize:"))
+        soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+        cap = size + extra_bytes
+        if hard != resource.RLIM_INFINITY:
+            cap = min(cap, hard)
+        resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
+    except (ImportError, OSError, StopIteration, ValueError):
+        pass  # not Linux: the per-file time limit still bounds the worker
 
 
 def _die_with_parent(parent: int) -> None:
