@@ -18,7 +18,7 @@ from pathlib import Path
 from ingest import fingerprint, is_ignorable, printable
 
 from .db import set_setting, write_transaction
-from .pipeline import FileOutcome, Pipeline, stored_path
+from .pipeline import FileOutcome, Pipeline
 
 NETWORK_FILESYSTEMS = {"nfs", "nfs4", "cifs", "smb3", "smbfs", "fuse.sshfs", "9p", "afs", "ceph", "glusterfs",
                        "davfs", "fuse.davfs2", "fuse.rclone", "fuse.s3fs", "lustre"}
@@ -200,7 +200,7 @@ class Watcher:
         return outcome
 
     def _known(self, path: Path) -> bool:
-        return self.pipeline.db.execute("select 1 from documents where path = ?", [stored_path(path)]).fetchone() is not None
+        return self.pipeline.documents.lookup(path) is not None
 
     def _ignored(self, path: Path) -> bool:
         return is_ignorable(path) or self.pipeline._is_own_file(path)
