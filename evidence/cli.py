@@ -166,10 +166,9 @@ def _watch_in_thread(folder, db_path, settle, poll, stop):
 @click.option("--weak/--no-weak", default=True, show_default=True, help="Also list weak requirements")
 def gaps(db_path, framework, weak):
     """List requirements without evidence."""
-    statuses = ("gap", "weak") if weak else ("gap",)
-    rows = _existing_db(db_path).execute(
-        f"select requirement_id, status, title from coverage where status in ({','.join('?' * len(statuses))}) "
-        "and (? is null or framework = ?) order by framework, position", [*statuses, framework, framework]).fetchall()
+    from .reports import gaps as find_gaps
+
+    rows = find_gaps(_existing_db(db_path).conn, framework, weak)
     for rid, status, title in rows:
         echo(f"{rid:16} {status:5} {title}")
     echo(f"{len(rows)} requirement(s) without evidence")
@@ -179,8 +178,9 @@ def gaps(db_path, framework, weak):
 @DB_OPTION
 def documents(db_path):
     """List documents with their status and errors."""
-    for doc_id, name, status, doc_type, n, error, unread in _existing_db(db_path).execute(
-            "select id, name, status, doc_type, passage_count, error, unread_error from documents order by name"):
+    from .reports import documents as list_documents
+
+    for doc_id, name, status, doc_type, n, error, unread in list_documents(_existing_db(db_path).conn):
         echo(f"{doc_id:5} {status:8} {doc_type or '':9} {n or 0:5}  {name}" + (f"  ({error})" if error else "")
                    + (f"  (newer version unread: {unread})" if unread else ""))
 
