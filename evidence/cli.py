@@ -111,14 +111,12 @@ def watch(folder, db_path, catalogues, model, settle, poll, workers):
         echo("Stopped")
 
 
-def _watcher(folder, db_path, catalogues, model, settle, poll, workers, stop_event=None):
+def _watcher(folder, db_path, catalogues, model, settle, poll, workers):
+    """The folder watcher both `watch` and `serve --watch` run."""
     from .watch import Watcher
 
     pipeline = open_pipeline(db_path, catalogues, model, workers=workers)
-    watcher = Watcher(pipeline, Path(folder), settle=settle, poll=poll, log=echo)
-    if stop_event is not None:
-        watcher.stop_event = stop_event
-    return watcher
+    return Watcher(pipeline, Path(folder), settle=settle, poll=poll, log=echo)
 
 
 def _scan_progress(results):
@@ -138,26 +136,22 @@ def _scan_progress(results):
 @POLL_OPTION
 def serve(databases, db_path, host, port, watch_folder, settle, poll):
     """Publish evidence databases with Datasette (default: --db)."""
-    import threading
-
     from .serve import serve as run
+    from .watch import BackgroundWatch
 
     dbs = list(databases) or [db_path]
-    stop = threading.Event()
+    background = None
     if watch_folder:
         _watcher(watch_folder, db_path, None, None, settle, poll, 1).pipeline.sync_catalogue()  # fail early, create db
-        threading.Thread(target=_watch_in_thread, args=(watch_folder, db_path, settle, poll, stop),
-                         daemon=True, name="watcher").start()
+        # the same watcher as `evidence watch`, built again in its own thread; its errors come back through `echo`
+        background = BackgroundWatch(lambda: _watcher(watch_folder, db_path, None, None, settle, poll, 1),
+                                     log=echo).start()
     echo(f"Serving {', '.join(dbs)} on http://{host}:{port}/ (Ctrl-C to stop)")
     try:
         run(dbs, host=host, port=port)
     finally:
-        stop.set()
-
-
-def _watch_in_thread(folder, db_path, settle, poll, stop):
-    # its own pipeline: a SQLite connection belongs to the thread that opened it
-    _watcher(folder, db_path, None, None, settle, poll, 1, stop_event=stop).run()
+        if background is not None:
+            background.stop()
 
 
 @cli.command()

@@ -214,6 +214,38 @@ class Watcher:
         self.log(f"{_stamp()} {action:8} {o.path.name}: {detail}{status} ({o.seconds:.1f} s)")
 
 
+class BackgroundWatch:
+    """A watcher run in a daemon thread beside the web server (`serve --watch`), with an error channel: an error
+    that ends it is said through `log`, recorded for the front page, and kept in `error`, never lost with the
+    thread. The watcher is built in its thread, since a SQLite connection belongs to the thread that opened it."""
+
+    def __init__(self, build: Callable[[], Watcher], log: Callable[[str], None] = print):
+        self.build, self.log = build, log
+        self.stop_event = threading.Event()
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, daemon=True, name="watcher")
+
+    def start(self) -> BackgroundWatch:
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.stop_event.set()
+
+    def _run(self) -> None:
+        watcher = None
+        try:
+            watcher = self.build()
+            watcher.stop_event = self.stop_event
+            watcher.run()
+        except Exception as exc:
+            self.error = exc
+            error = f"{type(exc).__name__}: {exc}"
+            self.log(f"{_stamp()} ERROR    the watcher stopped: {printable(error)}")
+            if watcher is not None:
+                watcher.record_status("stopped", error=error)
+
+
 def _shown(path: Path) -> str:
     """A path as said on the console and the front page: control characters escaped."""
     return printable(str(path))
