@@ -111,14 +111,12 @@ def watch(folder, db_path, catalogues, model, settle, poll, workers):
         echo("Stopped")
 
 
-def _watcher(folder, db_path, catalogues, model, settle, poll, workers, stop_event=None):
+def _watcher(folder, db_path, catalogues, model, settle, poll, workers):
+    """The folder watcher both `watch` and `serve --watch` run."""
     from .watch import Watcher
 
     pipeline = open_pipeline(db_path, catalogues, model, workers=workers)
-    watcher = Watcher(pipeline, Path(folder), settle=settle, poll=poll, log=echo)
-    if stop_event is not None:
-        watcher.stop_event = stop_event
-    return watcher
+    return Watcher(pipeline, Path(folder), settle=settle, poll=poll, log=echo)
 
 
 def _scan_progress(results):
@@ -138,26 +136,22 @@ def _scan_progress(results):
 @POLL_OPTION
 def serve(databases, db_path, host, port, watch_folder, settle, poll):
     """Publish evidence databases with Datasette (default: --db)."""
-    import threading
-
     from .serve import serve as run
+    from .watch import BackgroundWatch
 
     dbs = list(databases) or [db_path]
-    stop = threading.Event()
+    background = None
     if watch_folder:
         _watcher(watch_folder, db_path, None, None, settle, poll, 1).pipeline.sync_catalogue()  # fail early, create db
-        threading.Thread(target=_watch_in_thread, args=(watch_folder, db_path, settle, poll, stop),
-                         daemon=True, name="watcher").start()
+        # the same watcher as `evidence watch`, built again in its own thread; its errors come back through `echo`
+        background = BackgroundWatch(lambda: _watcher(watch_folder, db_path, None, None, settle, poll, 1),
+                                     log=echo).start()
     echo(f"Serving {', '.join(dbs)} on http://{host}:{port}/ (Ctrl-C to stop)")
     try:
         run(dbs, host=host, port=port)
     finally:
-        stop.set()
-
-
-def _watch_in_thread(folder, db_path, settle, poll, stop):
-    # its own pipeline: a SQLite connection belongs to the thread that opened it
-    _watcher(folder, db_path, None, None, settle, poll, 1, stop_event=stop).run()
+        if background is not None:
+            background.stop()
 
 
 @cli.command()
@@ -166,10 +160,9 @@ def _watch_in_thread(folder, db_path, settle, poll, stop):
 @click.option("--weak/--no-weak", default=True, show_default=True, help="Also list weak requirements")
 def gaps(db_path, framework, weak):
     """List requirements without evidence."""
-    statuses = ("gap", "weak") if weak else ("gap",)
-    rows = _existing_db(db_path).execute(
-        f"select requirement_id, status, title from coverage where status in ({','.join('?' * len(statuses))}) "
-        "and (? is null or framework = ?) order by framework, position", [*statuses, framework, framework]).fetchall()
+    from .reports import gaps as find_gaps
+
+    rows = find_gaps(_existing_db(db_path).conn, framework, weak)
     for rid, status, title in rows:
         echo(f"{rid:16} {status:5} {title}")
     echo(f"{len(rows)} requirement(s) without evidence")
@@ -179,8 +172,9 @@ def gaps(db_path, framework, weak):
 @DB_OPTION
 def documents(db_path):
     """List documents with their status and errors."""
-    for doc_id, name, status, doc_type, n, error, unread in _existing_db(db_path).execute(
-            "select id, name, status, doc_type, passage_count, error, unread_error from documents order by name"):
+    from .reports import documents as list_documents
+
+    for doc_id, name, status, doc_type, n, error, unread in list_documents(_existing_db(db_path).conn):
         echo(f"{doc_id:5} {status:8} {doc_type or '':9} {n or 0:5}  {name}" + (f"  ({error})" if error else "")
                    + (f"  (newer version unread: {unread})" if unread else ""))
 

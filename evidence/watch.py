@@ -18,7 +18,7 @@ from pathlib import Path
 from ingest import fingerprint, is_ignorable, printable
 
 from .db import set_setting, write_transaction
-from .pipeline import FileOutcome, Pipeline, stored_path
+from .pipeline import FileOutcome, Pipeline
 
 NETWORK_FILESYSTEMS = {"nfs", "nfs4", "cifs", "smb3", "smbfs", "fuse.sshfs", "9p", "afs", "ceph", "glusterfs",
                        "davfs", "fuse.davfs2", "fuse.rclone", "fuse.s3fs", "lustre"}
@@ -200,7 +200,7 @@ class Watcher:
         return outcome
 
     def _known(self, path: Path) -> bool:
-        return self.pipeline.db.execute("select 1 from documents where path = ?", [stored_path(path)]).fetchone() is not None
+        return self.pipeline.documents.lookup(path) is not None
 
     def _ignored(self, path: Path) -> bool:
         return is_ignorable(path) or self.pipeline._is_own_file(path)
@@ -212,6 +212,38 @@ class Watcher:
         }.get(action, f"+{o.passages} passages, {o.evidence} evidence links")
         status = f" [{o.status}: {o.error}]" if o.status in ("failed", "partial", "skipped") else ""
         self.log(f"{_stamp()} {action:8} {o.path.name}: {detail}{status} ({o.seconds:.1f} s)")
+
+
+class BackgroundWatch:
+    """A watcher run in a daemon thread beside the web server (`serve --watch`), with an error channel: an error
+    that ends it is said through `log`, recorded for the front page, and kept in `error`, never lost with the
+    thread. The watcher is built in its thread, since a SQLite connection belongs to the thread that opened it."""
+
+    def __init__(self, build: Callable[[], Watcher], log: Callable[[str], None] = print):
+        self.build, self.log = build, log
+        self.stop_event = threading.Event()
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, daemon=True, name="watcher")
+
+    def start(self) -> BackgroundWatch:
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.stop_event.set()
+
+    def _run(self) -> None:
+        watcher = None
+        try:
+            watcher = self.build()
+            watcher.stop_event = self.stop_event
+            watcher.run()
+        except Exception as exc:
+            self.error = exc
+            error = f"{type(exc).__name__}: {exc}"
+            self.log(f"{_stamp()} ERROR    the watcher stopped: {printable(error)}")
+            if watcher is not None:
+                watcher.record_status("stopped", error=error)
 
 
 def _shown(path: Path) -> str:

@@ -1,5 +1,8 @@
 """Datasette plugin for the evidence matrix: front-page coverage, requirement drill-down, source files, logins.
 
+The plugin shows, the library computes: page data comes from `evidence.pages` (plain functions over a SQLite
+connection); here are the routes, access checks, URLs and templates.
+
 Source files are served only from the pipeline's content-addressed copies, looked up by document id,
 never from a path given in a request. Assessor accounts live on the Datasette instance, never in its
 metadata (which /-/metadata.json publishes); passwords are checked off the event loop.
@@ -10,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
-import json
 import re
 import secrets
 import sqlite3
@@ -24,13 +26,9 @@ from datasette.utils import await_me_maybe, baseconv, tilde_decode, tilde_encode
 from datasette.utils.asgi import Forbidden, NotFound, Response
 from markupsafe import Markup, escape
 
-STATUSES = ("evidenced", "weak", "gap", "not_applicable")
+from evidence import pages
 
-COVERAGE_BY_STAGE = """
-select r.framework, r.stage, r.stage_title, c.status, count(*) as n, min(r.position) as position
-from requirements r join coverage c on c.requirement_id = r.id
-group by r.framework, r.stage, r.stage_title, c.status
-"""
+EVIDENCE_LIMIT = pages.EVIDENCE_LIMIT  # the best links on a requirement's page; read per request
 
 
 def _plugin_files(datasette) -> dict:
@@ -39,165 +37,41 @@ def _plugin_files(datasette) -> dict:
 
 async def coverage_summary(datasette, database: str) -> list[dict]:
     """Per framework, per stage: counts by status, in catalogue order, for the front-page chart."""
-    db = datasette.get_database(database)
-    rows = (await db.execute(COVERAGE_BY_STAGE)).rows
-    frameworks: dict[str, dict] = {}
-    for framework, stage, stage_title, status, n, position in rows:
-        fw = frameworks.setdefault(framework, {"framework": framework, "stages": {}, "totals": dict.fromkeys(STATUSES, 0)})
-        st = fw["stages"].setdefault(stage, {"stage": stage, "title": stage_title, "position": position,
-                                             "counts": dict.fromkeys(STATUSES, 0)})
-        st["counts"][status] = n
-        st["position"] = min(st["position"], position)
-        fw["totals"][status] += n
-    out = []
-    for fw in frameworks.values():
-        stages = sorted(fw["stages"].values(), key=lambda s: (_stage_key(s["stage"]), s["position"]))
-        for s in stages:
-            s["total"] = sum(s["counts"].values())
-        total = sum(fw["totals"].values())
-        out.append({**fw, "stages": stages, "total": total,
-                    "percent": round(100 * fw["totals"]["evidenced"] / total) if total else 0})
-    return sorted(out, key=lambda f: f["framework"])
+    return await datasette.get_database(database).execute_fn(pages.coverage_summary)
 
 
 async def watcher_status(datasette, database: str) -> dict:
     """What the folder watcher last recorded (state, last file, last error and when), empty without one."""
     try:
-        rows = (await datasette.get_database(database).execute(
-            "select key, value from settings where key like 'watcher\\_%' escape '\\'")).rows
-    except Exception:  # not an evidence database, or one from before the settings table
+        return await datasette.get_database(database).execute_fn(pages.watcher_status)
+    except Exception:  # not an evidence database at all
         return {}
-    return {key.removeprefix("watcher_"): value for key, value in rows}
-
-
-def _stage_key(stage: str):
-    return (0, float(stage)) if re.fullmatch(r"\d+(\.\d+)?", stage) else (1, 0.0)
-
-
-EVIDENCE_LIMIT = 50  # the best links on the page; the rest are one click away in the filtered table
-
-# What the page counts and lists as evidence is what coverage counts (the effective_evidence view): the tool's
-# links less those an assessor rejected, plus accepted candidates and links assessors added. Direct links by
-# score come first, then assessors' (no score), then crosswalk links.
-EVIDENCE_FOR = """
-select e.passage_id, round(e.score, 3) as score, x.rank, e.via, coalesce(x.why, c.why) as why, p.text, p.location,
-       d.id as document_id, d.name as document, d.doc_type, d.document_date,
-       v.decision, v.comment as review_comment, v.reviewer, v.reviewed_at
-from (select passage_id, requirement_id, score, via from effective_evidence where requirement_id = :rid
-      order by via is not null, score is null, score desc limit :limit) e
-join passages p on p.id = e.passage_id join documents d on d.id = p.document_id
-left join evidence x on x.passage_id = e.passage_id and x.requirement_id = e.requirement_id
-left join candidates c on c.passage_id = e.passage_id and c.requirement_id = e.requirement_id
-left join current_reviews v on v.passage_hash = p.text_hash and v.requirement_id = e.requirement_id
-order by e.via is not null, e.score is null, e.score desc
-"""
-
-EVIDENCE_COUNT = "select count(*) from effective_evidence where requirement_id = :rid"
-
-# The tool's links that no longer count, shown apart with the rejection that took them (on this requirement,
-# or on the item a crosswalk link came through)
-REJECTED_FOR = """
-select e.passage_id, round(e.score, 3) as score, e.rank, e.via, e.why, p.text, p.location,
-       d.id as document_id, d.name as document, d.doc_type, d.document_date,
-       v.decision, v.comment as review_comment, v.reviewer, v.reviewed_at
-from evidence e join passages p on p.id = e.passage_id join documents d on d.id = p.document_id
-left join current_reviews v on v.id = (
-  select max(r.id) from current_reviews r where r.passage_hash = p.text_hash and r.decision = 'reject'
-    and r.requirement_id in (e.requirement_id, coalesce(e.via, '')))
-where e.requirement_id = :rid
-  and not exists (select 1 from effective_evidence f where f.passage_id = e.passage_id and f.requirement_id = :rid)
-order by e.via is not null, e.score desc limit :limit
-"""
-
-CANDIDATES_FOR = """
-select c.passage_id, round(c.score, 3) as score, c.why, p.text, p.location, d.id as document_id, d.name as document,
-       v.decision, v.comment as review_comment, v.reviewer, v.reviewed_at
-from (select * from candidates where requirement_id = :rid order by score desc limit 20) c
-join passages p on p.id = c.passage_id join documents d on d.id = p.document_id
-left join current_reviews v on v.passage_hash = p.text_hash and v.requirement_id = c.requirement_id
-order by c.score desc
-"""
-
-CROSSWALK_FOR = """
-select x.related_id as id, r.title, 'supports' as relation from crosswalk x
-  join requirements r on r.id = x.related_id where x.requirement_id = :rid
-union all
-select x.requirement_id, r.title, 'supported by' from crosswalk x
-  join requirements r on r.id = x.requirement_id where x.related_id = :rid
-"""
 
 
 async def requirement_detail(datasette, database: str, requirement_id: str) -> dict:
-    """A requirement's evidence (with reviews), candidates, crosswalk and coverage, for its page."""
-    db = datasette.get_database(database)
-    params = {"rid": requirement_id}
-    limited = {**params, "limit": EVIDENCE_LIMIT}
-    evidence = [dict(r) for r in (await db.execute(EVIDENCE_FOR, limited)).rows]
-    rejected = [dict(r) for r in (await db.execute(REJECTED_FOR, limited)).rows]
-    total = (await db.execute(EVIDENCE_COUNT, params)).first()[0]
-    candidates = [dict(r) for r in (await db.execute(CANDIDATES_FOR, params)).rows]
-    crosswalk = [dict(r) for r in (await db.execute(CROSSWALK_FOR, params)).rows]
-    coverage = (await db.execute("select * from coverage where requirement_id = :rid", params)).first()
-    for row in evidence + rejected + candidates:
-        row["why"] = _why_text(row["why"]) if row["why"] else ("added by an assessor" if row["decision"] == "add" else "")
-    for row in evidence + rejected:
+    """A requirement's evidence (with reviews), candidates, crosswalk and coverage, for its page, with links."""
+    limit = EVIDENCE_LIMIT
+    detail = await datasette.get_database(database).execute_fn(
+        lambda conn: pages.requirement_detail(conn, requirement_id, limit))
+    for row in detail["evidence"] + detail["rejected"]:
         row["via_url"] = requirement_url(datasette, database, row["via"]) if row["via"] else None
-    for row in crosswalk:
+    for row in detail["crosswalk"]:
         row["url"] = requirement_url(datasette, database, row["id"])
-    return {"evidence": evidence, "rejected": rejected, "candidates": candidates, "crosswalk": crosswalk,
-            "total_links": total, "all_links_url": datasette.urls.table(database, "effective_evidence") + "?"
-            + urlencode({"requirement_id": requirement_id}),
-            "coverage": dict(coverage) if coverage else {}, "requirement_id": requirement_id}
+    detail["all_links_url"] = datasette.urls.table(database, "effective_evidence") + "?" + urlencode(
+        {"requirement_id": requirement_id})
+    return detail
 
 
 async def document_detail(datasette, database: str, document_id: str) -> dict:
-    """Which requirements a document evidences, with how many of its passages."""
-    db = datasette.get_database(database)
-    rows = [dict(r) for r in (await db.execute(
-        """select e.requirement_id, r.title, r.framework, count(*) as passages, round(max(e.score), 3) as best_score
-           from effective_evidence e join passages p on p.id = e.passage_id join requirements r on r.id = e.requirement_id
-           where p.document_id = ? group by e.requirement_id order by r.framework, r.position""", [document_id])).rows]
-    for row in rows:
+    """Which requirements a document evidences, with how many of its passages, and its versions."""
+    detail = await datasette.get_database(database).execute_fn(lambda conn: pages.document_detail(conn, document_id))
+    for row in detail["requirements"]:
         row["url"] = requirement_url(datasette, database, row["requirement_id"])
-    unread = (await db.execute("select unread_error, unread_at from documents where id = ? and unread_sha256 is not null",
-                               [document_id])).first()
-    versions = [dict(v) for v in (await db.execute(
-        "select id, status, error, passage_count, ingested_at, replaced_at from document_versions "
-        "where document_id = ? order by id", [document_id])).rows]
-    return {"requirements": rows, "document_id": document_id, "unread": dict(unread) if unread else None,
-            "versions": versions,
-            "comparable": sum(v["status"] in ("ok", "partial") for v in versions) > 1}
+    return detail
 
 
 def requirement_url(datasette, database: str, requirement_id: str) -> str:
     return datasette.urls.row(database, "requirements", tilde_encode(requirement_id))
-
-
-def _why_text(raw: str | None) -> str:
-    try:
-        why = json.loads(raw or "{}")
-    except ValueError:
-        return ""
-    if "crosswalk_from" in why:
-        return f"through the crosswalk from {why['crosswalk_from']}"
-    parts = []
-    if "similarity" in why:
-        parts.append(f"similarity {why['similarity']} (calibrated {why.get('calibrated')})")
-    if why.get("signals"):
-        parts.append("signals: " + ", ".join(f"{name.replace('_', ' ')} {value:+g}" for name, value in why["signals"].items()))
-    if why.get("precedent"):
-        parts.append(why["precedent"])
-    if why.get("standard_terms"):
-        parts.append("uses the standard's terms: " + ", ".join(why["standard_terms"]))
-    if why.get("shared_terms"):
-        parts.append("shared terms: " + ", ".join(why["shared_terms"]))
-    if why.get("not_evidence"):
-        parts.append(f"not claimed: {why['not_evidence']}")
-    if why.get("doc_type_prior"):
-        parts.append("document type usually carries this")
-    if why.get("closest_example"):
-        parts.append(f"closest example: \u201c{why['closest_example']}\u201d")
-    return "; ".join(parts)
 
 
 @hookimpl
@@ -473,7 +347,7 @@ LINKED_REQUIREMENT_COLUMNS = {"requirement_id", "via", "related_id"}
 def render_cell(value, column, table, database, datasette):
     """Explanations as sentences; requirement ids as links to their drill-down page."""
     if column == "why" and isinstance(value, str) and value.startswith("{"):
-        return _why_text(value)
+        return pages.why_text(value)
     if column in LINKED_REQUIREMENT_COLUMNS and isinstance(value, str) and value and database:
         url = requirement_url(datasette, database, value)
         return Markup(f'<a href="{escape(url)}">{escape(value)}</a>')

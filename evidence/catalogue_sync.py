@@ -1,0 +1,150 @@
+"""The catalogue as the pipeline uses it: requirement profiles, the mapping of passages onto them, and keeping
+the stored requirements and links in step when the catalogue, the model, the settings or the reviews change.
+
+Reviews sharpen the profiles, so new decisions re-map too. Re-mapping reads cached vectors only: no passage
+is embedded again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator
+
+import sqlite_utils
+
+from ingest import DOC_TYPE_LABELS
+from mapping import MappingConfig, Profiles, build_profiles, map_passages
+from standards import Catalogue
+
+from .db import get_setting, refresh_coverage, set_setting, write_transaction
+from .embeddings import EmbeddingCache
+from .store import DocumentStore
+
+
+class PassageMapper:
+    """Maps a document's passages onto the catalogue's requirement profiles, built once and on demand."""
+
+    def __init__(self, db: sqlite_utils.Database, catalogue: Catalogue, embeddings: EmbeddingCache,
+                 config: MappingConfig):
+        self.db, self.catalogue, self.embeddings, self.config = db, catalogue, embeddings, config
+        self._profiles: Profiles | None = None
+
+    @property
+    def profiles(self) -> Profiles:
+        if self._profiles is None:
+            accepted, rejected = self.reviewed_examples()
+            self._profiles = build_profiles(self.catalogue, self.embeddings.embed, accepted, rejected,
+                                            model_name=self.embeddings.embedder.name)
+        return self._profiles
+
+    def forget_profiles(self) -> None:
+        """The catalogue, model or reviews changed: the next mapping builds the profiles again."""
+        self._profiles = None
+
+    def reviewed_examples(self) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+        """(requirement, passage text) pairs assessors accepted or added, and those they rejected."""
+        # the text is kept with the review: a decision still counts after its document was replaced or removed
+        rows = self.db.execute(
+            "select distinct requirement_id, passage_text, decision from current_reviews "
+            "where decision in ('accept', 'add', 'reject') and passage_text is not null").fetchall()
+        return ([(rid, t) for rid, t, d in rows if d != "reject"], [(rid, t) for rid, t, d in rows if d == "reject"])
+
+    @staticmethod
+    def passage_inputs(passages, title: str, doc_type: str) -> tuple[list[str], list[str]]:
+        """(text to embed, context to embed) for each passage; the context carries where it sits."""
+        label = DOC_TYPE_LABELS.get(doc_type, doc_type)
+        texts = [p.text for p in passages]
+        contexts = [" | ".join(x for x in (label, title, p.context) if x) for p in passages]
+        return texts, contexts
+
+    def strings(self, passages, title: str, doc_type: str) -> list[str]:
+        """Every string `map` embeds for these passages, so a batch of documents can be embedded at once."""
+        chosen = [p for p in passages if p.kind != "comment"]
+        texts, contexts = self.passage_inputs(chosen, title, doc_type)
+        return texts + contexts + [p.context or "" for p in chosen]
+
+    def map(self, passages, title: str, doc_type: str) -> list:
+        """Links from passages (comments left out) to requirements; `link.passage` indexes `passages`."""
+        mappable = [i for i, p in enumerate(passages) if p.kind != "comment"]
+        if not mappable:
+            return []
+        chosen = [passages[i] for i in mappable]
+        texts, contexts = self.passage_inputs(chosen, title, doc_type)
+        raw_contexts = [p.context or "" for p in chosen]
+        n = len(texts)
+        every = self.embeddings.embed(texts + contexts + raw_contexts)  # each distinct string once: the cache sees to that
+        vectors, context_vectors, raw_context_vectors = every[:n], every[n:2 * n], every[2 * n:]
+        links = map_passages(self.profiles, vectors, context_vectors, [doc_type] * len(chosen), texts, self.config,
+                             kinds=[p.kind for p in chosen], titles=[title] * len(chosen),
+                             openers=[k < 2 for k in range(n)], contexts=raw_contexts,
+                             raw_context_vectors=raw_context_vectors)
+        for link in links:
+            link.passage = mappable[link.passage]
+        return links
+
+
+class _Stored:
+    """A stored passage row seen through the reader's Passage attributes."""
+
+    def __init__(self, row: dict):
+        self.text, self.context, self.kind = row["text"], row["context"] or "", row["kind"]
+
+
+def config_stamp(config: MappingConfig) -> str:
+    return hashlib.sha256(json.dumps(config.__dict__, sort_keys=True).encode()).hexdigest()[:12]
+
+
+def _reviews_stamp(db: sqlite_utils.Database) -> str:
+    row = db.execute("select count(*), max(id) from reviews").fetchone()
+    return f"{row[0]}-{row[1]}"
+
+
+def sync_catalogue(mapper: PassageMapper, store: DocumentStore) -> bool:
+    """Store the catalogue; if it, the model, the settings or the reviews changed since the last run, re-map
+    every passage. True if it re-mapped."""
+    db, catalogue, config = mapper.db, mapper.catalogue, mapper.config
+    model = mapper.embeddings.embedder.name
+    stamp = f"{catalogue.version}:{model}:{config_stamp(config)}:{_reviews_stamp(db)}"
+    if get_setting(db, "catalogue_stamp") == stamp:
+        return False
+    keep = [r.id for r in catalogue]
+    marks = ",".join("?" * len(keep))
+    with write_transaction(db.conn):
+        # requirements change in place and each document's links are replaced by its own re-map below,
+        # so a live matrix never shows an empty evidence table in between
+        for table in ("evidence", "candidates"):
+            db.execute(f"delete from {table} where requirement_id not in ({marks})", keep)
+        db.execute(f"delete from requirements where id not in ({marks})", keep)
+        db["requirements"].upsert_all(_requirement_rows(catalogue), pk="id")
+        db.execute("delete from crosswalk")
+        db["crosswalk"].insert_all([{"requirement_id": a, "related_id": b} for a, b in catalogue.crosswalk_pairs()],
+                                   pk=("requirement_id", "related_id"), ignore=True)
+        set_setting(db, "catalogue_stamp", stamp)
+        set_setting(db, "model", model)
+        set_setting(db, "item_min_support", str(config.item_min_support))
+        set_setting(db, "item_strong_score", str(config.item_strong_score))
+    mapper.forget_profiles()
+    remap_all(mapper, store)
+    return True
+
+
+def remap_all(mapper: PassageMapper, store: DocumentStore) -> int:
+    """Re-map every stored passage from cached embeddings; returns how many links were written."""
+    docs = store.readable_documents()
+    total = 0
+    if docs:
+        mapper.profiles  # noqa: B018 -- the slow part (model, profiles), before any writer lock is held
+    for doc_id, title, doc_type in docs:
+        total += store.relink(doc_id, lambda rows, title=title, doc_type=doc_type: mapper.map(
+            [_Stored(r) for r in rows], title or "", doc_type or "other"))
+    with write_transaction(store.db.conn):
+        refresh_coverage(store.db.conn)
+    return total
+
+
+def _requirement_rows(catalogue: Catalogue) -> Iterator[dict]:
+    for r in catalogue:
+        yield {"id": r.id, "framework": r.framework, "stage": r.stage,
+               "stage_title": catalogue.stage_title(r.framework, r.stage), "title": r.title,
+               "description": r.description, "position": r.position}

@@ -1,0 +1,175 @@
+"""What the matrix's pages show, computed from the database: the coverage summary on the front page, a
+requirement's evidence, a document's requirements and versions, a link's reasons in words.
+
+The Datasette plugin keeps routes, access checks, URLs and templates; everything here takes a SQLite
+connection and returns plain data, so it can be read and tested without a web server.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+
+STATUSES = ("evidenced", "weak", "gap", "not_applicable")
+
+COVERAGE_BY_STAGE = """
+select r.framework, r.stage, r.stage_title, c.status, count(*) as n, min(r.position) as position
+from requirements r join coverage c on c.requirement_id = r.id
+group by r.framework, r.stage, r.stage_title, c.status
+"""
+
+
+def coverage_summary(conn: sqlite3.Connection) -> list[dict]:
+    """Per framework, per stage: counts by status, in catalogue order, for the front-page chart."""
+    frameworks: dict[str, dict] = {}
+    for framework, stage, stage_title, status, n, position in conn.execute(COVERAGE_BY_STAGE).fetchall():
+        fw = frameworks.setdefault(framework, {"framework": framework, "stages": {}, "totals": dict.fromkeys(STATUSES, 0)})
+        st = fw["stages"].setdefault(stage, {"stage": stage, "title": stage_title, "position": position,
+                                             "counts": dict.fromkeys(STATUSES, 0)})
+        st["counts"][status] = n
+        st["position"] = min(st["position"], position)
+        fw["totals"][status] += n
+    out = []
+    for fw in frameworks.values():
+        stages = sorted(fw["stages"].values(), key=lambda s: (_stage_key(s["stage"]), s["position"]))
+        for s in stages:
+            s["total"] = sum(s["counts"].values())
+        total = sum(fw["totals"].values())
+        out.append({**fw, "stages": stages, "total": total,
+                    "percent": round(100 * fw["totals"]["evidenced"] / total) if total else 0})
+    return sorted(out, key=lambda f: f["framework"])
+
+
+def watcher_status(conn: sqlite3.Connection) -> dict:
+    """What the folder watcher last recorded (state, last file, last error and when), empty without one."""
+    try:
+        rows = conn.execute("select key, value from settings where key like 'watcher\\_%' escape '\\'").fetchall()
+    except sqlite3.Error:  # not an evidence database, or one from before the settings table
+        return {}
+    return {key.removeprefix("watcher_"): value for key, value in rows}
+
+
+def _stage_key(stage: str):
+    return (0, float(stage)) if re.fullmatch(r"\d+(\.\d+)?", stage) else (1, 0.0)
+
+
+EVIDENCE_LIMIT = 50  # the best links on the page; the rest are one click away in the filtered table
+
+# What the page counts and lists as evidence is what coverage counts (the effective_evidence view): the tool's
+# links less those an assessor rejected, plus accepted candidates and links assessors added. Direct links by
+# score come first, then assessors' (no score), then crosswalk links.
+EVIDENCE_FOR = """
+select e.passage_id, round(e.score, 3) as score, x.rank, e.via, coalesce(x.why, c.why) as why, p.text, p.location,
+       d.id as document_id, d.name as document, d.doc_type, d.document_date,
+       v.decision, v.comment as review_comment, v.reviewer, v.reviewed_at
+from (select passage_id, requirement_id, score, via from effective_evidence where requirement_id = :rid
+      order by via is not null, score is null, score desc limit :limit) e
+join passages p on p.id = e.passage_id join documents d on d.id = p.document_id
+left join evidence x on x.passage_id = e.passage_id and x.requirement_id = e.requirement_id
+left join candidates c on c.passage_id = e.passage_id and c.requirement_id = e.requirement_id
+left join current_reviews v on v.passage_hash = p.text_hash and v.requirement_id = e.requirement_id
+order by e.via is not null, e.score is null, e.score desc
+"""
+
+EVIDENCE_COUNT = "select count(*) from effective_evidence where requirement_id = :rid"
+
+# The tool's links that no longer count, shown apart with the rejection that took them (on this requirement,
+# or on the item a crosswalk link came through)
+REJECTED_FOR = """
+select e.passage_id, round(e.score, 3) as score, e.rank, e.via, e.why, p.text, p.location,
+       d.id as document_id, d.name as document, d.doc_type, d.document_date,
+       v.decision, v.comment as review_comment, v.reviewer, v.reviewed_at
+from evidence e join passages p on p.id = e.passage_id join documents d on d.id = p.document_id
+left join current_reviews v on v.id = (
+  select max(r.id) from current_reviews r where r.passage_hash = p.text_hash and r.decision = 'reject'
+    and r.requirement_id in (e.requirement_id, coalesce(e.via, '')))
+where e.requirement_id = :rid
+  and not exists (select 1 from effective_evidence f where f.passage_id = e.passage_id and f.requirement_id = :rid)
+order by e.via is not null, e.score desc limit :limit
+"""
+
+CANDIDATES_FOR = """
+select c.passage_id, round(c.score, 3) as score, c.why, p.text, p.location, d.id as document_id, d.name as document,
+       v.decision, v.comment as review_comment, v.reviewer, v.reviewed_at
+from (select * from candidates where requirement_id = :rid order by score desc limit 20) c
+join passages p on p.id = c.passage_id join documents d on d.id = p.document_id
+left join current_reviews v on v.passage_hash = p.text_hash and v.requirement_id = c.requirement_id
+order by c.score desc
+"""
+
+CROSSWALK_FOR = """
+select x.related_id as id, r.title, 'supports' as relation from crosswalk x
+  join requirements r on r.id = x.related_id where x.requirement_id = :rid
+union all
+select x.requirement_id, r.title, 'supported by' from crosswalk x
+  join requirements r on r.id = x.requirement_id where x.related_id = :rid
+"""
+
+
+def requirement_detail(conn: sqlite3.Connection, requirement_id: str, limit: int = EVIDENCE_LIMIT) -> dict:
+    """A requirement's evidence (with reviews), rejected links, candidates, crosswalk and coverage, for its page;
+    `why` in words. The best `limit` links are listed, `total_links` counts them all."""
+    params = {"rid": requirement_id}
+    limited = {**params, "limit": limit}
+    evidence, rejected = _dicts(conn, EVIDENCE_FOR, limited), _dicts(conn, REJECTED_FOR, limited)
+    total = conn.execute(EVIDENCE_COUNT, params).fetchone()[0]
+    candidates, crosswalk = _dicts(conn, CANDIDATES_FOR, params), _dicts(conn, CROSSWALK_FOR, params)
+    coverage = _dicts(conn, "select * from coverage where requirement_id = :rid", params)
+    for row in evidence + rejected + candidates:
+        row["why"] = why_text(row["why"]) if row["why"] else ("added by an assessor" if row["decision"] == "add" else "")
+    return {"evidence": evidence, "rejected": rejected, "candidates": candidates, "crosswalk": crosswalk,
+            "total_links": total, "coverage": coverage[0] if coverage else {}, "requirement_id": requirement_id}
+
+
+DOCUMENT_REQUIREMENTS = """
+select e.requirement_id, r.title, r.framework, count(*) as passages, round(max(e.score), 3) as best_score
+from effective_evidence e join passages p on p.id = e.passage_id join requirements r on r.id = e.requirement_id
+where p.document_id = ? group by e.requirement_id order by r.framework, r.position
+"""
+
+
+def document_detail(conn: sqlite3.Connection, document_id: str | int) -> dict:
+    """Which requirements a document evidences (with how many of its passages), its versions, and a newer
+    version that could not be read."""
+    rows = _dicts(conn, DOCUMENT_REQUIREMENTS, [document_id])
+    unread = _dicts(conn, "select unread_error, unread_at from documents where id = ? and unread_sha256 is not null",
+                    [document_id])
+    versions = _dicts(conn, "select id, status, error, passage_count, ingested_at, replaced_at from document_versions "
+                            "where document_id = ? order by id", [document_id])
+    return {"requirements": rows, "document_id": document_id, "unread": unread[0] if unread else None,
+            "versions": versions, "comparable": sum(v["status"] in ("ok", "partial") for v in versions) > 1}
+
+
+def why_text(raw: str | None) -> str:
+    """A link's `why` JSON in words, for the page and the table cells."""
+    try:
+        why = json.loads(raw or "{}")
+    except ValueError:
+        return ""
+    if "crosswalk_from" in why:
+        return f"through the crosswalk from {why['crosswalk_from']}"
+    parts = []
+    if "similarity" in why:
+        parts.append(f"similarity {why['similarity']} (calibrated {why.get('calibrated')})")
+    if why.get("signals"):
+        parts.append("signals: " + ", ".join(f"{name.replace('_', ' ')} {value:+g}" for name, value in why["signals"].items()))
+    if why.get("precedent"):
+        parts.append(why["precedent"])
+    if why.get("standard_terms"):
+        parts.append("uses the standard's terms: " + ", ".join(why["standard_terms"]))
+    if why.get("shared_terms"):
+        parts.append("shared terms: " + ", ".join(why["shared_terms"]))
+    if why.get("not_evidence"):
+        parts.append(f"not claimed: {why['not_evidence']}")
+    if why.get("doc_type_prior"):
+        parts.append("document type usually carries this")
+    if why.get("closest_example"):
+        parts.append(f"closest example: \u201c{why['closest_example']}\u201d")
+    return "; ".join(parts)
+
+
+def _dicts(conn: sqlite3.Connection, sql: str, params) -> list[dict]:
+    cursor = conn.execute(sql, params)
+    columns = [c[0] for c in cursor.description]
+    return [dict(zip(columns, row)) for row in cursor.fetchall()]
