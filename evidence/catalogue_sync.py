@@ -15,6 +15,7 @@ import sqlite_utils
 
 from ingest import DOC_TYPE_LABELS
 from mapping import MappingConfig, Profiles, build_profiles, map_passages
+from mapping.noise import mappable
 from standards import Catalogue
 
 from .db import get_setting, refresh_coverage, set_setting, write_transaction
@@ -58,18 +59,24 @@ class PassageMapper:
         contexts = [" | ".join(x for x in (label, title, p.context) if x) for p in passages]
         return texts, contexts
 
+    @staticmethod
+    def chosen(passages) -> list[int]:
+        """The passages that are embedded and mapped: not comments, not rows of figures and codes (those are
+        stored and searchable, never scored)."""
+        return [i for i, p in enumerate(passages) if mappable(p.text, p.kind)]
+
     def strings(self, passages, title: str, doc_type: str) -> list[str]:
         """Every string `map` embeds for these passages, so a batch of documents can be embedded at once."""
-        chosen = [p for p in passages if p.kind != "comment"]
+        chosen = [passages[i] for i in self.chosen(passages)]
         texts, contexts = self.passage_inputs(chosen, title, doc_type)
         return texts + contexts + [p.context or "" for p in chosen]
 
     def map(self, passages, title: str, doc_type: str) -> list:
-        """Links from passages (comments left out) to requirements; `link.passage` indexes `passages`."""
-        mappable = [i for i, p in enumerate(passages) if p.kind != "comment"]
-        if not mappable:
+        """Links from the passages `chosen` picks to requirements; `link.passage` indexes `passages`."""
+        picked = self.chosen(passages)
+        if not picked:
             return []
-        chosen = [passages[i] for i in mappable]
+        chosen = [passages[i] for i in picked]
         texts, contexts = self.passage_inputs(chosen, title, doc_type)
         raw_contexts = [p.context or "" for p in chosen]
         n = len(texts)
@@ -80,7 +87,7 @@ class PassageMapper:
                              openers=[k < 2 for k in range(n)], contexts=raw_contexts,
                              raw_context_vectors=raw_context_vectors)
         for link in links:
-            link.passage = mappable[link.passage]
+            link.passage = picked[link.passage]
         return links
 
 

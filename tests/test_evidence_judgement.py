@@ -277,3 +277,32 @@ def test_data_only_passages_are_recognised_by_their_values(text, kind, expected)
     assert data_only(text, kind) is expected
     assert mappable(text, kind) is not expected
     assert not mappable("A comment on the plan from the reviewer", "comment")
+
+
+def test_a_data_only_row_is_stored_and_searchable_but_never_embedded(tmp_path, make_xlsx):
+    from evidence import open_pipeline
+    from evidence.embeddings import text_hash
+
+    make_xlsx("readings.xlsx", {"Readings": [
+        ["Asset", "Reading 1", "Reading 2", "Reading 3"],
+        ["PMP-0041", 12.4, 13.1, 12.9],
+        ["PMP-0042", 11.8, 12.2, 12.0],
+    ], "Risks": [
+        ["Ref", "Risk", "Owner"],
+        ["JR-1", "Both partners' programmes drift apart without a shared baseline", "Joint relationship managers"],
+    ]})
+    pipeline = open_pipeline(tmp_path / "data.db", model="hash", workers=0)
+    assert pipeline.ingest([tmp_path / "readings.xlsx"]).failed == 0
+    db = pipeline.db
+    stored = {t: h for t, h in db.execute("select text, text_hash from passages")}
+    data_rows = [t for t in stored if t.startswith("Asset: PMP")]
+    assert len(data_rows) == 2  # stored, with their locations
+    embedded = {h for h, in db.execute("select text_hash from embeddings")}
+    assert not {stored[t] for t in data_rows} & embedded  # never sent to the encoder
+    risk = next(t for t in stored if t.startswith("Ref: JR-1"))
+    assert text_hash(risk) in embedded
+    linked = {p for p, in db.execute("select passage_id from evidence union select passage_id from candidates")}
+    ids = {t: i for i, t in db.execute("select id, text from passages")}
+    assert not {ids[t] for t in data_rows} & linked
+    hits = db.execute("select rowid from passages_fts where passages_fts match 'PMP'").fetchall()
+    assert {h for h, in hits} == {ids[t] for t in data_rows}  # full-text search still finds them
