@@ -3,17 +3,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from helpers import WHEN
+from helpers import WHEN, copy_database
 
 from evidence import open_pipeline
 from evidence.db import open_db
 from evidence.samples import write_docx, write_pdf, write_sample_pack, write_xlsx
 from standards import load_catalogue
-
-
-@pytest.fixture
-def fresh_db(tmp_path):
-    return open_db(tmp_path / "evidence.db")
 
 
 @pytest.fixture
@@ -58,9 +53,25 @@ def sample_db(tmp_path_factory, sample_pack, real_embedder) -> Path:
     pipeline = Pipeline(open_db(path), load_catalogue(), real_embedder, files_dir_for(path), workers=0)
     report = pipeline.ingest([sample_pack])
     assert report.failed == 0
+    pipeline.db.conn.close()
     return path
 
 
+@pytest.fixture(scope="session")
+def hash_pack(tmp_path_factory, sample_pack):
+    """The sample pack ingested once with the fast deterministic embedder: (closed database, its report)."""
+    path = tmp_path_factory.mktemp("hashpack") / "pack.db"
+    pipeline = open_pipeline(path, model="hash", workers=0)
+    report = pipeline.ingest([sample_pack])
+    assert report.failed == 0
+    pipeline.db.conn.close()
+    return path, report
+
+
+@pytest.fixture
+def pack_db(hash_pack, db_path) -> Path:
+    """A private copy (database and stored files) of the sample pack ingested with the hash embedder."""
+    return copy_database(hash_pack[0], db_path)
 
 
 @pytest.fixture
