@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 from helpers import WHEN, copy_database
 
@@ -57,6 +58,16 @@ def real_embedder():
     from mapping import SentenceTransformerEmbedder
 
     embedder = SentenceTransformerEmbedder()
+    # the model is deterministic: each text is embedded once per session, however many profiles and pipelines ask
+    original, seen = embedder.embed, {}
+
+    def embed(texts):
+        missing = list(dict.fromkeys(t for t in texts if t not in seen))
+        if missing:
+            seen.update(zip(missing, original(missing)))
+        return np.stack([seen[t] for t in texts]) if texts else original(texts)
+
+    embedder.embed = embed
     embedder.embed(["warm up"])
     return embedder
 
