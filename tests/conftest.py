@@ -2,8 +2,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
-from helpers import WHEN
+from helpers import WHEN, copy_database
 
 from evidence import open_pipeline
 from evidence.db import open_db
@@ -11,9 +12,22 @@ from evidence.samples import write_docx, write_pdf, write_sample_pack, write_xls
 from standards import load_catalogue
 
 
-@pytest.fixture
-def fresh_db(tmp_path):
-    return open_db(tmp_path / "evidence.db")
+@pytest.fixture(scope="session", autouse=True)
+def corpus_read_once():
+    """Every new pipeline's profiles read the evidence-or-not corpus (some twenty YAML files, seconds of parsing);
+    the files do not change during a run, so read each folder once and hand out copies of the list."""
+    import mapping.evidence_model as evidence_model
+
+    read, cache = evidence_model.load_corpus, {}
+
+    def load_corpus(folder=None):
+        if folder not in cache:
+            cache[folder] = read(folder)
+        return list(cache[folder])
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(evidence_model, "load_corpus", load_corpus)
+        yield
 
 
 @pytest.fixture
@@ -44,6 +58,16 @@ def real_embedder():
     from mapping import SentenceTransformerEmbedder
 
     embedder = SentenceTransformerEmbedder()
+    # the model is deterministic: each text is embedded once per session, however many profiles and pipelines ask
+    original, seen = embedder.embed, {}
+
+    def embed(texts):
+        missing = list(dict.fromkeys(t for t in texts if t not in seen))
+        if missing:
+            seen.update(zip(missing, original(missing)))
+        return np.stack([seen[t] for t in texts]) if texts else original(texts)
+
+    embedder.embed = embed
     embedder.embed(["warm up"])
     return embedder
 
@@ -58,9 +82,25 @@ def sample_db(tmp_path_factory, sample_pack, real_embedder) -> Path:
     pipeline = Pipeline(open_db(path), load_catalogue(), real_embedder, files_dir_for(path), workers=0)
     report = pipeline.ingest([sample_pack])
     assert report.failed == 0
+    pipeline.db.conn.close()
     return path
 
 
+@pytest.fixture(scope="session")
+def hash_pack(tmp_path_factory, sample_pack):
+    """The sample pack ingested once with the fast deterministic embedder: (closed database, its report)."""
+    path = tmp_path_factory.mktemp("hashpack") / "pack.db"
+    pipeline = open_pipeline(path, model="hash", workers=0)
+    report = pipeline.ingest([sample_pack])
+    assert report.failed == 0
+    pipeline.db.conn.close()
+    return path, report
+
+
+@pytest.fixture
+def pack_db(hash_pack, db_path) -> Path:
+    """A private copy (database and stored files) of the sample pack ingested with the hash embedder."""
+    return copy_database(hash_pack[0], db_path)
 
 
 @pytest.fixture

@@ -1,8 +1,10 @@
 """Helpers shared by tests."""
 
 import datetime as dt
-import json
+import shutil
+import sqlite3
 import zipfile
+from contextlib import closing
 from pathlib import Path
 
 WHEN = dt.datetime(2026, 1, 15, 10, 0, 0)  # a fixed document date for files the tests write
@@ -23,5 +25,12 @@ def rows(db, sql, params=()):
     return [dict(r) for r in db.query(sql, params)]
 
 
-def dumps(x):
-    return json.dumps(x, indent=1, default=str)
+def copy_database(source: Path, target: Path) -> Path:
+    """Copy an evidence database (with SQLite's backup API) and the folder of stored copies beside it."""
+    from evidence.serve import files_dir_for
+
+    with closing(sqlite3.connect(f"file:{source}?mode=ro", uri=True)) as src, closing(sqlite3.connect(target)) as dst:
+        src.backup(dst)
+    if files_dir_for(source).is_dir():
+        shutil.copytree(files_dir_for(source), files_dir_for(target))
+    return target

@@ -24,8 +24,11 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def server(sample_db):
+def server(sample_db, tmp_path_factory):
     from datasette_auth_passwords.utils import hash_password
+    from helpers import copy_database
+
+    sample_db = copy_database(sample_db, tmp_path_factory.mktemp("served") / "sample.db")  # the assessor writes
 
     port = _free_port()
     env = {**os.environ, "EVIDENCE_PASSWORD_HASH": hash_password("assessor-secret")}
@@ -83,7 +86,7 @@ def test_matrix_to_requirement_to_source(server, browser, tmp_path):
     response = page.request.get(server + href)
     assert response.status == 200 and response.body()[:4] == b"%PDF"
     page.goto(server + href)
-    time.sleep(1)
+    page.wait_for_load_state("networkidle")
     page.screenshot(path=str(SCREENSHOTS / "4-source.png"))
 
 

@@ -34,14 +34,24 @@ def watcher(tmp_path, folder):
     return w
 
 
+def until(condition, timeout=10.0, step=0.02):
+    """Poll `condition` until it returns something true, for at most `timeout` seconds; return what it returned."""
+    deadline = time.monotonic() + timeout
+    while not (result := condition()):
+        assert time.monotonic() < deadline, f"gave up waiting after {timeout} s"
+        time.sleep(step)
+    return result
+
+
 def settle(w, *paths, deleted=False, gone=()):
+    """Notice the paths and handle them once they have settled (the first look records their fingerprints)."""
     for p in gone:
         w.notice(Path(p), deleted=True)
     for p in paths:
         w.notice(Path(p), deleted=deleted)
-    w.process_ready()  # first look records the fingerprint
-    time.sleep(0.25)
-    return w.process_ready()
+    outcomes = []
+    until(lambda: outcomes.extend(w.process_ready()) or not w.pending)
+    return outcomes
 
 
 def plan(folder, name, text):
@@ -115,8 +125,8 @@ def test_a_file_still_being_written_waits_until_it_settles(watcher, folder):
             fh.flush()
             assert w.process_ready() == []
     assert q(w, "select count(*) from documents") == [(0,)]
-    time.sleep(0.25)  # still since the last look: now it is read, once
-    assert [o.status for o in w.process_ready()] == ["ok"]
+    # once it stays still for the settle time it is read, once
+    assert [o.status for o in until(w.process_ready)] == ["ok"]
     assert w.process_ready() == []
     assert q(w, "select count(*) from documents") == [(1,)]
 
@@ -203,6 +213,11 @@ def _wait_for(proc, needle, timeout=60):
     raise AssertionError(f"never saw {needle!r}: {''.join(seen)}")
 
 
+def _embeddings(db) -> int:
+    with sqlite3.connect(db, timeout=10) as con:
+        return con.execute("select count(*) from embeddings").fetchone()[0]
+
+
 def test_kill_9_mid_ingest_loses_nothing_and_restart_catches_up(tmp_path, folder):
     db = tmp_path / "db" / "evidence.db"
     db.parent.mkdir()
@@ -211,9 +226,11 @@ def test_kill_9_mid_ingest_loses_nothing_and_restart_catches_up(tmp_path, folder
     proc = _start_watcher(folder, db)
     try:
         _wait_for(proc, "watching")
+        embedded = _embeddings(db)
         shutil.copy(big, folder / "big.docx")
         _wait_for(proc, "reading 1 file(s)")
-        time.sleep(0.3)  # inside the read, embed and store of a 3,000-paragraph document
+        # the document's text is embedded and cached: it is being mapped and stored now
+        until(lambda: _embeddings(db) > embedded, timeout=60)
         proc.send_signal(signal.SIGKILL)
         proc.wait(10)
     finally:
