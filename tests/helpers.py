@@ -1,9 +1,17 @@
 """Helpers shared by tests."""
 
+import contextlib
 import datetime as dt
+import os
 import shutil
+import socket
 import sqlite3
+import subprocess
+import sys
+import time
+import urllib.request
 import zipfile
+from collections.abc import Iterator
 from contextlib import closing
 from pathlib import Path
 
@@ -34,3 +42,34 @@ def copy_database(source: Path, target: Path) -> Path:
     if files_dir_for(source).is_dir():
         shutil.copytree(files_dir_for(source), files_dir_for(target))
     return target
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def served(db_path: Path, env: dict | None = None) -> Iterator[str]:
+    """`evidence serve` on a free local port for the length of the block: yields its base URL."""
+    import pytest
+
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "evidence", "serve", "--db", str(db_path), "--port", str(port)],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})})
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(url + "/-/versions.json", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.2)
+        else:
+            proc.kill()
+            pytest.fail("evidence serve did not start: " + proc.stdout.read().decode())
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(10)

@@ -2,11 +2,6 @@
 
 import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -17,36 +12,15 @@ SCREENSHOTS = Path(__file__).parent / "screenshots"
 pytestmark = pytest.mark.browser
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(sample_db, tmp_path_factory):
     from datasette_auth_passwords.utils import hash_password
-    from helpers import copy_database
+    from helpers import copy_database, served
 
     sample_db = copy_database(sample_db, tmp_path_factory.mktemp("served") / "sample.db")  # the assessor writes
 
-    port = _free_port()
-    env = {**os.environ, "EVIDENCE_PASSWORD_HASH": hash_password("assessor-secret")}
-    proc = subprocess.Popen([sys.executable, "-m", "evidence", "serve", "--db", str(sample_db), "--port", str(port)],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env)
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(100):
-        try:
-            urllib.request.urlopen(url + "/-/versions.json", timeout=1)
-            break
-        except OSError:
-            time.sleep(0.2)
-    else:
-        proc.kill()
-        pytest.fail("evidence serve did not start: " + proc.stdout.read().decode())
-    yield url
-    proc.terminate()
-    proc.wait(10)
+    with served(sample_db, {"EVIDENCE_PASSWORD_HASH": hash_password("assessor-secret")}) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

@@ -1,14 +1,11 @@
 """Hostile names and contents on every page type, in a real browser: every page answers and no script runs."""
 
 import sqlite3
-import subprocess
-import sys
-import time
 import urllib.request
 
 import pytest
-from helpers import WHEN
-from test_browser import _free_port, browser  # noqa: F401  (the fixture is used by name)
+from helpers import WHEN, served
+from test_browser import browser  # noqa: F401  (the fixture is used by name)
 
 from evidence import open_pipeline
 from evidence.db import write_transaction
@@ -65,22 +62,8 @@ def hostile_db(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def hostile_server(hostile_db):
-    port = _free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "evidence", "serve", "--db", str(hostile_db), "--port", str(port)],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(100):
-        try:
-            urllib.request.urlopen(url + "/-/versions.json", timeout=1)
-            break
-        except OSError:
-            time.sleep(0.2)
-    else:
-        proc.kill()
-        pytest.fail("evidence serve did not start: " + proc.stdout.read().decode())
-    yield url
-    proc.terminate()
-    proc.wait(10)
+    with served(hostile_db) as url:
+        yield url
 
 
 def _pages(db_path) -> list[str]:
