@@ -351,3 +351,28 @@ def test_an_error_in_one_file_is_recorded_and_the_watcher_goes_on(watcher, folde
     db_file = w.pipeline.db.conn.execute("pragma database_list").fetchone()[2]
     page = asyncio.run(build_datasette([db_file]).client.get("/")).text
     assert "Folder watcher: <strong>running</strong>" in page and "ZeroDivisionError" in page
+
+
+def test_a_background_watcher_that_stops_says_why_and_records_it(tmp_path, folder):
+    """`serve --watch` runs the watcher beside the web server: an error that ends it is said, kept and shown."""
+    from evidence.watch import BackgroundWatch
+
+    lines: list[str] = []
+    db = tmp_path / "bg.db"
+
+    def build() -> Watcher:
+        w = Watcher(open_pipeline(db, model="hash", workers=0), folder, settle=0.2, log=lines.append)
+
+        def run():
+            raise RuntimeError("watched folder unmounted")
+        w.run = run
+        return w
+
+    background = BackgroundWatch(build, log=lines.append).start()
+    background.thread.join(30)
+    assert not background.thread.is_alive()
+    assert isinstance(background.error, RuntimeError)
+    assert any("the watcher stopped: RuntimeError: watched folder unmounted" in line for line in lines), lines
+    status = dict(sqlite3.connect(db).execute("select key, value from settings where key like 'watcher_%'"))
+    assert status["watcher_state"] == "stopped"
+    assert status["watcher_last_error"] == "RuntimeError: watched folder unmounted"
