@@ -42,15 +42,25 @@ class CorpusPassage:
     note: str = ""
 
 
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when PyYAML has it: ten times faster
+_LOADED: dict[tuple, list[CorpusPassage]] = {}
+
+
 def load_corpus(folder: Path | None = None) -> list[CorpusPassage]:
-    """Every labelled passage of the corpus (the shipped one unless another folder is given), in file order."""
-    out = []
-    for path in sorted((folder or CORPUS_DIR).glob("*.yaml")):
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        for p in data["passages"]:
-            out.append(CorpusPassage(str(p["text"]), p.get("form", "paragraph"), p.get("context", "") or "",
-                                     p.get("doc", ""), bool(p["evidence"]), path.stem, p.get("note", "") or ""))
-    return out
+    """Every labelled passage of the corpus (the shipped one unless another folder is given), in file order.
+    Parsed once per process while its files stay as they are: every new database and re-map reads it."""
+    paths = sorted((folder or CORPUS_DIR).glob("*.yaml"))
+    key = tuple((str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in paths)
+    if key not in _LOADED:
+        _LOADED.clear()
+        _LOADED[key] = [passage for path in paths for passage in _read_corpus_file(path)]
+    return list(_LOADED[key])
+
+
+def _read_corpus_file(path: Path) -> list[CorpusPassage]:
+    data = yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER)
+    return [CorpusPassage(str(p["text"]), p.get("form", "paragraph"), p.get("context", "") or "", p.get("doc", ""),
+                          bool(p["evidence"]), path.stem, p.get("note", "") or "") for p in data["passages"]]
 
 
 def corpus_version(passages: list[CorpusPassage]) -> str:
@@ -126,13 +136,20 @@ def train(embed: EmbedFn, relevance: RelevanceFn, profiles_version: str = "",
     return fit(inputs, labels, c, f"{corpus_version(corpus)}-{profiles_version}")
 
 
+_FITTED: dict[tuple[str, str], EvidenceModel] = {}  # fits made in this process, by model name and version
+
+
 def for_model(model_name: str, embed: EmbedFn, relevance: RelevanceFn, profiles_version: str) -> EvidenceModel:
     """The shipped fit when it was made for this sentence model, today's corpus and these profiles, else a
-    fresh fit."""
+    fit made earlier in this process for the same (a watcher re-maps after every review), else a fresh fit.
+    Sentence models are deterministic, so the model name and the versions say everything a fit depends on."""
+    version = f"{corpus_version(load_corpus())}-{profiles_version}"
     shipped = load_shipped()
-    if shipped and shipped[0] == model_name and shipped[1].version == f"{corpus_version(load_corpus())}-{profiles_version}":
+    if shipped and shipped[0] == model_name and shipped[1].version == version:
         return shipped[1]
-    return train(embed, relevance, profiles_version)
+    if (model_name, version) not in _FITTED:
+        _FITTED[model_name, version] = train(embed, relevance, profiles_version)
+    return _FITTED[model_name, version]
 
 
 def load_shipped(path: Path = SHIPPED) -> tuple[str, EvidenceModel] | None:
