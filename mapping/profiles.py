@@ -48,24 +48,29 @@ class Profiles:
     stages: list[str] | None = None  # each requirement's stage within its framework
 
     def evidence_probability(self, vectors: np.ndarray, context_vectors: np.ndarray | None, texts: list[str],
-                             kinds: list[str]) -> np.ndarray | None:
+                             kinds: list[str], scored: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+                             ) -> np.ndarray | None:
         """(n,) how likely each passage is to evidence anything at all; None without a model. Without context
-        vectors (a caller that has none) the context counts as empty."""
+        vectors (a caller that has none) the context counts as empty; `scored`: the vectors' (calibrated z, raw
+        similarity, nearest-background similarity) when the caller has them already."""
         if self.evidence_model is None:
             return None
         if context_vectors is None:
             context_vectors = np.zeros_like(vectors)
         return self.evidence_model.probability(
-            Inputs(vectors, context_vectors, texts, kinds, self.relevance_features(vectors)))
+            Inputs(vectors, context_vectors, texts, kinds, self.relevance_features(vectors, scored)))
 
-    def relevance_features(self, vectors: np.ndarray) -> np.ndarray:
+    def relevance_features(self, vectors: np.ndarray,
+                           scored: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None) -> np.ndarray:
         """(n, 4) how near the core standard's profiles a passage comes: its best and top-three calibrated scores
-        against the BS 11000 items, its similarity to the nearest ordinary text, and the gap between the two."""
+        against the BS 11000 items, its similarity to the nearest ordinary text, and the gap between the two.
+        `scored`: (calibrated z, raw similarity, nearest-background similarity) if already computed."""
         cols = np.flatnonzero(np.array(self.frameworks) == CORE_FRAMEWORK)
         cols = cols if cols.size else np.arange(len(self.ids))
-        z, raw, _ = self.calibrated(vectors)
+        if scored is None:
+            scored = (*self.calibrated(vectors)[:2], self.noise_similarity(vectors))
+        z, raw, noise = scored
         top = np.sort(z[:, cols], axis=1)
-        noise = self.noise_similarity(vectors)
         return np.stack([top[:, -1] / 10, top[:, -3:].mean(axis=1) / 10, noise,
                          raw[:, cols].max(axis=1) - noise], axis=1).astype(np.float32)
 

@@ -78,12 +78,15 @@ def combined_z(profiles: Profiles, text_vectors: np.ndarray, context_vectors: np
                texts: list[str] | None = None, kinds: list[str] | None = None,
                lexical: np.ndarray | None = None,
                parts: dict[str, np.ndarray] | None = None,
-               evidence_probability: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+               evidence_probability: np.ndarray | None = None,
+               text_scores: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(combined z (n, R), raw text similarity (n, R), best example index (n, R)); `lexical`: (n, R) 1 where a
     passage uses the standard's own words for a requirement; `parts`, if given, receives each signal's
-    contribution, (n, R) or (n, 1), for the explanations."""
+    contribution, (n, R) or (n, 1), for the explanations; `text_scores`: `profiles.calibrated(text_vectors)`
+    when the caller has it already."""
     parts = {} if parts is None else parts
-    z_text, raw, best_idx = profiles.calibrated(text_vectors)
+    z_text, raw, best_idx = text_scores if text_scores is not None else profiles.calibrated(text_vectors)
     parts["text"] = z_text
     if texts is not None and config.short_words:
         words = np.array([len(t.split()) for t in texts], dtype=np.float32)
@@ -127,17 +130,21 @@ def map_passages(profiles: Profiles, text_vectors: np.ndarray, context_vectors: 
         return []
     lexical, matched = profiles.lexical(texts)
     kinds = kinds or ["paragraph"] * len(texts)
-    p_evidence = profiles.evidence_probability(text_vectors, raw_context_vectors, texts, kinds)
+    # the text's scores against every profile and its nearest ordinary text, computed once: the evidence-or-not
+    # model reads them as well as the scoring
+    text_scores = profiles.calibrated(text_vectors)
+    noise = profiles.noise_similarity(text_vectors)
+    p_evidence = profiles.evidence_probability(text_vectors, raw_context_vectors, texts, kinds,
+                                               (text_scores[0], text_scores[1], noise))
     furniture = [dismissal(texts[i], kinds[i], titles[i] if titles else "", bool(openers and openers[i]),
                            contexts[i] if contexts else "") for i in range(len(texts))]
     unrelated = _unrelated_document(p_evidence, [f is None for f in furniture], config)
     parts: dict[str, np.ndarray] = {}
     z, raw, best_idx = combined_z(profiles, text_vectors, context_vectors, doc_types, config, texts, kinds, lexical,
-                                  parts, p_evidence)
+                                  parts, p_evidence, text_scores)
     if config.document_stage_weight:
         parts["document_stage"] = _document_stage(profiles, z, parts["text"], [f is None for f in furniture], config)
         z = z + parts["document_stage"]
-    noise = profiles.noise_similarity(text_vectors)
     counter = profiles.counter_similarity(text_vectors)
     precedent = profiles.precedent_similarity(text_vectors)
     z = np.where(raw >= config.min_similarity, z, -np.inf)
