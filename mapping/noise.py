@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from .roles import REASONS, passage_role
+from .roles import REASONS, passage_role, row_parts
 
 _ATTENDANCE = re.compile(r"^\s*(present|apologies|in attendance|attendees|absent|distribution|circulation)\s*[:\-]", re.I)
 _VOID_ROW = re.compile(r"\b(withdrawn|duplicate of|cancelled|canceled|void|not used)\b", re.I)
@@ -83,7 +83,7 @@ def data_only(text: str, kind: str = "paragraph") -> bool:
     word (a row of readings, an asset list, a machine dump). It is stored and searchable, never embedded or
     scored: it cannot evidence how a relationship is run, and a sheet of 50,000 such rows must not hold up the
     encoder."""
-    values = _row_values(text) if kind == "row" else text
+    values = " ".join(value for _, value in row_parts(text)) if kind == "row" else text
     words = len(_CONTENT_WORD.findall(values))
     return words < MIN_WORDS or len(_FIGURE.findall(values)) > 2 * words
 
@@ -92,11 +92,3 @@ def mappable(text: str, kind: str = "paragraph") -> bool:
     """Whether a passage is embedded and mapped at all: comments and data-only passages are not."""
     return kind != "comment" and not data_only(text, kind)
 
-
-def _row_values(text: str) -> str:
-    """A row's values without the column names its reader put before them ("Name: value; Name: value")."""
-    out = []
-    for part in text.split("; "):
-        name, sep, value = part.partition(": ")
-        out.append(value if sep and len(name) <= 40 else part)
-    return " ".join(out)

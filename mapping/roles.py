@@ -114,14 +114,19 @@ def _table_role(columns: list[str]) -> str | None:
     return None
 
 
-def row_cells(text: str) -> dict[str, str]:
-    """'Name: value; Name: value' (how readers render a row under its header) as {name: value}."""
-    cells = {}
+def row_parts(text: str) -> list[tuple[str, str]]:
+    """'Name: value; Name: value' (how readers render a row under its header) as (name, value) pairs; a part
+    without a column name comes back as ("", part)."""
+    parts = []
     for part in text.split("; "):
         name, sep, value = part.partition(": ")
-        if sep and len(name) <= 40:
-            cells[name.strip()] = value.strip()
-    return cells
+        parts.append((name.strip(), value.strip()) if sep and len(name) <= 40 else ("", part))
+    return parts
+
+
+def row_cells(text: str) -> dict[str, str]:
+    """A row's named cells as {name: value}."""
+    return {name: value for name, value in row_parts(text) if name}
 
 
 def passage_role(text: str, kind: str = "paragraph", context: str = "") -> str | None:
