@@ -67,21 +67,25 @@ class PassageMapper:
 
     def strings(self, passages, title: str, doc_type: str) -> list[str]:
         """Every string `map` embeds for these passages, so a batch of documents can be embedded at once."""
-        chosen = [passages[i] for i in self.chosen(passages)]
+        return self._inputs(passages, title, doc_type)[1]
+
+    def _inputs(self, passages, title: str, doc_type: str) -> tuple[list[int], list[str]]:
+        """(the passages `chosen` picks, their texts + contexts + the readers' raw contexts, in that order)."""
+        picked = self.chosen(passages)
+        chosen = [passages[i] for i in picked]
         texts, contexts = self.passage_inputs(chosen, title, doc_type)
-        return texts + contexts + [p.context or "" for p in chosen]
+        return picked, texts + contexts + [p.context or "" for p in chosen]
 
     def map(self, passages, title: str, doc_type: str) -> list:
         """Links from the passages `chosen` picks to requirements; `link.passage` indexes `passages`."""
-        picked = self.chosen(passages)
+        picked, strings = self._inputs(passages, title, doc_type)
         if not picked:
             return []
-        chosen = [passages[i] for i in picked]
-        texts, contexts = self.passage_inputs(chosen, title, doc_type)
-        raw_contexts = [p.context or "" for p in chosen]
-        n = len(texts)
-        every = self.embeddings.embed(texts + contexts + raw_contexts)  # each distinct string once: the cache sees to that
+        n = len(picked)
+        every = self.embeddings.embed(strings)  # each distinct string once: the cache sees to that
         vectors, context_vectors, raw_context_vectors = every[:n], every[n:2 * n], every[2 * n:]
+        chosen = [passages[i] for i in picked]
+        texts, raw_contexts = strings[:n], strings[2 * n:]
         links = map_passages(self.profiles, vectors, context_vectors, [doc_type] * len(chosen), texts, self.config,
                              kinds=[p.kind for p in chosen], titles=[title] * len(chosen),
                              openers=[k < 2 for k in range(n)], contexts=raw_contexts,
