@@ -26,6 +26,17 @@ class MappingConfig:
     min_similarity: float = 0.25  # raw cosine floor: below it nothing is linked, whatever the calibration
     context_gate: float = 2.0  # context only raises requirements the text itself reaches this calibrated score for
     row_context_weight: float = 1.0  # a register or table row means much of what its sheet and columns say
+    # ...and its register says what it evidences even when the row's own words are far from the standard's
+    # (a lessons log's entry reads like any incident): the gate for rows
+    row_context_gate: float = 2.0
+    # a register's rows evidence what the register is for (every row of a lessons log is a lesson recorded, every
+    # row of a joint risk register a joint risk): when a table's or sheet's heading and columns, on their own,
+    # point at one requirement of a framework this clearly (its calibrated score, and its lead over the next),
+    # the rows that read like evidence gain this much for it, whatever their own words say
+    register_z: float = 4.5
+    register_margin: float = 1.5
+    register_weight: float = 3.0
+    register_min_probability: float = 0.55  # ...and read like evidence at least this much (evidence-or-not model)
     lexical_bonus: float = 0.5  # when the passage uses the standard's own words for the requirement
     hub_weight: float = 0.5  # share of a passage's typical top-k score subtracted: text that matches everything
     hub_k: int = 10
@@ -80,11 +91,13 @@ def combined_z(profiles: Profiles, text_vectors: np.ndarray, context_vectors: np
                parts: dict[str, np.ndarray] | None = None,
                evidence_probability: np.ndarray | None = None,
                text_scores: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+               register: np.ndarray | None = None,
                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(combined z (n, R), raw text similarity (n, R), best example index (n, R)); `lexical`: (n, R) 1 where a
     passage uses the standard's own words for a requirement; `parts`, if given, receives each signal's
     contribution, (n, R) or (n, 1), for the explanations; `text_scores`: `profiles.calibrated(text_vectors)`
-    when the caller has it already."""
+    when the caller has it already; `register`: (n, R) the requirement each row's register is for (see
+    `register_requirements`)."""
     parts = {} if parts is None else parts
     z_text, raw, best_idx = text_scores if text_scores is not None else profiles.calibrated(text_vectors)
     parts["text"] = z_text
@@ -101,15 +114,45 @@ def combined_z(profiles: Profiles, text_vectors: np.ndarray, context_vectors: np
         z_ctx, _, _ = profiles.calibrated(context_vectors)
         rows = np.array([k == "row" for k in kinds] if kinds else [False] * len(z_text), dtype=bool)[:, None]
         weight = np.where(rows, config.row_context_weight, config.context_weight)
-        parts["context"] = weight * np.maximum(z_ctx, 0) * _gate(z_text, config.context_gate)
+        gate = np.where(rows, _gate(z_text, config.row_context_gate), _gate(z_text, config.context_gate))
+        parts["context"] = weight * np.maximum(z_ctx, 0) * gate
     if lexical is not None and config.lexical_bonus:
         parts["standard_terms"] = config.lexical_bonus * lexical * _gate(z_text, config.context_gate)
+    if register is not None and config.register_weight:
+        parts["register"] = config.register_weight * register
     prior = np.array([[dt in types for types in profiles.doc_types] for dt in doc_types], dtype=np.float32)
     parts["document_type"] = config.doc_type_bonus * prior
     if evidence_probability is not None and config.evidence_model_weight:
         logit = np.log(evidence_probability / (1 - evidence_probability))
         parts["evidence_like"] = config.evidence_model_weight * np.clip(logit, -4, 4)[:, None]
     return sum(parts.values()), raw, best_idx
+
+
+def register_requirements(profiles: Profiles, context_vectors: list[np.ndarray | None], kinds: list[str],
+                          config: MappingConfig, p_evidence: np.ndarray | None = None) -> np.ndarray | None:
+    """(n, R) 1 where a row sits in a register for the requirement: one of its contexts (the sheet or table name
+    and columns as the reader wrote them, or those with the document's title) points, on its own, at that one
+    requirement of a framework, clearly ahead of the rest; None if no row does."""
+    rows = np.array([k == "row" for k in kinds], dtype=bool)
+    if p_evidence is not None:  # a routine entry of one party's is still kept in the log; it evidences nothing
+        rows &= p_evidence >= config.register_min_probability
+    vectors = [v for v in context_vectors if v is not None]
+    if not vectors or not config.register_weight or not rows.any():
+        return None
+    frameworks = np.array(profiles.frameworks)
+    register = np.zeros((len(kinds), len(frameworks)), dtype=np.float32)
+    for v in vectors:
+        z_ctx, _, _ = profiles.calibrated(v)
+        for fw in set(profiles.frameworks):
+            cols = np.flatnonzero(frameworks == fw)
+            if len(cols) < 2:
+                continue
+            ordered = np.sort(z_ctx[:, cols], axis=1)
+            top = cols[z_ctx[:, cols].argmax(axis=1)]
+            clear = rows & (ordered[:, -1] >= config.register_z) & (
+                ordered[:, -1] - ordered[:, -2] >= config.register_margin)
+            register[np.flatnonzero(clear), top[clear]] = 1.0
+    return register if register.any() else None
 
 
 def _gate(z_text: np.ndarray, gate: float) -> np.ndarray | float:
@@ -140,17 +183,22 @@ def map_passages(profiles: Profiles, text_vectors: np.ndarray, context_vectors: 
                            contexts[i] if contexts else "") for i in range(len(texts))]
     unrelated = _unrelated_document(p_evidence, [f is None for f in furniture], config)
     parts: dict[str, np.ndarray] = {}
+    register = register_requirements(profiles, [context_vectors, raw_context_vectors], kinds, config, p_evidence)
     z, raw, best_idx = combined_z(profiles, text_vectors, context_vectors, doc_types, config, texts, kinds, lexical,
-                                  parts, p_evidence, text_scores)
+                                  parts, p_evidence, text_scores, register)
     if config.document_stage_weight:
         parts["document_stage"] = _document_stage(profiles, z, parts["text"], [f is None for f in furniture], config)
         z = z + parts["document_stage"]
     counter = profiles.counter_similarity(text_vectors)
     precedent = profiles.precedent_similarity(text_vectors)
-    z = np.where(raw >= config.min_similarity, z, -np.inf)
+    # a row's register link rests on where it sits, not on its own words: the floor on those is not for it
+    in_register = register > 0 if register is not None else np.zeros(z.shape, dtype=bool)
+    z = np.where((raw >= config.min_similarity) | in_register, z, -np.inf)
     z, favoured = _with_precedents(z, precedent, config)
     frameworks = np.array(profiles.frameworks)
-    best_in = {fw: z[:, frameworks == fw].max(axis=1) for fw in set(profiles.frameworks)}
+    # a register's link does not crowd out what the row's own words evidence: "near the best" is judged without it
+    own = np.where(in_register, -np.inf, z)
+    best_in = {fw: own[:, frameworks == fw].max(axis=1) for fw in set(profiles.frameworks)}
     links: list[Link] = []
     for i in np.flatnonzero((z >= config.candidate_z).any(axis=1)):
         row = _Row(
@@ -162,7 +210,8 @@ def map_passages(profiles: Profiles, text_vectors: np.ndarray, context_vectors: 
             # nearly the same as a passage an assessor rejected for a requirement (and not as close to an
             # accepted one): the rejection carries over
             overruled=(counter[i] >= config.precedent_similarity) & (counter[i] > precedent[i]),
-            favoured=favoured[i], matched=matched[i], signals={name: values[i] for name, values in parts.items()})
+            favoured=favoured[i], matched=matched[i], signals={name: values[i] for name, values in parts.items()},
+            register=in_register[i])
         links.extend(_links_for(row, frameworks, profiles, config))
     return links
 
@@ -231,6 +280,7 @@ class _Row:
     matched: dict[int, list[str]] | None = None  # the standard's terms it uses, per requirement
     signals: dict[str, np.ndarray] | None = None  # each signal's contribution, for the explanation
     noise_margin: float = -0.05  # how much closer to ordinary text than to the requirement it may be
+    register: np.ndarray | None = None  # (R,) the requirement its register is for
 
 
 def _links_for(row: _Row, frameworks: np.ndarray, profiles: Profiles, config: MappingConfig) -> list[Link]:
@@ -243,15 +293,19 @@ def _links_for(row: _Row, frameworks: np.ndarray, profiles: Profiles, config: Ma
             break  # nothing further down can be kept
         fw = frameworks[r]
         accepted_before = row.favoured is not None and bool(row.favoured[r])
+        in_register = row.register is not None and bool(row.register[r])
         rejected_before = row.overruled is not None and bool(row.overruled[r])
         blocked = (row.dismissed and not accepted_before) or rejected_before
         claim = (z >= config.evidence_z and taken.get(fw, 0) < config.max_evidence.get(fw, config.default_max_evidence)
                  and not blocked and (accepted_before or (
                      z >= row.best_in[fw] - config.relative_margin  # near the passage's best
-                     and row.raw[r] - row.noise >= row.noise_margin)))  # closer to this than to ordinary text
+                     # closer to this than to ordinary text, or in a register for it (the model judged the row)
+                     and (in_register or row.raw[r] - row.noise >= row.noise_margin))))
         if not claim and len(candidates) >= config.max_candidates:
             continue
         why = _why(profiles, row, r, words)
+        if in_register:
+            why["register"] = "a row of a register kept for this requirement (its sheet or table and columns say so)"
         if accepted_before:
             why["precedent"] = "like a passage an assessor accepted for this requirement"
         if blocked:

@@ -148,6 +148,36 @@ def test_version_rows_glossary_entries_and_placeholder_rows_link_to_nothing(tmp_
     assert all(risks[t] == [] for t in risks if "JR-02" in t or "JR-03" in t), risks
 
 
+LESSONS = [
+    ["Ref", "Lesson", "Action taken", "Owner"],
+    ["L-01", "Site passes for the partner's surveyors took five weeks to issue, so the first survey slipped",
+     "Pass requests now go in with the works order", "Both relationship managers"],
+    ["L-02", "Two design teams kept separate drawing registers and issued clashing revisions",
+     "One shared drawing register from April", "Joint design lead"],
+    ["L-03", "Invoices were queried twice because each finance team used its own cost codes",
+     "Cost codes aligned and published on the shared site", "Finance leads"],
+]
+
+
+@pytest.mark.model
+def test_a_register_row_evidences_what_its_register_is_for_whatever_its_own_words(tmp_path, real_pipeline,
+                                                                                  make_xlsx, make_docx):
+    """The rows of a lessons log read like any operational note; the log they sit in says what they evidence."""
+    make_xlsx("lessons-log.xlsx", {"Lessons learned": LESSONS})
+    make_docx("notes.docx", [("h1", "Site notes")] + [("p", f"{row[1]}. {row[2]}.") for row in LESSONS[1:]])
+    report = real_pipeline.ingest([tmp_path])
+    assert report.failed == 0, report.summary()
+    lessons = "BS11000-S6.5"  # learning from experience
+    log, _ = _links_of(real_pipeline.db, "lessons-log.xlsx")
+    assert len(log) == 3 and all(lessons in ids for ids in log.values()), log
+    reasons = rows(real_pipeline.db, "select e.why from evidence e join passages p on p.id = e.passage_id join "
+                                     "documents d on d.id = p.document_id where d.name = 'lessons-log.xlsx' "
+                                     "and e.requirement_id = ?", [lessons])
+    assert all("register" in json.loads(r["why"]) for r in reasons), reasons
+    notes, _ = _links_of(real_pipeline.db, "notes.docx")  # the same words outside the log are no lesson recorded
+    assert not any(lessons in ids for ids in notes.values()), notes
+
+
 UNRELATED = [
     ("h1", "1 Services"),
     ("p", "The caterer shall provide hot meals, sandwiches and drinks in the staff canteen from 07:00 to 14:00 on "
