@@ -22,7 +22,7 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/python -c "import torch" 2>/dev/null \
 	  || { $(BIN)/pip install --no-deps --no-index "$(TORCH)" >/dev/null 2>&1 && $(BIN)/pip install "$(TORCH)"; } \
 	  || $(BIN)/pip install "$(TORCH)" --index-url $(TORCH_CPU_INDEX) --extra-index-url https://pypi.org/simple
-	$(BIN)/pip install -e ".[test]"
+	$(BIN)/pip install -e ".[test,demo]"
 	touch $@
 
 demo: setup

@@ -18,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from evidence.samples import write_docx, write_pdf, write_xlsx  # noqa: E402
+from samples import write_docx, write_pdf, write_xlsx  # noqa: E402
 
 CLIENTS = ["Eastvale Council", "Harbour Health Trust", "Northgate Rail", "Brightwater Utilities", "Kestrel Housing",
            "Orchard Schools Trust", "Fenland Waterways", "Summit Airports", "Clearview Energy", "Lowmoor Police"]

@@ -19,8 +19,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from evidence.samples import write_docx  # noqa: E402
 from ingest.excel import MAX_ROWS_PER_SHEET  # noqa: E402
+from samples import write_docx  # noqa: E402
 
 TEXT = "The joint risk register is reviewed monthly by both partners and every risk has a named owner."
 WHEN = dt.datetime(2026, 1, 15, 10, 0, 0)

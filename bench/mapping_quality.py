@@ -32,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from evidence import open_pipeline  # noqa: E402
 from evidence.db import refresh_coverage  # noqa: E402
-from evidence.samples import write_sample_pack  # noqa: E402
+from samples import write_sample_pack  # noqa: E402
 
 SAMPLE_GOLD = Path(__file__).resolve().parent / "packs" / "sample-pack.gold.jsonl"
 

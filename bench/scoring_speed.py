@@ -19,10 +19,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from evidence.samples import write_sample_pack  # noqa: E402
 from ingest import read_document  # noqa: E402
 from mapping import MappingConfig, SentenceTransformerEmbedder, build_profiles, map_passages  # noqa: E402
 from mapping.scoring import combined_z  # noqa: E402
+from samples import write_sample_pack  # noqa: E402
 from standards import load_catalogue  # noqa: E402
 
 

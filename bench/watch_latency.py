@@ -24,7 +24,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.corpus import TOPICS, Writer  # noqa: E402
-from evidence.samples import write_docx  # noqa: E402
+from samples import write_docx  # noqa: E402
 
 
 def ten_page_docx(path: Path, seed: int) -> Path:

@@ -270,9 +270,13 @@ def _existing_db(db_path):
 @click.argument("folder", type=click.Path(file_okay=False), default="examples/pack")
 def sample(folder):
     """Write the sample evidence pack (a fictional relationship) into FOLDER."""
-    from .samples import write_sample_pack
+    try:  # the pack's writers are demo tooling, not the runtime: fpdf2 comes with the demo extra
+        from samples import write_sample_pack
 
-    written = write_sample_pack(Path(folder))
+        written = write_sample_pack(Path(folder))
+    except ImportError as exc:
+        raise click.ClickException(f"writing the sample pack needs the demo extra: pip install "
+                                   f"'cbr-evidence[demo]' ({exc})") from exc
     echo(f"Wrote {len(written)} documents to {folder}")
 
 

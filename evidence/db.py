@@ -275,6 +275,12 @@ left join documents d on d.id = p.document_id
 order by r.framework, r.position
 """
 
+# The order of a requirement's evidence, everywhere it is listed or its best is picked (coverage, matrix, pages,
+# export): assessors' own links first, then direct links by score, then crosswalk links; ties by passage, so the
+# matrix's best passage is always the first one the requirement page lists. `{e}` is the table alias with its dot.
+EVIDENCE_ORDER = "{e}source = 'assessor' desc, {e}via is not null, {e}score desc, {e}passage_id"
+
+
 # An item is `evidenced` when its support is strong enough: an assessor's acceptance, more than one passage, or
 # one passage scored clearly above the evidence threshold; a lone borderline link leaves it `weak`. The two
 # figures are the mapping settings' (MappingConfig.item_strong_score, item_min_support), stored by the pipeline.
@@ -292,7 +298,7 @@ agg as (
   group by e.requirement_id),
 ranked as (
   select e.requirement_id as rid, e.passage_id as pid, row_number() over (
-    partition by e.requirement_id order by e.source = 'assessor' desc, e.via is not null, e.score desc) as k
+    partition by e.requirement_id order by {order}) as k
   from ev e),
 cand as (select requirement_id as rid, count(*) as n from candidates {only} group by requirement_id),
 na as (select requirement_id as rid, max(comment) as reason from current_reviews
@@ -320,7 +326,7 @@ def refresh_coverage(conn, requirement_ids=None) -> None:
     or only those given, which is what a review or a single document changes."""
     if requirement_ids is None:
         conn.execute("delete from coverage")
-        conn.execute(REFRESH_COVERAGE_SQL.format(only="", only_requirements=""))
+        conn.execute(REFRESH_COVERAGE_SQL.format(only="", only_requirements="", order=EVIDENCE_ORDER.format(e="e.")))
         conn.execute("insert or replace into settings (key, value) values ('coverage_stale', '0')")
         return
     ids = sorted(set(requirement_ids))
@@ -329,7 +335,8 @@ def refresh_coverage(conn, requirement_ids=None) -> None:
     marks = ",".join("?" * len(ids))
     conn.execute(f"delete from coverage where requirement_id in ({marks})", ids)
     conn.execute(REFRESH_COVERAGE_SQL.format(only=f"where requirement_id in ({marks})",
-                                             only_requirements=f"where r.id in ({marks})"), ids * 3)
+                                             only_requirements=f"where r.id in ({marks})",
+                                             order=EVIDENCE_ORDER.format(e="e.")), ids * 3)
 
 
 # Definitions as migration m002 created them (later migrations replace the views; m002 must stay as it ran).

@@ -9,6 +9,8 @@ import sqlite3
 
 from ingest import clean_text
 
+from .db import EVIDENCE_ORDER
+
 REQUIREMENTS_SQL = """
 select m.requirement_id as "Requirement", m.framework as "Framework", m.stage as "Stage",
   m.stage_title as "Stage title", m.title as "Title", m.status as "Status", m.evidence_count as "Evidence links",
@@ -28,8 +30,8 @@ join passages p on p.id = e.passage_id
 join documents d on d.id = p.document_id
 join requirements r on r.id = e.requirement_id
 left join current_reviews v on v.passage_hash = p.text_hash and v.requirement_id = e.requirement_id
-order by r.framework, r.position, e.via is not null, e.score desc
-"""
+order by r.framework, r.position, {order}
+""".format(order=EVIDENCE_ORDER.format(e="e."))
 
 REVIEWS_SQL = """
 select reviewed_at as "Reviewed at", reviewer as "Reviewer", requirement_id as "Requirement", decision as "Decision",

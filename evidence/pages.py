@@ -11,6 +11,8 @@ import json
 import re
 import sqlite3
 
+from .db import EVIDENCE_ORDER
+
 STATUSES = ("evidenced", "weak", "gap", "not_applicable")
 
 COVERAGE_BY_STAGE = """
@@ -63,14 +65,14 @@ EVIDENCE_FOR = """
 select e.passage_id, round(e.score, 3) as score, x.rank, e.via, coalesce(x.why, c.why) as why, p.text, p.location,
        d.id as document_id, d.name as document, d.doc_type, d.document_date,
        v.decision, v.comment as review_comment, v.reviewer, v.reviewed_at
-from (select passage_id, requirement_id, score, via from effective_evidence where requirement_id = :rid
-      order by via is not null, score is null, score desc limit :limit) e
+from (select passage_id, requirement_id, score, via, source from effective_evidence where requirement_id = :rid
+      order by {inner} limit :limit) e
 join passages p on p.id = e.passage_id join documents d on d.id = p.document_id
 left join evidence x on x.passage_id = e.passage_id and x.requirement_id = e.requirement_id
 left join candidates c on c.passage_id = e.passage_id and c.requirement_id = e.requirement_id
 left join current_reviews v on v.passage_hash = p.text_hash and v.requirement_id = e.requirement_id
-order by e.via is not null, e.score is null, e.score desc
-"""
+order by {outer}
+""".format(inner=EVIDENCE_ORDER.format(e=""), outer=EVIDENCE_ORDER.format(e="e."))
 
 EVIDENCE_COUNT = "select count(*) from effective_evidence where requirement_id = :rid"
 

@@ -8,7 +8,7 @@ from helpers import WHEN, copy_database
 
 from evidence import open_pipeline
 from evidence.db import open_db
-from evidence.samples import write_docx, write_pdf, write_sample_pack, write_xlsx
+from samples import write_docx, write_pdf, write_sample_pack, write_xlsx
 from standards import load_catalogue
 
 

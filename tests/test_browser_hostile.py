@@ -10,7 +10,7 @@ from test_browser import browser  # noqa: F401  (the fixture is used by name)
 from evidence import open_pipeline
 from evidence.db import write_transaction
 from evidence.reviews import record_review
-from evidence.samples import write_docx, write_pdf, write_xlsx
+from samples import write_docx, write_pdf, write_xlsx
 
 pytestmark = pytest.mark.browser
 

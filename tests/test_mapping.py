@@ -273,7 +273,7 @@ def test_reviews_keep_teaching_after_their_document_is_replaced(tmp_path, db_pat
 
     from evidence import open_pipeline
     from evidence.reviews import record_review
-    from evidence.samples import write_docx
+    from samples import write_docx
 
     odd = "Item 4: the depot gate code changes on Monday, see the notice board in the yard office."
     path = write_docx(tmp_path / "minutes.docx", "JMT minutes", [("p", odd)], WHEN)

@@ -13,8 +13,8 @@ import pytest
 from helpers import WHEN
 
 from evidence import open_pipeline
-from evidence.samples import write_docx
 from evidence.watch import Watcher, WatchError
+from samples import write_docx
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from evidence.samples import write_docx, write_pdf, write_xlsx
+from samples import write_docx, write_pdf, write_xlsx
 
 TRUST, PROVIDER = "Fenwick Valley NHS Trust", "Arcline Digital Services"
 WHEN = dt.datetime(2025, 11, 20, 9, 0)

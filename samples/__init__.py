@@ -1,0 +1,9 @@
+"""The fictional sample evidence pack and the file writers that make it (demo, tests and benchmarks).
+
+    python -m samples examples/pack     # write the pack
+"""
+
+from .pack import write_sample_pack
+from .writers import write_docx, write_pdf, write_xlsx
+
+__all__ = ["write_docx", "write_pdf", "write_sample_pack", "write_xlsx"]
