@@ -89,11 +89,12 @@ def _upgrade(path: Path) -> None:
     current, or not an evidence database at all, is left as it is."""
     import sqlite_utils
 
-    from .db import migrations, open_db
+    from .db import needs_upgrade, open_db
+    from .migrations import migrations
 
     probe = sqlite_utils.Database(path)
     try:
-        pending = bool(migrations.applied(probe)) and bool(migrations.pending(probe))
+        pending = bool(migrations.applied(probe)) and needs_upgrade(probe)
     finally:
         probe.close()
     if pending:

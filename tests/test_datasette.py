@@ -279,7 +279,7 @@ def test_copies_kept_before_their_names_were_recorded_are_still_served(tmp_path)
 
     import sqlite_utils
 
-    from evidence.db import migrations
+    from evidence.migrations import migrations
 
     body = b"Risk\tOwner\nThe joint risk register is reviewed monthly.\tJMT\n"
     sha = hashlib.sha256(body).hexdigest()

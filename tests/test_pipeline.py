@@ -195,12 +195,45 @@ def test_content_addressed_copies_are_kept(pack_db, sample_pack):
 
 
 def test_migrations_are_idempotent(db_path):
-    from evidence.db import migrations
+    from evidence.migrations import migrations
 
     open_db(db_path)
     db = open_db(db_path)
     names = [r["name"] for r in db.query("select name from _sqlite_migrations order by rowid")]
     assert names == [m.name for m in migrations._migrations]  # each applied once, none left out
+
+
+def test_a_view_of_another_definition_is_made_anew_without_a_migration(pack_db):
+    from evidence.db import needs_upgrade
+
+    db = open_db(pack_db)
+    assert not needs_upgrade(db)
+    with db.conn:  # a database whose matrix an earlier release defined otherwise
+        db.execute("drop view matrix")
+        db.execute("create view matrix as select id as requirement_id from requirements")
+    assert needs_upgrade(db)
+    db = open_db(pack_db)
+    assert not needs_upgrade(db)
+    row = db.execute("select requirement_id, status, best_evidence from matrix where status = 'evidenced'").fetchone()
+    assert row is not None and row[2], row
+
+
+def test_a_database_from_before_the_coverage_table_upgrades_with_coverage_filled(tmp_path, catalogue):
+    import sqlite_utils
+
+    from evidence.migrations import migrations
+
+    old = sqlite_utils.Database(tmp_path / "old.db")
+    migrations.apply(old, stop_before="m006_coverage_table")
+    old["requirements"].insert_all([{"id": r.id, "framework": r.framework, "stage": r.stage, "title": r.title,
+                                     "position": i} for i, r in enumerate(catalogue)])
+    old["documents"].insert({"id": 1, "path": "/x/plan.docx", "name": "plan.docx", "status": "ok"})
+    old["passages"].insert({"id": 1, "document_id": 1, "text": "The SERs chair the JMT.", "text_hash": "h"})
+    old["evidence"].insert({"passage_id": 1, "requirement_id": "BS11000-S5.1", "score": 0.9, "rank": 1})
+    old.close()
+    db = open_db(tmp_path / "old.db")
+    status = dict(db.execute("select requirement_id, status from coverage").fetchall())
+    assert len(status) == len(catalogue) and status["BS11000-S5.1"] == "evidenced", status
 
 
 def test_upgrade_keeps_the_text_of_earlier_reviews(pack_db):
