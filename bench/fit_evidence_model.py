@@ -18,14 +18,14 @@ from mapping import (
     build_profiles,  # noqa: E402
 )
 from mapping.evidence_model import SHIPPED, train, write_shipped  # noqa: E402
-from mapping.profiles import _core_version  # noqa: E402
+from mapping.profiles import core_version  # noqa: E402
 from standards import load_catalogue  # noqa: E402
 
 
 def main() -> None:
     embedder = SentenceTransformerEmbedder()
     profiles = build_profiles(load_catalogue(), embedder.embed, with_evidence_model=False)
-    model = train(embedder.embed, profiles.relevance_features, _core_version(load_catalogue()))
+    model = train(embedder.embed, profiles.relevance_features, core_version(load_catalogue()))
     write_shipped(embedder.name, model)
     print(f"wrote {SHIPPED} for {embedder.name}, corpus {model.version}")
 

@@ -11,6 +11,8 @@ import json
 import re
 import sqlite3
 
+from mapping.scoring import Why
+
 from .db import EVIDENCE_ORDER
 
 STATUSES = ("evidenced", "weak", "gap", "not_applicable")
@@ -149,25 +151,27 @@ def why_text(raw: str | None) -> str:
         why = json.loads(raw or "{}")
     except ValueError:
         return ""
-    if "crosswalk_from" in why:
-        return f"through the crosswalk from {why['crosswalk_from']}"
+    if Why.CROSSWALK_FROM in why:
+        return f"through the crosswalk from {why[Why.CROSSWALK_FROM]}"
     parts = []
-    if "similarity" in why:
-        parts.append(f"similarity {why['similarity']} (calibrated {why.get('calibrated')})")
-    if why.get("signals"):
-        parts.append("signals: " + ", ".join(f"{name.replace('_', ' ')} {value:+g}" for name, value in why["signals"].items()))
-    if why.get("precedent"):
-        parts.append(why["precedent"])
-    if why.get("standard_terms"):
-        parts.append("uses the standard's terms: " + ", ".join(why["standard_terms"]))
-    if why.get("shared_terms"):
-        parts.append("shared terms: " + ", ".join(why["shared_terms"]))
-    if why.get("not_evidence"):
-        parts.append(f"not claimed: {why['not_evidence']}")
-    if why.get("doc_type_prior"):
+    if Why.SIMILARITY in why:
+        parts.append(f"similarity {why[Why.SIMILARITY]} (calibrated {why.get(Why.CALIBRATED)})")
+    if why.get(Why.SIGNALS):
+        parts.append("signals: " + ", ".join(f"{name.replace('_', ' ')} {value:+g}"
+                                             for name, value in why[Why.SIGNALS].items()))
+    for key in (Why.REGISTER, Why.PRECEDENT):  # already sentences
+        if why.get(key):
+            parts.append(why[key])
+    if why.get(Why.STANDARD_TERMS):
+        parts.append("uses the standard's terms: " + ", ".join(why[Why.STANDARD_TERMS]))
+    if why.get(Why.SHARED_TERMS):
+        parts.append("shared terms: " + ", ".join(why[Why.SHARED_TERMS]))
+    if why.get(Why.NOT_EVIDENCE):
+        parts.append(f"not claimed: {why[Why.NOT_EVIDENCE]}")
+    if why.get(Why.DOC_TYPE_PRIOR):
         parts.append("document type usually carries this")
-    if why.get("closest_example"):
-        parts.append(f"closest example: \u201c{why['closest_example']}\u201d")
+    if why.get(Why.CLOSEST_EXAMPLE):
+        parts.append(f"closest example: \u201c{why[Why.CLOSEST_EXAMPLE]}\u201d")
     return "; ".join(parts)
 
 

@@ -324,16 +324,6 @@ class Pipeline:
             tmp.replace(target)
         return target
 
-    # The store writes links; code that replaced the pipeline's own `_write_links` (tests that make a write fail
-    # halfway) reaches the store's through this.
-    @property
-    def _write_links(self):
-        return self.documents._write_links
-
-    @_write_links.setter
-    def _write_links(self, replacement) -> None:
-        self.documents._write_links = replacement
-
     # ------------------------------------------------------------------ removal
     def remove(self, path: str | Path) -> FileOutcome:
         """A deleted file: its evidence stops counting now and stays in history with the time of removal."""

@@ -18,6 +18,7 @@ from pathlib import Path
 import sqlite_utils
 
 from ingest import ReadResult, clean_text
+from mapping.scoring import Why
 from standards import Catalogue
 
 from .db import refresh_coverage, set_setting, write_transaction
@@ -216,7 +217,7 @@ class DocumentStore:
                 key = (e["passage_id"], target)
                 if key in direct or (key in extra and extra[key]["score"] >= e["score"]):
                     continue
-                why = json.dumps({"crosswalk_from": e["requirement_id"]})
+                why = json.dumps({Why.CROSSWALK_FROM: e["requirement_id"]})
                 extra[key] = {"passage_id": e["passage_id"], "requirement_id": target, "score": e["score"],
                               "rank": None, "via": e["requirement_id"], "why": why}
         return list(extra.values())

@@ -204,7 +204,7 @@ def requirement_texts(catalogue: Catalogue) -> tuple[list[str], list[tuple[int, 
     return descriptions, examples
 
 
-def _core_version(catalogue: Catalogue) -> str:
+def core_version(catalogue: Catalogue) -> str:
     """What the relevance features depend on: the core items' texts and the background."""
     digest = hashlib.sha256()
     for r in catalogue:
@@ -250,5 +250,5 @@ def build_profiles(catalogue: Catalogue, embed: EmbedFn, accepted: list[tuple[st
     profiles.spread = np.maximum(background.std(axis=0), 0.03)
     if with_evidence_model:
         profiles.evidence_model = for_model(model_name, embed, profiles.relevance_features,
-                                            _core_version(catalogue))
+                                            core_version(catalogue))
     return profiles

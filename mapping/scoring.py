@@ -14,6 +14,23 @@ from .noise import dismissal
 from .profiles import Profiles, content_words
 
 
+class Why:
+    """The keys of a link's `why` (stored as JSON with every link, read by the pages and exports): one list."""
+
+    SIMILARITY = "similarity"  # raw cosine to the requirement's profile
+    CALIBRATED = "calibrated"  # the combined calibrated score
+    CLOSEST_EXAMPLE = "closest_example"  # the profile example nearest the passage
+    SHARED_TERMS = "shared_terms"  # content words the passage shares with the requirement
+    STANDARD_TERMS = "standard_terms"  # the standard's own terms it uses ("SER", "exit strategy")
+    DOC_TYPE_PRIOR = "doc_type_prior"  # its document is of a type that usually carries the requirement
+    NEAREST_ORDINARY_TEXT = "nearest_ordinary_text"  # similarity to the nearest background text
+    SIGNALS = "signals"  # each signal's share of the calibrated score
+    REGISTER = "register"  # a row of a register kept for the requirement
+    PRECEDENT = "precedent"  # like a passage an assessor accepted
+    NOT_EVIDENCE = "not_evidence"  # why a candidate is not claimed
+    CROSSWALK_FROM = "crosswalk_from"  # a link carried over the crosswalk from this requirement
+
+
 @dataclass
 class MappingConfig:
     evidence_z: float = 3.6  # calibrated score at which a link is claimed as evidence (score 0.5)
@@ -305,11 +322,11 @@ def _links_for(row: _Row, frameworks: np.ndarray, profiles: Profiles, config: Ma
             continue
         why = _why(profiles, row, r, words)
         if in_register:
-            why["register"] = "a row of a register kept for this requirement (its sheet or table and columns say so)"
+            why[Why.REGISTER] = "a row of a register kept for this requirement (its sheet or table and columns say so)"
         if accepted_before:
-            why["precedent"] = "like a passage an assessor accepted for this requirement"
+            why[Why.PRECEDENT] = "like a passage an assessor accepted for this requirement"
         if blocked:
-            why["not_evidence"] = ("like a passage an assessor rejected for this requirement" if rejected_before
+            why[Why.NOT_EVIDENCE] = ("like a passage an assessor rejected for this requirement" if rejected_before
                                    else row.dismissed)
         link = Link(row.index, profiles.ids[r], config.score(z), "evidence" if claim else "candidate", None, why)
         if claim:
@@ -329,15 +346,15 @@ def _signals(signals: dict[str, np.ndarray], r: int, total: float) -> dict[str, 
 
 def _why(profiles: Profiles, row: _Row, r: int, words: set[str]) -> dict:
     why = {
-        "similarity": round(float(row.raw[r]), 3),
-        "calibrated": round(float(row.z[r]), 2),
-        "closest_example": profiles.examples[row.best_example[r]] if row.best_example[r] >= 0 else "",
-        "shared_terms": sorted(words & profiles.terms[r])[:12],
-        "doc_type_prior": row.doc_type in profiles.doc_types[r],
-        "nearest_ordinary_text": round(row.noise, 3),
+        Why.SIMILARITY: round(float(row.raw[r]), 3),
+        Why.CALIBRATED: round(float(row.z[r]), 2),
+        Why.CLOSEST_EXAMPLE: profiles.examples[row.best_example[r]] if row.best_example[r] >= 0 else "",
+        Why.SHARED_TERMS: sorted(words & profiles.terms[r])[:12],
+        Why.DOC_TYPE_PRIOR: row.doc_type in profiles.doc_types[r],
+        Why.NEAREST_ORDINARY_TEXT: round(row.noise, 3),
     }
     if row.matched and r in row.matched:
-        why["standard_terms"] = row.matched[r]
+        why[Why.STANDARD_TERMS] = row.matched[r]
     if row.signals:
-        why["signals"] = _signals(row.signals, r, float(row.z[r]))
+        why[Why.SIGNALS] = _signals(row.signals, r, float(row.z[r]))
     return why

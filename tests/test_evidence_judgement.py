@@ -246,12 +246,12 @@ def test_a_lone_borderline_link_leaves_its_item_weak(tmp_path, catalogue):
 def test_the_shipped_fit_was_made_from_todays_corpus():
     """Editing the corpus without refitting (bench/fit_evidence_model.py) would ship a stale model."""
     from mapping.evidence_model import load_shipped
-    from mapping.profiles import _core_version
+    from mapping.profiles import core_version
     from standards import load_catalogue
 
     name, model = load_shipped()
     assert name == "sentence-transformers/all-MiniLM-L6-v2"
-    assert model.version == f"{corpus_version(load_corpus())}-{_core_version(load_catalogue())}"
+    assert model.version == f"{corpus_version(load_corpus())}-{core_version(load_catalogue())}"
     assert model.weights.shape == (2 * 384 + 4 + 4,)  # text, context, form, relevance
 
 
@@ -261,13 +261,13 @@ def test_the_shipped_fit_is_what_fitting_the_corpus_gives(real_embedder, catalog
 
     from mapping import build_profiles
     from mapping.evidence_model import load_shipped, train
-    from mapping.profiles import _core_version
+    from mapping.profiles import core_version
 
     # the model's own embed, not the session's memo of it: the fit moves with the batches its texts are embedded in
     embed = type(real_embedder).embed.__get__(real_embedder)
     _, shipped = load_shipped()
     profiles = build_profiles(catalogue, embed, with_evidence_model=False)
-    fresh = train(embed, profiles.relevance_features, _core_version(catalogue))
+    fresh = train(embed, profiles.relevance_features, core_version(catalogue))
     assert np.allclose(shipped.weights, fresh.weights, atol=1e-4) and abs(shipped.bias - fresh.bias) < 1e-4
 
 

@@ -117,7 +117,7 @@ def test_a_failure_while_storing_leaves_no_half_written_document(fake_pipeline, 
     def boom(*args):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(fake_pipeline, "_write_links", boom)
+    monkeypatch.setattr(fake_pipeline.documents, "_write_links", boom)  # halfway through storing a file
     with pytest.raises(RuntimeError):
         fake_pipeline.ingest([sample_pack / "joint-risk-register.xlsx"])
     assert _counts(fake_pipeline.db) == counts
