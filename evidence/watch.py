@@ -73,6 +73,9 @@ class Watcher:
     log: Callable[[str], None] = print
     stop_event: threading.Event = field(default_factory=threading.Event)
     pending: dict[Path, _Pending] = field(default_factory=dict)
+    # what "settled for `settle` seconds" is measured with: a test passes a clock it moves itself, so waiting
+    # for a file to settle is a step of the test, not a sleep
+    clock: Callable[[], float] = time.monotonic
 
     def __post_init__(self):
         self.folder = Path(self.folder).resolve()
@@ -145,14 +148,14 @@ class Watcher:
         """Queue a changed path; it is handled once it has settled."""
         if self._ignored(path):
             return
-        state = self.pending.setdefault(path, _Pending(None, time.monotonic()))
+        state = self.pending.setdefault(path, _Pending(None, self.clock()))
         if deleted:
             state.fingerprint = ("gone",)
 
     def process_ready(self) -> list[FileOutcome]:
         """Handle the files that have settled: arrivals first, so a rename is seen as a move."""
         ready_files, ready_gone = [], []
-        now = time.monotonic()
+        now = self.clock()
         for path, state in list(self.pending.items()):
             current = fingerprint(path)
             if current != state.fingerprint:

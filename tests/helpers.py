@@ -73,3 +73,16 @@ def served(db_path: Path, env: dict | None = None) -> Iterator[str]:
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+class FakeClock:
+    """A monotonic clock a test moves by hand (the watcher's settle time without sleeping)."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds

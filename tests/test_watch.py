@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers import WHEN
+from helpers import WHEN, FakeClock
 
 from evidence import open_pipeline
 from evidence.watch import Watcher, WatchError
@@ -29,7 +29,7 @@ def watcher(tmp_path, folder):
     (tmp_path / "db").mkdir()
     pipeline = open_pipeline(tmp_path / "db" / "evidence.db", model="hash", workers=0)
     lines = []
-    w = Watcher(pipeline, folder, settle=0.2, log=lines.append)
+    w = Watcher(pipeline, folder, settle=0.2, log=lines.append, clock=FakeClock())
     w.lines = lines
     return w
 
@@ -49,8 +49,10 @@ def settle(w, *paths, deleted=False, gone=()):
         w.notice(Path(p), deleted=True)
     for p in paths:
         w.notice(Path(p), deleted=deleted)
-    outcomes = []
-    until(lambda: outcomes.extend(w.process_ready()) or not w.pending)
+    outcomes = w.process_ready()  # the first look records each path's size and time
+    w.clock.advance(w.settle)  # unchanged for the settle time
+    outcomes += w.process_ready()
+    assert not w.pending, w.pending
     return outcomes
 
 
@@ -119,14 +121,16 @@ def test_a_file_still_being_written_waits_until_it_settles(watcher, folder):
         fh.write("The joint management team reviewed the risk register. ")
         fh.flush()
         w.notice(growing)
-        for _ in range(5):  # keeps changing: never ready
-            time.sleep(0.1)
+        for _ in range(5):  # keeps changing, for longer than the settle time in all: never ready
+            w.clock.advance(0.1)
             fh.write("More text arrives. ")
             fh.flush()
             assert w.process_ready() == []
     assert q(w, "select count(*) from documents") == [(0,)]
     # once it stays still for the settle time it is read, once
-    assert [o.status for o in until(w.process_ready)] == ["ok"]
+    assert w.process_ready() == []
+    w.clock.advance(w.settle)
+    assert [o.status for o in w.process_ready()] == ["ok"]
     assert w.process_ready() == []
     assert q(w, "select count(*) from documents") == [(1,)]
 
