@@ -35,7 +35,9 @@ class PassageMapper:
     def profiles(self) -> Profiles:
         if self._profiles is None:
             accepted, rejected = self.reviewed_examples()
-            self._profiles = build_profiles(self.catalogue, self.embeddings.embed, accepted, rejected,
+            # the catalogue and background are the same for every database: the per-user cache keeps them
+            self._profiles = build_profiles(self.catalogue, lambda texts: self.embeddings.embed(texts, shared=True),
+                                            accepted, rejected,
                                             model_name=self.embeddings.embedder.name)
         return self._profiles
 

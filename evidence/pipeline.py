@@ -30,7 +30,7 @@ from standards import Catalogue
 from . import catalogue_sync, copies
 from .catalogue_sync import PassageMapper
 from .db import get_setting, refresh_coverage, set_setting, write_transaction
-from .embeddings import EmbeddingCache, text_hash
+from .embeddings import EmbeddingCache, SharedVectors, default_shared_path, text_hash
 from .files import (
     IngestError,
     Unread,
@@ -119,7 +119,7 @@ class Pipeline:
         self.files_dir = Path(files_dir)
         self.config = config or MappingConfig()
         self.workers, self.timeout = workers, timeout
-        self.embeddings = EmbeddingCache(db, embedder)
+        self.embeddings = EmbeddingCache(db, embedder, SharedVectors(default_shared_path()))
         self.documents = DocumentStore(db, catalogue)
         self.mapper = PassageMapper(db, catalogue, self.embeddings, self.config)
         self._coverage = _CoverageDebt()

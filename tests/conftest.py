@@ -13,6 +13,16 @@ from standards import load_catalogue
 
 
 @pytest.fixture(scope="session", autouse=True)
+def own_vector_cache(tmp_path_factory):
+    """The per-user cache of catalogue vectors, for this run only (subprocesses inherit it): the suite never
+    writes into the user's cache folder, and later tests reuse what the first one embedded, as users do."""
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("EVIDENCE_CACHE_DIR", str(tmp_path_factory.mktemp("vector-cache")))
+        yield
+
+
+@pytest.fixture(scope="session", autouse=True)
 def corpus_read_once():
     """Every new pipeline's profiles read the evidence-or-not corpus (some twenty YAML files, seconds of parsing);
     the files do not change during a run, so read each folder once and hand out copies of the list."""

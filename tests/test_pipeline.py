@@ -4,11 +4,13 @@ import re
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from evidence import open_pipeline
 from evidence.db import open_db
-from evidence.pipeline import IngestError
+from evidence.pipeline import IngestError, Pipeline
+from evidence.serve import files_dir_for
 
 CONTRACT = {
     "documents": {"id", "path", "sha256", "format", "doc_type", "title", "status", "error", "ingested_at"},
@@ -289,3 +291,48 @@ def test_the_it_pack_of_the_bench_writes_every_labelled_passage(tmp_path):
     gold = it_partnership.gold()
     assert [g["key"] for g in gold if _norm(g["key"]) not in texts[g["file"]]] == []
     assert sum(bool(g["labels"]) for g in gold) == 31 and sum(not g["labels"] for g in gold) == 17
+
+
+class CountingEmbedder:
+    """The hash embedder, counting the strings it is asked to encode."""
+
+    def __init__(self):
+        from mapping import HashEmbedder
+
+        self.inner, self.encoded = HashEmbedder(), []
+        self.name = self.inner.name
+
+    def embed(self, texts):
+        self.encoded += list(texts)
+        return self.inner.embed(texts)
+
+
+def _fresh_pipeline(folder: Path, catalogue, embedder) -> Pipeline:
+    folder.mkdir()
+    db = folder / "evidence.db"
+    return Pipeline(open_db(db), catalogue, embedder, files_dir_for(db), workers=0)
+
+
+def test_a_second_fresh_database_reuses_the_catalogue_vectors(tmp_path, catalogue, monkeypatch):
+    monkeypatch.setenv("EVIDENCE_CACHE_DIR", str(tmp_path / "cache"))
+    embedder = CountingEmbedder()
+    first = _fresh_pipeline(tmp_path / "one", catalogue, embedder).mapper.profiles
+    assert len(embedder.encoded) > len(catalogue)  # descriptions, examples and background text
+    embedder.encoded.clear()
+    second = _fresh_pipeline(tmp_path / "two", catalogue, embedder).mapper.profiles
+    assert embedder.encoded == []  # no encoder call for the catalogue
+    assert np.array_equal(first.example_vectors, second.example_vectors)
+    assert np.array_equal(first.description_vectors, second.description_vectors)
+    # with the per-user cache switched off, a new database encodes the catalogue again
+    monkeypatch.setenv("EVIDENCE_CACHE_DIR", "off")
+    assert _fresh_pipeline(tmp_path / "three", catalogue, embedder).mapper.profiles is not None
+    assert len(embedder.encoded) >= len(catalogue)
+
+
+def test_an_unwritable_vector_cache_is_switched_off_not_fatal(tmp_path, catalogue, monkeypatch):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the cache folder would go")
+    monkeypatch.setenv("EVIDENCE_CACHE_DIR", str(blocker))
+    embedder = CountingEmbedder()
+    assert _fresh_pipeline(tmp_path / "one", catalogue, embedder).mapper.profiles is not None
+    assert embedder.encoded
