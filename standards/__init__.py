@@ -270,6 +270,8 @@ def _check_assessment(framework: Framework, where: str) -> None:
         raise CatalogueError(f"{where}: a weighted_index assessment needs a numeric scale ({{min, max}})")
     if framework.assessment == "grid" and not framework.themes:
         raise CatalogueError(f"{where}: a grid assessment needs 'themes'")
+    if framework.assessment == "rag" and not (framework.scale and framework.scale.answers):
+        raise CatalogueError(f"{where}: a rag assessment needs a scale of named answers, e.g. [green, amber, red]")
 
 
 def _answer(value) -> str:

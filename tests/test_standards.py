@@ -219,6 +219,7 @@ def test_user_catalogue_can_use_scales_rules_weights_and_themes(tmp_path):
     ("assessment: weighted_index", "assessment: vibes", "has assessment 'vibes': choose one of coverage"),
     ("scale: {min: 0, max: 4}", "scale: {min: 4, max: 0}", "numbers 'min' below 'max'"),
     ("scale: {min: 0, max: 4}", "scale: [good]", "'scale' as a list of two or more answers"),
+    ("assessment: weighted_index", "assessment: rag", "a rag assessment needs a scale of named answers"),
     ("  themes:", "  default: maybe\n  themes:", "needs 'default' as true or false"),
     ("    theme: T1\n", "    theme: T1\n    critical: often\n", "'ACME-1' needs 'critical' as true or false"),
 ])
