@@ -1,36 +1,42 @@
-"""Standards catalogues as data: BS 11000, ISO 44001, the Trusted Partnership Charter, and user catalogues.
+"""Standards catalogues as data: BS 11000, ISO 44001, the Trusted Partnership Charter, optional built-in
+frameworks (OGC partnering self-assessment, mutuality factors, trust behaviours, the Alliancing Code of Practice)
+and user catalogues.
 
 This package imports nothing else of the project; it only reads and validates YAML.
+load_catalogue() reads the three default frameworks (BUILTIN_FILES); load_catalogue(frameworks=("OGC", "MUT"))
+adds optional built-in ones by id (OPTIONAL_FILES; available_frameworks() lists those installed).
 
-Catalogue format (one YAML file per framework; a user's own framework may use every key):
+Catalogue format (one YAML file per framework; a user's own framework may use every key; all new keys optional):
 
     framework:
-      id: OGC                        # prefix of nothing in particular; ids below are the contract
+      id: OGC
       name: "..."
       stage_label: Checklist         # what a group is called on screen (default "Stage")
-      description: "..."             # optional: what the framework as a whole is about
+      description: "..."             # what the framework as a whole is about
       default: false                 # assessed unless the user chooses otherwise (default true)
       assessment: ogc_gates          # the scoring rule: coverage (default), ogc_gates, weighted_index, grid, rag
-      scale: [green, amber, red]     # optional answer scale, best first: plain ids or {id, label}
-      # scale: {min: 0, max: 4, levels: [{value: 0, label: "..."}, ...]}   # or numeric, levels optional
-      rule: {kind: gate, fails: [no]}  # optional, as for a stage below
-      themes: [{id: "1", title: Behaviour}, ...]   # optional: the columns of a grid framework
+      scale: [green, amber, red]     # the answer scale, best first: plain ids or {id, label}
+      # scale: {min: 0, max: 4, levels: [{value: 0, label: "..."}, ...]}   # or numeric; levels describe points
+      rule: {kind: gate, fails: ["no"]}   # as for a stage below
+      themes: [{id: "1", title: Behaviour}, ...]   # the columns of a grid framework
     stages:                          # the groups, in order
       - id: OGC-AA-NW
         title: "..."
-        scale: [yes, no]             # optional: overrides the framework's scale for this group
-        rule: {kind: gate, fails: [no]}   # any listed answer fails the whole group (never averaged)
+        scale: ["yes", "no"]         # overrides the framework's scale for this group
+        rule: {kind: gate, fails: ["no"]}   # any listed answer fails the whole group: a gate, never an average
         # rule: {kind: flag, flags: [partly, not at all]}   # any listed answer flags that item for attention
-        due: 0                       # optional order (a gate number): items are not yet due before it
+        due: 0                       # a gate number: when the relationship is at an earlier gate, not yet due
     requirements:
       - id: OGC-AA-NW.01
         stage: OGC-AA-NW
-        title / description / examples / terms / doc_types / crosswalk   # as before
-        weight: 75                   # optional positive number (weighted_index frameworks need one on each)
-        theme: "1"                   # optional, one of the framework's themes (grid frameworks need one on each)
-        critical: false              # optional, default false
+        title, description, examples, terms, doc_types, crosswalk   # as for BS 11000
+        weight: 75                   # a positive number
+        theme: "1"                   # one of the framework's themes
+        critical: false              # default false
 
-A rule names answers, so it needs a scale of named answers and every answer it names must be on that scale.
+Checks: a rule needs a scale of named answers and every answer it names must be on it; weighted_index needs a
+numeric scale and a weight on every requirement; grid needs themes and a theme on every requirement; rag needs a
+scale of named answers. Bare yes/no (YAML booleans) on a scale or in a rule mean the words "yes" and "no".
 """
 
 from __future__ import annotations
