@@ -166,6 +166,8 @@ def load_catalogue(extra: Iterable[str | Path] = (), builtin: bool = True, frame
     `frameworks` names optional built-in frameworks to add (see OPTIONAL_FILES and available_frameworks()).
     """
     paths = [BUILTIN_DIR / name for name in BUILTIN_FILES] if builtin else []
+    if isinstance(frameworks, str):  # frameworks="OGC" means the one framework, not O, G and C
+        frameworks = (frameworks,)
     optional = [(fid, _optional_path(fid)) for fid in dict.fromkeys(frameworks)]
     paths += [path for _, path in optional] + [Path(p) for p in extra]
     catalogue = Catalogue()
@@ -244,6 +246,8 @@ def _framework(raw: dict, path: Path) -> Framework:
         raise CatalogueError(f"{path}: every stage needs an 'id' and a 'title'") from None
     if not stage_pairs:
         raise CatalogueError(f"{path}: framework '{fid}' declares no stages")
+    if len({s for s, _ in stage_pairs}) != len(stage_pairs):  # a stage's scale, rule and due are found by its id
+        raise CatalogueError(f"{where}: stage ids must be distinct")
     assessment = str(fw.get("assessment", "coverage"))
     if assessment not in ASSESSMENTS:
         raise CatalogueError(f"{where} has assessment '{assessment}': choose one of {', '.join(ASSESSMENTS)}")
@@ -266,8 +270,8 @@ def _stage(entry: dict, framework_scale: Scale | None, where: str) -> Stage:
     due = entry.get("due")
     if due is not None and (isinstance(due, bool) or not isinstance(due, int) or due < 0):
         raise CatalogueError(f"{here} needs 'due' as a whole number from 0 (the gate its items are due by)")
-    return Stage(str(entry["id"]), str(entry["title"]), scale, _rule(entry.get("rule"), scale or framework_scale, here),
-                 due)
+    rule = _rule(entry.get("rule"), scale or framework_scale, here)  # a group's rule may use the framework's scale
+    return Stage(str(entry["id"]), str(entry["title"]), scale, rule, due)
 
 
 def _check_assessment(framework: Framework, where: str) -> None:

@@ -167,6 +167,7 @@ def test_default_load_is_unchanged_by_optional_frameworks(full):
 
 
 def test_unknown_or_absent_optional_framework(tmp_path, monkeypatch):
+    assert list(load_catalogue(frameworks="TB").frameworks)[-1] == "TB"
     with pytest.raises(CatalogueError, match="unknown optional framework 'NOPE': choose from"):
         load_catalogue(frameworks=("NOPE",))
     monkeypatch.setattr(standards, "BUILTIN_DIR", tmp_path)  # an installation without the ACOP file
@@ -221,6 +222,7 @@ def test_user_catalogue_can_use_scales_rules_weights_and_themes(tmp_path):
     ("scale: {min: 0, max: 4}", "scale: [good]", "'scale' as a list of two or more answers"),
     ("assessment: weighted_index", "assessment: rag", "a rag assessment needs a scale of named answers"),
     ("  themes:", "  default: maybe\n  themes:", "needs 'default' as true or false"),
+    ("stages:\n", 'stages:\n  - {id: "1", title: Again}\n', "stage ids must be distinct"),
     ("    theme: T1\n", "    theme: T1\n    critical: often\n", "'ACME-1' needs 'critical' as true or false"),
 ])
 def test_invalid_scales_rules_weights_and_themes(tmp_path, old, new, message):
