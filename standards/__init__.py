@@ -360,7 +360,9 @@ def _themes(value, where: str) -> tuple[tuple[str, str], ...]:
 
 
 def _flag(entry: dict, key: str, default: bool, where: str) -> bool:
-    value = entry.get(key, default)
+    value = entry.get(key)
+    if value is None:  # left empty means not said: e.g. critical outcomes whose marks the source lost
+        return default
     if not isinstance(value, bool):
         raise CatalogueError(f"{where} needs '{key}' as true or false")
     return value

@@ -253,6 +253,7 @@ requirements:
   - id: ACOP-2.1-01
     stage: "2"
     theme: "1"
+    critical:  # not known: loads as not critical
     title: Alliance behaviours agreed
     description: The owner has set out the behaviours it expects of an alliance. Look for a behaviours charter.
     crosswalk: [BS11000-S5.2]
