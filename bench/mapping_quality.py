@@ -111,7 +111,7 @@ def main() -> None:
             results[pack.name] = measure(pack / "files", pack / "files.gold.jsonl", score_py, workdir, args.model)
         if args.sample:
             workdir = Path(tmp) / "sample"
-            write_sample_pack(workdir / "pack")
+            write_sample_pack(workdir / "pack", extras=False)
             results["sample"] = measure(workdir / "pack", SAMPLE_GOLD, score_py, workdir, args.model)
         for name in args.pack_builder:
             workdir = Path(tmp) / name

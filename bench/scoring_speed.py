@@ -34,7 +34,7 @@ def main() -> None:
     embedder = SentenceTransformerEmbedder()
     profiles = build_profiles(load_catalogue(), embedder.embed)
     with tempfile.TemporaryDirectory() as tmp:
-        write_sample_pack(Path(tmp))
+        write_sample_pack(Path(tmp), extras=False)
         passages = [p for f in sorted(Path(tmp).iterdir()) for p in read_document(f).passages]
     texts, contexts = [p.text for p in passages], [p.context for p in passages]
     vectors, context_vectors = embedder.embed(texts), embedder.embed(contexts)

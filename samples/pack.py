@@ -19,10 +19,13 @@ def _d(y: int, m: int, d: int) -> dt.datetime:
     return dt.datetime(y, m, d, 9, 0, 0)
 
 
-def write_sample_pack(folder: Path) -> list[Path]:
-    """Write the eight documents of the sample pack; returns their paths."""
+def write_sample_pack(folder: Path, extras: bool = True) -> list[Path]:
+    """Write the sample pack; returns the paths. The eight core documents (a plan, minutes, a charter, two
+    registers, a contract extract, an annual review and an unrelated rota) are what the tests and the labelled
+    mapping benchmark read; `extras` adds what the other frameworks ask about (a partnering health check, a
+    commitments log, the options appraisal that chose an alliance)."""
     folder = Path(folder)
-    return [
+    core = [
         _rmp(folder / "alliance-relationship-management-plan-v3.docx"),
         _minutes(folder / "alliance-board-minutes-2026-03.docx"),
         _charter(folder / "alliance-collaboration-charter.docx"),
@@ -31,6 +34,13 @@ def write_sample_pack(folder: Path) -> list[Path]:
         _contract(folder / "alliance-agreement-extract.pdf"),
         _annual_review(folder / "annual-alliance-review-2025.pdf"),
         _unrelated(folder / "depot-canteen-rota.xlsx"),
+    ]
+    if not extras:
+        return core
+    return core + [
+        _health_check(folder / "partnering-health-check-2025.docx"),
+        _commitments(folder / "alliance-commitments-log.xlsx"),
+        _options_appraisal(folder / "delivery-model-options-appraisal.pdf"),
     ]
 
 
@@ -222,3 +232,80 @@ def _unrelated(path: Path) -> Path:
             [1, "Wednesday", "Fish and chips", "Halloumi wrap", "J. Marsh"],
             [2, "Monday", "Beef stew", "Bean chilli", "S. Patel"]]
     return write_xlsx(path, "Depot canteen rota", {"Rota": rows}, _d(2026, 1, 5))
+
+
+def _health_check(path: Path) -> Path:
+    return write_docx(path, "Northmoor Capital Delivery Alliance - Partnering Health Check 2025", [
+        ("h1", "1 Purpose and method"),
+        ("p", "Both organisations commissioned this health check of how the alliance works, one year before the mid-term "
+              "review. 214 staff of Northmoor Water and Calderstone Engineering answered the same 30-question survey, "
+              "and the Alliance Board discussed the results at a facilitated workshop on 3 December 2025."),
+        ("h1", "2 Trust between the partners"),
+        ("p", "82% of respondents said the other organisation does what it says it will do; the commitments log shows "
+              "41 of 44 commitments made at the Board in 2025 delivered on time, and the three late ones were flagged "
+              "before their due date."),
+        ("p", "Communication scored highest: weekly joint stand-ups, the monthly newsletter and the practice of sharing "
+              "bad news within a day were each mentioned unprompted by more than a third of respondents."),
+        ("p", "Transparency is improving but uneven. The open-book cost reports are trusted by commercial staff, while "
+              "site teams said decisions on scheme priorities are still explained to them late."),
+        ("p", "When things went wrong, 71% said the alliance looks for the cause rather than someone to blame; the "
+              "no-blame review of the pumping station flood in May was cited as the example."),
+        ("h1", "3 Mutual benefit and joint working"),
+        ("p", "The joint governance structure was rated effective by both Boards: decisions are taken jointly, the Joint "
+              "Management Team reviews its own effectiveness each year, and the terms of reference were updated in June."),
+        ("p", "Shared objectives are understood: 88% could name at least three of the five alliance objectives, and both "
+              "parties' bonus schemes now include the alliance scorecard."),
+        ("p", "We compared our practices with two other water-sector alliances through a peer review in September 2025; "
+              "their approach to early contractor involvement has been adopted for the 2026 schemes."),
+        ("p", "Joint training in collaborative behaviours reached 160 staff from both organisations; new starters attend "
+              "the same induction whichever organisation employs them."),
+        ("h1", "4 Readiness for the next phase"),
+        ("p", "Both chief executives have confirmed their personal sponsorship of the alliance and named a senior champion "
+              "for collaborative working in each organisation."),
+        ("p", "Both organisations have agreed to change internal procedures that obstruct joint working: the client's "
+              "approval limits were raised for the Joint Management Team, and the partner's design sign-off now "
+              "accepts the client's checkers."),
+        ("h1", "5 Actions"),
+        ("p", "The Board agreed three actions: explain scheme priority decisions to site teams within a week, repeat the "
+              "survey in 2026 to track the trend, and extend the peer review to a third alliance outside the water sector."),
+    ], _d(2025, 12, 10))
+
+
+def _commitments(path: Path) -> Path:
+    rows = [["Ref", "Commitment", "Made by", "To", "Made at", "Due", "Status"],
+            ["C-2025-07", "Share the draft 2026 investment programme with the partner before it goes to the client's "
+             "board", "Client programme director", "Partner", "Board, 12 Feb 2025", "31 Mar 2025", "Kept on time"],
+            ["C-2025-12", "Release design resources to the sludge treatment scheme within two weeks of the board "
+             "decision", "Partner design lead", "Client", "Board, 12 Feb 2025", "26 Feb 2025", "Kept on time"],
+            ["C-2025-18", "Explain the reasons for deferring the reservoir outlet scheme to both site teams",
+             "Alliance director", "Both teams", "JMT, 9 Apr 2025", "30 Apr 2025", "Late: done 12 May, flagged 25 Apr"],
+            ["C-2025-23", "Open the ideas scheme to subcontractors and report the first ideas to the JMT",
+             "Alliance manager", "Both parties", "JMT, 11 Jun 2025", "30 Sep 2025", "Kept on time"],
+            ["C-2025-31", "Publish the open-book cost report to both finance teams each month",
+             "Partner commercial lead", "Client", "Board, 10 Sep 2025", "Monthly", "Kept: every month since October"]]
+    return write_xlsx(path, "Alliance commitments log", {"Commitments": rows}, _d(2025, 12, 1))
+
+
+def _options_appraisal(path: Path) -> Path:
+    return write_pdf(path, "Capital Delivery Model: Options Appraisal", [
+        ("h1", "1 The decision"),
+        ("p", "Northmoor Water's board asked whether its 2023-2030 capital programme should be delivered through an "
+              "alliance or through separate design and construction contracts. This appraisal was prepared for that "
+              "decision in September 2022."),
+        ("h1", "2 Options considered"),
+        ("p", "Three models were compared: traditional two-stage contracts, a framework of contractors, and an alliance "
+              "with a single delivery partner sharing pain and gain. Each was scored against the programme's "
+              "objectives for cost, carbon, customer disruption and speed of delivery."),
+        ("p", "An alliance scored highest because the programme is large, uncertain in scope and depends on integrating "
+              "design, construction and operations; the board accepted that alliancing needs leaders on both sides who "
+              "will change how their organisations work."),
+        ("h1", "3 What the alliance must have"),
+        ("p", "The appraisal set conditions for alliancing: a commercial model in which both parties win or lose "
+              "together, a joint board with authority to decide, an integrated team co-located at one office, and "
+              "behaviours agreed in a charter before award."),
+        ("p", "Before committing, the client's executive team held a readiness workshop to test its own appetite for "
+              "sharing risk and information with a partner, and agreed where its procedures would have to change."),
+        ("h1", "4 Recommendation"),
+        ("p", "The board approved the alliance model on 29 September 2022 and asked for a partner selection process "
+              "that weighs collaborative behaviours alongside price and technical capability."),
+    ], _d(2022, 9, 30), running_header="Northmoor Water - options appraisal")

@@ -54,7 +54,7 @@ def fake_pipeline(db_path):
 @pytest.fixture(scope="session")
 def sample_pack(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("pack")
-    write_sample_pack(folder)
+    write_sample_pack(folder, extras=False)
     return folder
 
 

@@ -136,7 +136,7 @@ def test_sample_writes_the_pack(tmp_path):
     result = _run("sample", str(tmp_path / "pack"))
     assert result.exit_code == 0, result.output
     names = sorted(p.suffix for p in (tmp_path / "pack").iterdir())
-    assert names.count(".docx") == 3 and names.count(".xlsx") == 3 and names.count(".pdf") == 2
+    assert names.count(".docx") == 4 and names.count(".xlsx") == 4 and names.count(".pdf") == 3
 
 
 def test_help_everywhere():
