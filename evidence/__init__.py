@@ -13,7 +13,7 @@ import json
 from pathlib import Path
 
 from mapping import DEFAULT_MODEL, MappingConfig, get_embedder
-from standards import load_catalogue
+from standards import CatalogueError, available_frameworks, load_catalogue
 
 from .db import get_setting, open_db, set_setting, write_transaction
 from .pipeline import FileOutcome, IngestError, IngestReport, Pipeline
@@ -23,17 +23,40 @@ __all__ = ["open_pipeline", "Pipeline", "IngestError", "IngestReport", "FileOutc
 
 
 def open_pipeline(db_path: str | Path, catalogue_files: list[str] | None = None, model: str | None = None,
-                  workers: int = 1, timeout: float = 120.0, config: MappingConfig | None = None) -> Pipeline:
-    """A pipeline on a database; catalogue files and model are remembered for later runs on it."""
+                  workers: int = 1, timeout: float = 120.0, config: MappingConfig | None = None,
+                  frameworks: list[str] | tuple[str, ...] | None = None) -> Pipeline:
+    """A pipeline on a database; catalogue files, model and the frameworks opted into (OGC, MUT, TB, ACOP: see
+    `standards.available_frameworks`) are remembered for later runs on it. Changing them re-maps from cached
+    vectors; the passages are not embedded again."""
     db = open_db(db_path)
     if catalogue_files is None:
         catalogue_files = json.loads(get_setting(db, "catalogue_files", "[]"))
     else:
         catalogue_files = [str(Path(f).resolve()) for f in catalogue_files]
     model = model or get_setting(db, "model_spec") or DEFAULT_MODEL
-    catalogue = load_catalogue(catalogue_files)
+    opted = optional_frameworks(db) if frameworks is None else normalise_frameworks(frameworks)
+    catalogue = load_catalogue(catalogue_files, frameworks=opted)
     with write_transaction(db.conn):
         set_setting(db, "catalogue_files", json.dumps(catalogue_files))
         set_setting(db, "model_spec", model)
+        set_setting(db, "frameworks", ",".join(catalogue.frameworks))  # every framework assessed, in order
     return Pipeline(db, catalogue, get_embedder(model), files_dir_for(db_path), config=config,
                     workers=workers, timeout=timeout)
+
+
+def normalise_frameworks(names) -> tuple[str, ...]:
+    """The optional built-in frameworks named (ids in any case, or "all"); CatalogueError for an unknown one."""
+    wanted = [n.strip().upper() for n in names if n.strip()]
+    if "ALL" in wanted:
+        return available_frameworks()
+    unknown = [n for n in wanted if n not in available_frameworks()]
+    if unknown:
+        raise CatalogueError(f"no optional framework {', '.join(unknown)}: choose from "
+                             f"{', '.join(available_frameworks())} (or all)")
+    return tuple(dict.fromkeys(wanted))
+
+
+def optional_frameworks(db) -> tuple[str, ...]:
+    """The optional frameworks a database assesses, as remembered in its settings."""
+    enabled = (get_setting(db, "frameworks") or "").split(",")
+    return tuple(f for f in available_frameworks() if f in enabled)

@@ -26,6 +26,9 @@ CATALOGUE_OPTION = click.option("--catalogue", "catalogues", multiple=True, type
                                 help="Extra catalogue YAML file (repeatable); remembered by the database")
 MODEL_OPTION = click.option("--model", default=None,
                             help="Sentence-transformers model name or folder [default: the bundled all-MiniLM-L6-v2]")
+FRAMEWORK_OPTION = click.option("--framework", "frameworks", multiple=True, metavar="ID",
+                                help="Also assess an optional framework: OGC, MUT, TB, ACOP or all (repeatable); "
+                                     "remembered by the database")
 KNOWN_ERRORS = (IngestError, CatalogueError, ModelNotFound, ServeError, ExportError, ReviewError, WatchError,
                 HistoryError, AssessmentError)
 SETTLE_OPTION = click.option("--settle", default=1.0, show_default=True,
@@ -64,11 +67,13 @@ def cli():
 @click.option("--force", is_flag=True, help="Read files again even if unchanged")
 @click.option("--quiet", is_flag=True, help="Only print failures and the summary")
 @click.option("--follow-links", is_flag=True, help="Follow symbolic links that point outside the folders given")
-def ingest(paths, db_path, catalogues, model, workers, timeout, force, quiet, follow_links):
+@FRAMEWORK_OPTION
+def ingest(paths, db_path, catalogues, model, workers, timeout, force, quiet, follow_links, frameworks):
     """Read files and folders (recursively) into the evidence database and map them."""
     from tqdm import tqdm
 
-    pipeline = open_pipeline(db_path, list(catalogues) or None, model, workers=workers, timeout=timeout)
+    pipeline = open_pipeline(db_path, list(catalogues) or None, model, workers=workers, timeout=timeout,
+                             frameworks=_with_remembered(db_path, frameworks))
     bar = None
 
     def progress(results):
@@ -83,6 +88,43 @@ def ingest(paths, db_path, catalogues, model, workers, timeout, force, quiet, fo
 
     result = pipeline.ingest(paths, on_result=report, force=force, progress=progress, follow_links=follow_links)
     echo(result.summary())
+
+
+def _with_remembered(db_path, named) -> tuple[str, ...] | None:
+    """The optional frameworks a database already assesses, plus those named now (None: as remembered)."""
+    if not named:
+        return None
+    from . import normalise_frameworks, optional_frameworks
+    from .db import open_db
+
+    before = optional_frameworks(open_db(db_path)) if Path(db_path).exists() else ()
+    return tuple(dict.fromkeys(before + normalise_frameworks(named)))
+
+
+@cli.command()
+@DB_OPTION
+@click.option("--enable", multiple=True, metavar="ID", help="Assess this optional framework too (OGC, MUT, TB, ACOP, all)")
+@click.option("--disable", multiple=True, metavar="ID", help="Stop assessing this optional framework")
+def frameworks(db_path, enable, disable):
+    """List the frameworks a database assesses; enable or disable optional ones (re-maps from cached vectors)."""
+    from . import normalise_frameworks, optional_frameworks
+    from .db import open_db
+
+    current = optional_frameworks(open_db(db_path)) if Path(db_path).exists() else ()
+    if enable or disable:
+        gone = set(normalise_frameworks(disable))
+        chosen = tuple(f for f in dict.fromkeys(current + normalise_frameworks(enable)) if f not in gone)
+        pipeline = open_pipeline(db_path, frameworks=chosen)
+        pipeline.sync_catalogue()
+        current = chosen
+    from standards import available_frameworks
+    from standards import load_catalogue as load
+
+    catalogue = load(frameworks=available_frameworks())
+    for fw in catalogue.frameworks.values():
+        assessed = fw.default or fw.id in current
+        items = sum(r.framework == fw.id for r in catalogue)
+        echo(f"{'assessed' if assessed else '-':9} {fw.id:9} {items:4} items  {fw.name}")
 
 
 def _describe(o: FileOutcome) -> str:
@@ -215,9 +257,10 @@ def requirements(catalogues):
 @DB_OPTION
 @CATALOGUE_OPTION
 @MODEL_OPTION
-def remap(db_path, catalogues, model):
+@FRAMEWORK_OPTION
+def remap(db_path, catalogues, model, frameworks):
     """Map stored passages again (after a catalogue change), reusing cached embeddings."""
-    pipeline = open_pipeline(db_path, list(catalogues) or None, model)
+    pipeline = open_pipeline(db_path, list(catalogues) or None, model, frameworks=_with_remembered(db_path, frameworks))
     if not pipeline.sync_catalogue():
         pipeline.remap_all()
     echo("Re-mapped every passage")

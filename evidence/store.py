@@ -33,6 +33,8 @@ class DocumentStore:
 
     def __init__(self, db: sqlite_utils.Database, catalogue: Catalogue):
         self.db, self.catalogue = db, catalogue
+        self._targets_of: dict[str, list[str]] | None = None  # crosswalk targets of `_targets_for`
+        self._targets_for: Catalogue | None = None
 
     # ------------------------------------------------------------------ reading
     def lookup(self, path: Path, columns: str = "id") -> tuple | None:
@@ -207,13 +209,19 @@ class DocumentStore:
         self.db["candidates"].insert_all(candidates, pk=("passage_id", "requirement_id"), ignore=True)
         return {row["requirement_id"] for row in evidence + candidates}
 
+    def _crosswalk_targets(self) -> dict[str, list[str]]:
+        if self._targets_for is not self.catalogue:  # the catalogue is replaced, never changed in place
+            self._targets_of, self._targets_for = self.catalogue.crosswalk_targets(), self.catalogue
+        return self._targets_of
+
     def _crosswalk_links(self, evidence: list[dict]) -> list[dict]:
-        """Evidence of a BS 11000 item supports its crosswalk clauses; say so in `via`, give no rank."""
+        """Evidence of a BS 11000 item supports its crosswalk clauses (and the questions of frameworks opted
+        into that name it); say so in `via`, give no rank."""
         direct = {(e["passage_id"], e["requirement_id"]) for e in evidence}
         extra: dict[tuple, dict] = {}
+        targets = self._crosswalk_targets()
         for e in evidence:
-            requirement = self.catalogue.requirements.get(e["requirement_id"])
-            for target in requirement.crosswalk if requirement else ():
+            for target in targets.get(e["requirement_id"], ()):
                 key = (e["passage_id"], target)
                 if key in direct or (key in extra and extra[key]["score"] >= e["score"]):
                     continue

@@ -16,6 +16,7 @@ from standards import Catalogue
 from .background import BACKGROUND
 from .evidence_model import EvidenceModel, Inputs, for_model
 
+CORE_GROUP = "default"  # the frameworks assessed unless the user chooses otherwise: scored as one group
 CORE_FRAMEWORK = "BS11000"  # the evidence-or-not model reads nearness to its items, whatever else is loaded
 
 EmbedFn = Callable[[list[str]], np.ndarray]
@@ -46,6 +47,10 @@ class Profiles:
     example_k: int = 2  # a passage is as close to a requirement as to its k closest examples, on average
     evidence_model: EvidenceModel | None = None  # evidence or not, whatever the requirement
     stages: list[str] | None = None  # each requirement's stage within its framework
+    # which requirements are scored together: the default frameworks as one group, each framework a user opts
+    # into as its own, so enabling one never moves a link of another (see scoring: the signals that compare
+    # requirements, how much a text matches everything and how many candidates a passage keeps, stay in a group)
+    groups: list[str] | None = None
 
     def evidence_probability(self, vectors: np.ndarray, context_vectors: np.ndarray | None, texts: list[str],
                              kinds: list[str], scored: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
@@ -239,6 +244,7 @@ def build_profiles(catalogue: Catalogue, embed: EmbedFn, accepted: list[tuple[st
     )
     profiles.term_index = build_term_index([r.terms for r in reqs])
     profiles.stages = [str(r.stage) for r in reqs]
+    profiles.groups = [CORE_GROUP if catalogue.frameworks[r.framework].default else r.framework for r in reqs]
     profiles.background_vectors = vectors[nd + ne:nd + ne + nb]
     profiles.counter_vectors = vectors[nd + ne + nb:nd + ne + nb + nc]
     profiles.counter_owner = np.array([o for o, _ in counters], dtype=np.int32)

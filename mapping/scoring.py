@@ -124,9 +124,7 @@ def combined_z(profiles: Profiles, text_vectors: np.ndarray, context_vectors: np
         # a fragment is weak evidence, however close its few words
         parts["short_text"] = np.where(z_text > 0, z_text * scale, z_text) - z_text
     if config.hub_weight:
-        z = z_text + parts.get("short_text", 0)
-        k = min(config.hub_k, z.shape[1])
-        parts["matches_everything"] = -config.hub_weight * np.maximum(np.sort(z, axis=1)[:, -k:].mean(axis=1, keepdims=True), 0)
+        parts["matches_everything"] = _matches_everything(z_text + parts.get("short_text", 0), profiles, config)
     if context_vectors is not None and (config.context_weight or config.row_context_weight):
         z_ctx, _, _ = profiles.calibrated(context_vectors)
         rows = np.array([k == "row" for k in kinds] if kinds else [False] * len(z_text), dtype=bool)[:, None]
@@ -170,6 +168,19 @@ def register_requirements(profiles: Profiles, context_vectors: list[np.ndarray |
                 ordered[:, -1] - ordered[:, -2] >= config.register_margin)
             register[np.flatnonzero(clear), top[clear]] = 1.0
     return register if register.any() else None
+
+
+def _matches_everything(z: np.ndarray, profiles: Profiles, config: MappingConfig) -> np.ndarray:
+    """(n, 1), or (n, R) when several groups are scored: a share of a passage's typical top-k score, subtracted
+    (text that matches everything evidences nothing in particular), within each group of requirements."""
+    groups = np.array(profiles.groups or [""] * z.shape[1])
+    out = np.zeros(z.shape, dtype=z.dtype)
+    for group in dict.fromkeys(groups):
+        cols = np.flatnonzero(groups == group)
+        k = min(config.hub_k, len(cols))
+        top = np.sort(z[:, cols], axis=1)[:, -k:].mean(axis=1, keepdims=True)
+        out[:, cols] = -config.hub_weight * np.maximum(top, 0)
+    return out if len(set(groups)) > 1 else out[:, :1]
 
 
 def _gate(z_text: np.ndarray, gate: float) -> np.ndarray | float:
@@ -301,10 +312,20 @@ class _Row:
 
 
 def _links_for(row: _Row, frameworks: np.ndarray, profiles: Profiles, config: MappingConfig) -> list[Link]:
+    groups = profiles.groups or [""] * len(frameworks)
+    if len(set(groups)) > 1:  # each group decided on its own, as if it were the only one loaded
+        return [link for group in dict.fromkeys(groups)
+                for link in _links_in(row, frameworks, profiles, config, np.array(groups) == group)]
+    return _links_in(row, frameworks, profiles, config, None)
+
+
+def _links_in(row: _Row, frameworks: np.ndarray, profiles: Profiles, config: MappingConfig,
+              group: np.ndarray | None) -> list[Link]:
     taken: dict[str, int] = {}
     evidence, candidates = [], []
     words = content_words(row.text)
-    for r in np.argsort(-row.z):
+    order = np.argsort(-row.z)
+    for r in (order if group is None else order[group[order]]):
         z = float(row.z[r])
         if z < config.candidate_z or (z < config.evidence_z and len(candidates) >= config.max_candidates):
             break  # nothing further down can be kept

@@ -156,8 +156,24 @@ class Catalogue:
         return dict(self.frameworks[framework].stages).get(stage, stage)
 
     def crosswalk_pairs(self) -> list[tuple[str, str]]:
-        """Every (from, to) crosswalk link, in catalogue order."""
-        return [(r.id, target) for r in self for target in r.crosswalk]
+        """Every (from, to) crosswalk link, in catalogue order, the way evidence flows: evidence of `from` is
+        offered for `to`. A framework the user opts into draws on the default ones (evidence of a BS 11000 item
+        is offered for the OGC question that names it as its overlap) and never feeds them: enabling it must not
+        change one link of the frameworks already assessed."""
+        pairs = []
+        for r in self:
+            for target in r.crosswalk:
+                into_default = self.frameworks[self.requirements[target].framework].default
+                opted_in = not self.frameworks[r.framework].default
+                pairs.append((target, r.id) if opted_in and into_default else (r.id, target))
+        return pairs
+
+    def crosswalk_targets(self) -> dict[str, list[str]]:
+        """For each requirement, where its evidence is also offered (`crosswalk_pairs` by source)."""
+        targets: dict[str, list[str]] = {}
+        for source, target in self.crosswalk_pairs():
+            targets.setdefault(source, []).append(target)
+        return targets
 
 
 def load_catalogue(extra: Iterable[str | Path] = (), builtin: bool = True, frameworks: Iterable[str] = ()) -> Catalogue:
