@@ -21,7 +21,9 @@ counts. The answer `clear` withdraws a decision, and the tool's suggestion count
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
+import os
 import re
 import sqlite3
 from collections import defaultdict
@@ -69,7 +71,20 @@ def database_catalogue(conn: sqlite3.Connection) -> Catalogue:
     """The catalogue a database was mapped with: its user catalogue files and its enabled optional frameworks."""
     row = conn.execute("select value from settings where key = 'catalogue_files'").fetchone()
     files = json.loads(row[0]) if row and row[0] else []
-    optional = [f for f in enabled_frameworks(conn) if f in OPTIONAL_FILES]
+    optional = tuple(f for f in enabled_frameworks(conn) if f in OPTIONAL_FILES)
+    return _load(tuple(files), optional, tuple(_mtime(f) for f in files))
+
+
+def _mtime(path: str) -> float | None:
+    try:
+        return os.stat(path).st_mtime
+    except OSError:  # load_catalogue says what is wrong with it
+        return None
+
+
+@functools.lru_cache(maxsize=8)
+def _load(files: tuple[str, ...], optional: tuple[str, ...], mtimes: tuple) -> Catalogue:
+    # every page view reads the catalogue; parsing the YAML once per set of files (and their change times) is enough
     return load_catalogue(files, frameworks=optional)
 
 
