@@ -12,6 +12,7 @@ import sqlite3
 import openpyxl
 import pytest
 from click.testing import CliRunner
+from datasette.utils import tilde_encode
 
 from evidence.assess import (
     AssessmentError,
@@ -385,3 +386,169 @@ def test_decisions_survive_re_ingestion(built):
     assert tb["passages"][0]["document"] == "plan v2.docx"
     mut = _item(assess(built.conn, "MUT"), "MUT-601")
     assert mut["suggested"] is None and mut["levels"]["A"] == 3 and mut["answer"] == 3
+
+
+def test_decisions_survive_re_ingestion_through_the_pipeline(tmp_path, make_docx):
+    from evidence import open_pipeline
+
+    path = make_docx("plan.docx", [("h1", "Joint governance"), ("p", "A joint board of both partners meets every "
+                                                                    "quarter and reviews the partnership's objectives.")])
+    db_path = tmp_path / "evidence.db"
+    open_pipeline(db_path, model="hash", workers=0, frameworks=("TB", "MUT")).ingest([path])
+    conn = sqlite3.connect(db_path)
+    assert sorted(f["id"] for f in assessed_frameworks(conn)) == ["MUT", "TB"]
+    with conn:
+        record_assessment(conn, "TB-3", "green", "alice", "dashboard seen at the board")
+        record_assessment(conn, "MUT-601", "2", "bob", party="B")
+    make_docx("plan.docx", [("h1", "Joint governance"), ("p", "The joint board of both partners now meets monthly "
+                                                          "and reviews the shared dashboard.")])
+    open_pipeline(db_path, model="hash", workers=0).ingest([path])  # a new version: its passages replace the old
+    assert conn.execute("select count(*) from document_versions").fetchone()[0] == 2
+    assert conn.execute("select count(*) from passages where text like '%quarter%'").fetchone()[0] == 0
+    tb = _item(assess(conn, "TB"), "TB-3")
+    assert tb["answer"] == "green" and tb["decision"]["comment"] == "dashboard seen at the board"
+    assert tb["suggested"] in ("green", "amber", "red")  # the tool's view, recomputed, stays beside it
+    assert _item(assess(conn, "MUT"), "MUT-601")["levels"] == {"A": None, "B": 2}
+
+
+# ------------------------------------------------------------------------------------------------ pages
+
+
+def _get(ds, path, **kw):
+    return asyncio.run(ds.client.get(path, **kw))
+
+
+def _login(ds, actor="alice"):
+    return {"ds_actor": ds.sign({"a": {"id": actor}}, "actor")}
+
+
+def _csrf(ds, path, cookies):
+    response = _get(ds, path, cookies=cookies)
+    token = re.search(r'name="csrftoken" value="([^"]+)"', response.text)
+    assert token, "no form on the page"
+    return token.group(1), {**cookies, **dict(response.cookies)}
+
+
+@pytest.fixture
+def published(built):
+    for rid in ANNEX_A:
+        _evidence_twice(built, rid)
+    _evidence_twice(built, "TB-1")
+    built.link("MUT-601", "Partnering charter.docx", "Both organisations sit on one joint board.", "charter")
+    _evidence_twice(built, "ACOP-2.1-01")
+    built.done()
+    with built.conn:
+        record_assessment(built.conn, "OGC-AA-NW.02", "no", "alice", "senior managers not yet committed")
+        record_assessment(built.conn, "MUT-601", "3", "alice", party="A")
+        record_assessment(built.conn, "MUT-601", "1", "bob", party="B")
+    from evidence.serve import build_datasette
+
+    return built, build_datasette([built.path])
+
+
+def test_front_page_links_each_assessment(published):
+    _, ds = published
+    page = _get(ds, "/").text
+    for fid in OPTIONAL:
+        assert f'href="/evidence/-/assess/{fid}"' in page
+    index = _get(ds, "/evidence/-/assess")
+    assert index.status_code == 200 and "Partnering self-assessment (OGC)" in index.text
+
+
+def test_ogc_page_shows_the_verdict_the_chart_and_each_answer_with_its_passages(published):
+    built, ds = published
+    page = _get(ds, "/evidence/-/assess/OGC").text
+    assert "Not yet ready for partnering" in page and "OGC-AA-NW.02" in page.split("Not yet ready")[1][:300]
+    assert '<svg class="chart gates"' in page and "<script" not in page.split("<svg")[1].split("</svg>")[0]
+    row = page.split('id="item-OGC-AA-NW.02"')[1].split("</tr>")[0]
+    assert "senior managers not yet committed" in row and "by alice" in row
+    assert '<td class="suggested tone-text-good">yes</td>' in row  # the tool's yes stays beside the no
+    pid, doc = built.conn.execute("""select p.id, p.document_id from evidence e join passages p on p.id = e.passage_id
+                                     where e.requirement_id = 'OGC-AA-NW.02' order by p.id limit 1""").fetchone()
+    assert f'href="/evidence/passages/{pid}"' in row and f'href="/-/source/evidence/{doc}"' in row
+    assert f'href="/evidence/requirements/{tilde_encode("OGC-AA-NW.02")}"' in row
+    assert 'name="answer"' not in page and "logging in" in page  # read-only for anonymous visitors
+
+
+def test_mutuality_page_shows_both_parties_and_where_they_differ(published):
+    _, ds = published
+    page = _get(ds, "/evidence/-/assess/MUT").text
+    assert "Mutuality index" in page and "of the weight assessed" in page
+    assert "The parties differ by a level or more on MUT-601" in page
+    assert '<svg class="chart factors"' in page and 'class="who-A"' in page and 'class="who-B"' in page
+    row = page.split('id="item-MUT-601"')[1].split("</tr>")[0]
+    assert "by alice" in row and "by bob" in row and "differ by 2" in row
+
+
+def test_acop_and_trust_pages_draw_the_heat_map_and_the_rag(published):
+    _, ds = published
+    acop = _get(ds, "/evidence/-/assess/ACOP").text
+    assert acop.count('<g class="heat-cell">') == 16 and "1/6 · 17%" in acop
+    tb = _get(ds, "/evidence/-/assess/TB").text
+    assert 'class="rag-cell tone-good"' in tb and tb.count('class="rag-cell tone-poor"') == 5
+    assert _get(ds, "/evidence/-/assess/BS11000").status_code == 404
+    assert _get(ds, "/nothere/-/assess/OGC").status_code == 404
+
+
+def test_an_assessor_overrides_and_sets_the_gate_through_the_page(published):
+    built, ds = published
+    path = "/evidence/-/assess/OGC"
+    anonymous = asyncio.run(ds.client.post(path, data={"requirement_id": "OGC-AA-NW.01", "answer": "no"}))
+    assert anonymous.status_code == 403
+    token, cookies = _csrf(ds, path, _login(ds, "carol"))
+    forged = asyncio.run(ds.client.post(path, cookies=cookies, data={
+        "csrftoken": "forged", "requirement_id": "OGC-AA-NW.01", "answer": "no"}))
+    assert forged.status_code == 403
+    response = asyncio.run(ds.client.post(path, cookies=cookies, data={
+        "csrftoken": token, "requirement_id": "OGC-AA-NW.02", "answer": "yes",
+        "comment": "<b>board minute 14</b> commits them"}))
+    assert response.status_code == 302 and response.headers["location"] == path + "#item-OGC-AA-NW.02"
+    bad = asyncio.run(ds.client.post(path, cookies=cookies, data={
+        "csrftoken": token, "requirement_id": "OGC-AA-NW.02", "answer": "fully"}))
+    assert bad.status_code == 400 and "not an answer" in bad.text
+    asyncio.run(ds.client.post(path, cookies=cookies, data={"csrftoken": token, "gate": "2"}))
+    page = _get(ds, path, cookies=cookies).text
+    assert "Ready for partnering" in page and "Gate: <strong>2</strong>" in page
+    assert "&lt;b&gt;board minute 14&lt;/b&gt;" in page and "<b>board minute 14" not in page
+    assert 'name="answer" value="no"' in page  # the logged-in assessor gets the forms
+    history = built.conn.execute("select reviewer, answer from assessment_reviews where requirement_id = "
+                                 "'OGC-AA-NW.02' order by id").fetchall()
+    assert history == [("alice", "no"), ("carol", "yes")]
+
+
+# ------------------------------------------------------------------------------------------------ CLI, export
+
+
+def test_cli_prints_the_assessment_verdicts_first(published):
+    from evidence.cli import cli
+
+    built, _ = published
+    result = CliRunner().invoke(cli, ["assess", "OGC", "--db", str(built.path), "--gate", "1"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[1] == "Gate: 1" and lines[2].startswith("NOT YET READY for partnering")
+    assert "Answered no: OGC-AA-NW.02" in result.output
+    assert any(line.startswith("  OGC-G2") and "not yet due (gate 2)" in line for line in lines)
+    mut = CliRunner().invoke(cli, ["assess", "MUT", "--db", str(built.path)])
+    assert mut.exit_code == 0, mut.output
+    assert "Parties differ by a level or more: MUT-601" in mut.output
+    acop = CliRunner().invoke(cli, ["assess", "ACOP", "--db", str(built.path), "--phase", "2"])
+    assert acop.exit_code == 0, acop.output
+    assert "Outcomes of this phase without evidence (25)" in acop.output
+    wrong = CliRunner().invoke(cli, ["assess", "ACOP", "--db", str(built.path), "--phase", "9"])
+    assert wrong.exit_code == 1 and "no phase '9'" in wrong.output and "Traceback" not in wrong.output
+
+
+def test_the_workbook_has_a_sheet_per_assessed_framework(published):
+    from evidence.export import export_workbook
+
+    built, _ = published
+    wb = openpyxl.load_workbook(io.BytesIO(export_workbook(built.conn)))
+    assert wb.sheetnames[-4:] == ["OGC assessment", "MUT assessment", "TB assessment", "ACOP assessment"]
+    ogc = [row for row in wb["OGC assessment"].iter_rows(values_only=True)]
+    assert any(row[0] and str(row[0]).startswith("NOT YET READY") for row in ogc)
+    item = next(row for row in ogc if row[0] == "OGC-AA-NW.02")
+    assert item[3:8] == ("evidenced", "yes", "no", "alice", "no")
+    assert "plan.docx, paragraph" in item[8] or "minutes.docx, paragraph" in item[8]
+    mut = next(row for row in wb["MUT assessment"].iter_rows(values_only=True) if row[0] == "MUT-601")
+    assert mut[2:8] == (100, "evidenced" if mut[3] == "evidenced" else mut[3], 2, 3, 1, 2)
