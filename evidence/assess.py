@@ -351,9 +351,10 @@ def _ogc_verdicts(groups: list[dict]) -> dict:
     failing = [rid for g in gated for rid in g["failing"]]
     open_ = [rid for g in gated for rid in g["open"]]
     readiness = "not_ready" if failing else ("open" if open_ else "ready") if gated else None
-    flagged = [rid for g in groups if g["rule"] == "flag" and g["due"] for rid in g["flagged"]]
+    flag_groups = [g for g in groups if g["rule"] == "flag" and g["due"]]
+    flagged = [rid for g in flag_groups for rid in g["flagged"]]
     return {"readiness": readiness, "failing": failing, "unanswered": open_, "flagged": flagged,
-            "flag_groups_due": any(g["rule"] == "flag" and g["due"] for g in groups)}
+            "flag_answered": sum(g["total"] - g["unanswered"] for g in flag_groups)}
 
 
 # ------------------------------------------------------------------------------------------------ weighted index

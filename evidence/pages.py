@@ -238,7 +238,7 @@ def _factor_chart(result: dict) -> dict:
 
 def _heat_map(result: dict) -> dict:
     """Phases down, themes across, each cell shaded by the share of its outcomes evidenced."""
-    return {"cell_width": 120, "cell_height": 48, "label_width": 190, "rows": [
+    return {"cell_width": 120, "cell_height": 48, "label_width": 230, "rows": [
         {**row, "current": row["phase"] == result["phase"],
          "cells": [{**c, "opacity": round(0.08 + 0.82 * (c["share"] or 0), 2)} for c in row["cells"]]}
         for row in result["grid"]]}
