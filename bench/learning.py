@@ -30,9 +30,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.mapping_quality import score  # noqa: E402
 from evidence import open_pipeline  # noqa: E402
-from evidence.pipeline import text_hash  # noqa: E402
 from evidence.reviews import record_review  # noqa: E402
 from mapping import MappingConfig  # noqa: E402
+from mapping.embedder import text_hash  # noqa: E402
 
 KEYS = ["hit@1", "hit@3", "stage@3", "false_ev"]
 _TOKEN = re.compile(r"[A-Za-z]+|\d")

@@ -12,7 +12,6 @@ model run never encodes it again.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import sqlite3
 from collections.abc import Iterator
@@ -23,15 +22,12 @@ import numpy as np
 import sqlite_utils
 
 from mapping import Embedder
+from mapping.embedder import shipped_vectors, text_hash
 
 from .db import write_transaction
 
 SQL_VARIABLES = 500  # hashes looked up per query, well under SQLite's limit on bound parameters
 CACHE_DIR_ENV = "EVIDENCE_CACHE_DIR"  # where the per-user vector cache lives; "off" for none
-
-
-def text_hash(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def default_shared_path() -> Path | None:
@@ -121,8 +117,8 @@ class EmbeddingCache:
     def _vectors(self, texts: list[str], hashes: list[str], shared: bool = False) -> dict[str, np.ndarray]:
         found = {h: self._batch[h] for h in hashes if h in self._batch}
         found.update(self._read(set(hashes) - set(found)))
-        if shared and self.shared is not None and len(found) < len(set(hashes)):
-            elsewhere = self.shared.get(self.embedder.name, sorted(set(hashes) - set(found)))
+        if shared and len(found) < len(set(hashes)):
+            elsewhere = self._elsewhere(sorted(set(hashes) - set(found)))
             if elsewhere:
                 self._store(elsewhere)  # the database keeps what it maps with: a copy of it needs no cache
                 found.update(elsewhere)
@@ -132,6 +128,15 @@ class EmbeddingCache:
             if shared and self.shared is not None:
                 self.shared.put(self.embedder.name, fresh)
             found.update(fresh)
+        return found
+
+    def _elsewhere(self, hashes: list[str]) -> dict[str, np.ndarray]:
+        """Vectors shipped with the package for this model, then those in the per-user cache."""
+        shipped = shipped_vectors(self.embedder.name)
+        found = {h: shipped[h] for h in hashes if h in shipped}
+        rest = [h for h in hashes if h not in found]
+        if rest and self.shared is not None:
+            found.update(self.shared.get(self.embedder.name, rest))
         return found
 
     def _encode(self, texts: list[str]) -> dict[str, np.ndarray]:

@@ -17,6 +17,39 @@ DEFAULT_MODEL = "all-MiniLM-L6-v2"
 _BUNDLED_NAMES = {"all-minilm-l6-v2", "sentence-transformers/all-minilm-l6-v2"}
 
 
+# The vectors of the default catalogues and the background text for the bundled model, made by
+# bench/ship_catalogue_vectors.py: a new user's first database does not spend its first minute encoding them.
+SHIPPED_VECTORS = Path(__file__).parent / "data" / "catalogue_vectors.npz"
+
+
+def text_hash(text: str) -> str:
+    """The content hash every vector cache keys a text by."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+_shipped: dict[str, dict[str, np.ndarray]] = {}
+
+
+def shipped_vectors(model_name: str) -> dict[str, np.ndarray]:
+    """Vectors by text hash shipped with the package for this model (empty for any other model)."""
+    if model_name not in _shipped:
+        found: dict[str, np.ndarray] = {}
+        if SHIPPED_VECTORS.is_file():
+            with np.load(SHIPPED_VECTORS) as data:
+                if str(data["model"]) == model_name:
+                    found = {h.tobytes().hex(): v for h, v in zip(data["hashes"], data["vectors"])}
+        _shipped[model_name] = found
+    return _shipped[model_name]
+
+
+def write_shipped_vectors(model_name: str, texts: list[str], vectors: np.ndarray) -> None:
+    # (n, 32) bytes, not numpy byte strings: those drop a digest's trailing zero bytes
+    hashes = np.array([list(bytes.fromhex(text_hash(t))) for t in texts], dtype=np.uint8)
+    np.savez_compressed(SHIPPED_VECTORS, model=np.array(model_name), hashes=hashes,
+                        vectors=np.asarray(vectors, dtype=np.float32))
+    _shipped.pop(model_name, None)
+
+
 class ModelNotFound(Exception):
     """The embedding model cannot be found on this machine."""
 

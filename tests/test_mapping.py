@@ -339,3 +339,15 @@ requirements:
     text = "Both partners share their forward programme of works every month so that clashes are avoided."
     links = [lk for lk in _links(profiles, HashEmbedder(), [text]) if lk.requirement_id == "OWN-1"]
     assert links and links[0].why["closest_example"] == ""
+
+
+@pytest.mark.model
+def test_the_shipped_catalogue_vectors_are_the_bundled_models(real_embedder):
+    from mapping.embedder import SHIPPED_VECTORS, shipped_vectors, text_hash
+    from standards import load_catalogue
+
+    with np.load(SHIPPED_VECTORS) as data:
+        assert str(data["model"]) == real_embedder.name
+    shipped = shipped_vectors(real_embedder.name)
+    texts = [f"{r.title}. {r.description}" for r in list(load_catalogue())[:5]]
+    assert np.allclose(np.stack([shipped[text_hash(t)] for t in texts]), real_embedder.embed(texts), atol=1e-4)

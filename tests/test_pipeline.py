@@ -336,3 +336,34 @@ def test_an_unwritable_vector_cache_is_switched_off_not_fatal(tmp_path, catalogu
     embedder = CountingEmbedder()
     assert _fresh_pipeline(tmp_path / "one", catalogue, embedder).mapper.profiles is not None
     assert embedder.encoded
+
+
+def _catalogue_texts(catalogue) -> list[str]:
+    from mapping.background import BACKGROUND
+    from mapping.profiles import requirement_texts
+
+    descriptions, examples = requirement_texts(catalogue)
+    return descriptions + [e for _, e in examples] + BACKGROUND
+
+
+def test_the_shipped_catalogue_vectors_cover_todays_default_catalogue(catalogue):
+    """Made by bench/ship_catalogue_vectors.py: rerun it after editing a default catalogue or the background."""
+    from mapping.embedder import SHIPPED_VECTORS, text_hash
+
+    with np.load(SHIPPED_VECTORS) as data:
+        shipped = {h.tobytes().hex() for h in data["hashes"]}
+    missing = [t for t in _catalogue_texts(catalogue) if text_hash(t) not in shipped]
+    assert not missing, f"{len(missing)} catalogue texts not shipped, e.g. {missing[:2]}"
+
+
+def test_a_first_database_takes_the_catalogue_from_the_shipped_vectors(tmp_path, catalogue, monkeypatch):
+    import evidence.embeddings
+    from mapping.embedder import text_hash
+
+    embedder = CountingEmbedder()
+    texts = _catalogue_texts(catalogue)
+    shipped = dict(zip((text_hash(t) for t in texts), embedder.inner.embed(texts)))
+    monkeypatch.setattr(evidence.embeddings, "shipped_vectors", lambda model: shipped if model == embedder.name else {})
+    monkeypatch.setenv("EVIDENCE_CACHE_DIR", "off")  # nothing in a per-user cache either
+    assert _fresh_pipeline(tmp_path / "one", catalogue, embedder).mapper.profiles is not None
+    assert not set(embedder.encoded) & set(texts)
