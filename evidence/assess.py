@@ -290,6 +290,15 @@ def _answer(item: dict) -> None:
     item["decided_by"] = "assessor" if item["decision"] else ("tool" if item["suggested"] is not None else None)
 
 
+def _number(answer: str) -> int | float | None:
+    # answers were checked when recorded; one stored under an older scale is shown as not assessed, never a crash
+    try:
+        value = float(answer)
+    except (TypeError, ValueError):
+        return None
+    return int(value) if value.is_integer() else value
+
+
 def _text(value) -> str | None:
     if value is None:
         return None
@@ -350,7 +359,9 @@ def _ogc_verdicts(groups: list[dict]) -> dict:
     gated = [g for g in groups if g["rule"] == "gate" and g["due"]]
     failing = [rid for g in gated for rid in g["failing"]]
     open_ = [rid for g in gated for rid in g["open"]]
-    readiness = "not_ready" if failing else ("open" if open_ else "ready") if gated else None
+    readiness = None  # no gate group due: nothing to say about readiness yet
+    if gated:
+        readiness = "not_ready" if failing else "open" if open_ else "ready"
     flag_groups = [g for g in groups if g["rule"] == "flag" and g["due"]]
     flagged = [rid for g in flag_groups for rid in g["flagged"]]
     return {"readiness": readiness, "failing": failing, "unanswered": open_, "flagged": flagged,
@@ -405,7 +416,7 @@ def assess_weighted_index(conn: sqlite3.Connection, framework: Framework, catalo
         item["weight"] = weights[item["id"]]
         # no passage, no level: a factor without evidence is not assessed until an assessor scores it
         item["suggested"] = suggest_level(item["links"]) if item["links"] else None
-        levels = {p: int(d["answer"]) if d else None for p, d in item["parties"].items()}
+        levels = {p: _number(d["answer"]) if d else None for p, d in item["parties"].items()}
         item["levels"] = levels
         set_levels = [v for v in levels.values() if v is not None]
         # the level that counts: the parties' mean where either set one, else the tool's suggestion

@@ -38,6 +38,12 @@ select reviewed_at as "Reviewed at", reviewer as "Reviewer", requirement_id as "
   comment as "Comment", document_name as "Document", location as "Location" from reviews order by id
 """
 
+ASSESSMENT_LOG_SQL = """
+select reviewed_at as "Answered at", reviewer as "Assessor", framework as "Framework", requirement_id as "Item",
+  party as "Party", answer as "Answer", suggested as "Tool suggested", comment as "Comment"
+from assessment_reviews order by id
+"""
+
 SUMMARY_SQL = """
 select r.framework, r.stage, r.stage_title,
   sum(c.status = 'evidenced'), sum(c.status = 'weak'), sum(c.status = 'gap'), sum(c.status = 'not_applicable'), count(*)
@@ -136,6 +142,13 @@ def _assessment_sheets(wb, conn: sqlite3.Connection, Font, PatternFill, Alignmen
             cell.alignment = Alignment(wrap_text=True, vertical="top")
         for letter, width in zip("ABCDEFGHIJKL", (16, 50, 12, 14, 14, 14, 14, 14, 60, 14)):
             ws.column_dimensions[letter].width = width
+    if frameworks:  # every answer ever given, withdrawn and replaced ones too: the audit trail
+        ws = wb.create_sheet("Assessment answers")
+        header, rows = _rows(conn, ASSESSMENT_LOG_SQL)
+        ws.append(header)
+        for row in rows:
+            ws.append([_cell(v) for v in row])
+        _style_header(ws, 1, Font, PatternFill)
 
 
 def _assessment_header(kind: str) -> list[str]:

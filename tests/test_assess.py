@@ -420,6 +420,8 @@ def test_ogc_page_shows_the_verdict_the_chart_and_each_answer_with_its_passages(
                                      where e.requirement_id = 'OGC-AA-NW.02' order by p.id limit 1""").fetchone()
     assert f'href="/evidence/passages/{pid}"' in row and f'href="/-/source/evidence/{doc}"' in row
     assert f'href="/evidence/requirements/{tilde_encode("OGC-AA-NW.02")}"' in row
+    requirement = _get(ds, f"/evidence/requirements/{tilde_encode('OGC-AA-NW.02')}").text
+    assert 'href="/evidence/-/assess/OGC#item-OGC-AA-NW.02"' in requirement
     assert 'name="answer"' not in page and "logging in" in page  # read-only for anonymous visitors
 
 
@@ -497,7 +499,12 @@ def test_the_workbook_has_a_sheet_per_assessed_framework(published):
 
     built, _ = published
     wb = openpyxl.load_workbook(io.BytesIO(export_workbook(built.conn)))
-    assert wb.sheetnames[-4:] == ["OGC assessment", "MUT assessment", "TB assessment", "ACOP assessment"]
+    assert wb.sheetnames[-5:] == ["OGC assessment", "MUT assessment", "TB assessment", "ACOP assessment",
+                                  "Assessment answers"]
+    log = list(wb["Assessment answers"].iter_rows(values_only=True))
+    assert [row[1:7] for row in log[1:]] == [("alice", "OGC", "OGC-AA-NW.02", None, "no", "yes"),
+                                             ("alice", "MUT", "MUT-601", "A", "3", "2"),
+                                             ("bob", "MUT", "MUT-601", "B", "1", "2")]
     ogc = [row for row in wb["OGC assessment"].iter_rows(values_only=True)]
     assert any(row[0] and str(row[0]).startswith("NOT YET READY") for row in ogc)
     item = next(row for row in ogc if row[0] == "OGC-AA-NW.02")

@@ -59,6 +59,13 @@ async def requirement_detail(datasette, database: str, requirement_id: str) -> d
         row["url"] = requirement_url(datasette, database, row["id"])
     detail["all_links_url"] = datasette.urls.table(database, "effective_evidence") + "?" + urlencode(
         {"requirement_id": requirement_id})
+    # an item of an assessed framework links to its answer on the assessment page
+    row = (await datasette.get_database(database).execute(
+        "select framework from requirements where id = ?", [requirement_id])).first()
+    assessed = {f["id"]: f["name"] for f in await assessed_frameworks(datasette, database)}
+    if row and row["framework"] in assessed:
+        detail["assessment"] = {"name": assessed[row["framework"]], "url": datasette.urls.path(
+            f"/{quote(database)}/-/assess/{quote(row['framework'])}") + f"#item-{quote(requirement_id)}"}
     return detail
 
 
