@@ -158,8 +158,10 @@ def record_assessment(conn: sqlite3.Connection, requirement_id: str, answer: str
     framework = _framework(catalogue, conn, row[0])
     if answer != CLEAR:
         answer = _check_answer(framework, row[1], answer, party)
-    elif party is not None and party not in PARTIES:
-        raise AssessmentError(f"no party '{party}': use {' or '.join(PARTIES)}")
+    elif (party not in PARTIES) if framework.assessment == "weighted_index" else (party is not None):
+        raise AssessmentError(f"clear the answer it withdraws: {framework.id} answers are "
+                              + (f"per party ({' or '.join(PARTIES)})" if framework.assessment == "weighted_index"
+                                 else "not given per party"))
     item = next((i for i in assess(conn, framework.id, catalogue)["items"] if i["id"] == requirement_id), {})
     now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
     cursor = conn.execute(

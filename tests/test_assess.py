@@ -210,6 +210,12 @@ def test_both_parties_set_levels_and_the_page_data_shows_where_they_differ(built
         record_assessment(built.conn, "MUT-601", "5", "alice", party="A")
     with pytest.raises(AssessmentError, match="number"):
         record_assessment(built.conn, "MUT-601", "high", "alice", party="A")
+    with pytest.raises(AssessmentError, match="per party"):
+        record_assessment(built.conn, "MUT-601", "clear", "alice")
+    with built.conn:
+        record_assessment(built.conn, "MUT-601", "clear", "bob", party="B")
+    after = _item(assess(built.conn, "MUT"), "MUT-601")
+    assert after["levels"] == {"A": 3, "B": None} and after["answer"] == 3 and after["difference"] is None
 
 
 # ------------------------------------------------------------------------------------------------ ACOP
