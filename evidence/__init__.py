@@ -2,9 +2,10 @@
 
 `open_pipeline` gives a `Pipeline` (pipeline.py), a short orchestrator over parts that read on their own:
 files.py (what to read), embeddings.py (the vector cache), catalogue_sync.py (profiles, mapping, re-mapping),
-store.py (documents, versions, passages and links, one transaction per write). Around them: db.py (schema and
-coverage), reports.py and pages.py (what the CLI and the pages show), watch.py, serve.py, export.py, history.py,
-reviews.py, copies.py; cli.py calls one of these per command.
+store.py (documents, versions, passages and links, one transaction per write). Around them: db.py (live schema:
+views, coverage and its refresh; opening and write transactions), migrations.py (the schema's frozen history),
+reports.py and pages.py (what the CLI and the pages show), watch.py, serve.py, export.py, history.py, reviews.py,
+copies.py; cli.py calls one of these per command. The sample pack and the file writers live apart, in `samples/`.
 """
 
 from __future__ import annotations

@@ -135,7 +135,9 @@ class Pipeline:
         return self.mapper.reviewed_examples()
 
     def warm_up(self) -> Profiles:
-        """Load the model and embed the requirement profiles now rather than on the first document."""
+        """Load the model, run it once and build the requirement profiles now rather than on the first document
+        (the profiles' vectors usually come from a cache, so building them no longer loads the model)."""
+        self.embedder.embed(["The joint management team met."])  # not cached: only the model's start-up matters
         return self.profiles
 
     def sync_catalogue(self) -> bool:

@@ -257,6 +257,26 @@ def test_kill_9_mid_ingest_loses_nothing_and_restart_catches_up(tmp_path, folder
     assert row is not None and row[0] == row[1] and row[0] >= 1000
 
 
+def test_the_watcher_answers_its_first_drop_after_a_cold_start(tmp_path, folder):
+    """A new database and an empty folder: the first document dropped once the watcher says "watching" is read
+    and mapped, without a restart or a second event."""
+    db = tmp_path / "db" / "evidence.db"
+    db.parent.mkdir()
+    proc = _start_watcher(folder, db)
+    try:
+        _wait_for(proc, "watching")
+        staged = plan(tmp_path, "first.docx", "The joint management team reviews the joint risk register monthly.")
+        os.replace(staged, folder / "first.docx")  # dropped whole, as a finished copy lands
+        _wait_for(proc, "first.docx")
+        row = until(lambda: sqlite3.connect(db).execute(
+            "select d.status, (select count(*) from evidence e join passages p on p.id = e.passage_id "
+            "where p.document_id = d.id) from documents d where d.name = 'first.docx'").fetchone(), timeout=30)
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    assert row[0] == "ok" and row[1] > 0, row
+
+
 def test_serve_with_watch_shows_a_dropped_document_while_answering(tmp_path, folder):
     import json
     import socket
