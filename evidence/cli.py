@@ -12,6 +12,7 @@ from mapping import ModelNotFound
 from standards import CatalogueError, load_catalogue
 
 from . import open_pipeline
+from .assess import AssessmentError
 from .export import ExportError
 from .history import HistoryError
 from .pipeline import FileOutcome, IngestError
@@ -29,7 +30,7 @@ FRAMEWORK_OPTION = click.option("--framework", "frameworks", multiple=True, meta
                                 help="Also assess an optional framework: OGC, MUT, TB, ACOP or all (repeatable); "
                                      "remembered by the database")
 KNOWN_ERRORS = (IngestError, CatalogueError, ModelNotFound, ServeError, ExportError, ReviewError, WatchError,
-                HistoryError)
+                HistoryError, AssessmentError)
 SETTLE_OPTION = click.option("--settle", default=1.0, show_default=True,
                              help="Seconds a file must stay unchanged before it is read")
 POLL_OPTION = click.option("--poll", is_flag=True, help="Poll for changes (network shares send no events)")
@@ -299,6 +300,19 @@ def review(requirement_id, db_path, passage_id, decision, reviewer, comment):
     with write_transaction(db.conn):  # waits for an ingest that is writing, never fails for its lock
         review_id = record_review(db.conn, requirement_id, decision, reviewer, passage_id, comment)
     echo(f"Review {review_id} saved")
+
+
+@cli.command()
+@click.argument("framework")
+@DB_OPTION
+@click.option("--gate", type=int, default=None, help="Set the review gate the relationship is at (OGC: 0-5)")
+@click.option("--phase", default=None, help="Set the phase the alliance is in (ACOP: 2-5)")
+def assess(framework, db_path, gate, phase):
+    """Show an assessed FRAMEWORK (OGC, MUT, TB, ACOP) as the evidence answers it: verdicts, then every item."""
+    from .assess import assessment_lines, update_and_assess
+
+    for line in assessment_lines(update_and_assess(_existing_db(db_path).conn, framework, gate, phase)):
+        echo(line)
 
 
 def _existing_db(db_path):

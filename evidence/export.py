@@ -38,6 +38,12 @@ select reviewed_at as "Reviewed at", reviewer as "Reviewer", requirement_id as "
   comment as "Comment", document_name as "Document", location as "Location" from reviews order by id
 """
 
+ASSESSMENT_LOG_SQL = """
+select reviewed_at as "Answered at", reviewer as "Assessor", framework as "Framework", requirement_id as "Item",
+  party as "Party", answer as "Answer", suggested as "Tool suggested", comment as "Comment"
+from assessment_reviews order by id
+"""
+
 SUMMARY_SQL = """
 select r.framework, r.stage, r.stage_title,
   sum(c.status = 'evidenced'), sum(c.status = 'weak'), sum(c.status = 'gap'), sum(c.status = 'not_applicable'), count(*)
@@ -101,9 +107,68 @@ def export_workbook(conn: sqlite3.Connection, title: str = "Evidence matrix") ->
             if wide:
                 for cell in ws[letter][1:]:
                     cell.alignment = Alignment(wrap_text=True, vertical="top")
+    _assessment_sheets(wb, conn, Font, PatternFill, Alignment)
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()
+
+
+def _assessment_sheets(wb, conn: sqlite3.Connection, Font, PatternFill, Alignment) -> None:
+    """A sheet per enabled assessed framework (OGC, MUT, TB, ACOP): the verdicts as the console prints them, then
+    one row per item with the tool's suggestion beside the assessor's decision and the passages cited."""
+    from standards import CatalogueError
+
+    from .assess import assess, assessed_frameworks, assessment_lines
+
+    try:
+        frameworks = assessed_frameworks(conn)
+    except CatalogueError as exc:  # the matrix is still worth filing; say why its assessments are missing
+        wb.create_sheet("Assessments").append([_cell(f"Assessments not exported: {exc}")])
+        return
+    for fw in frameworks:
+        result = assess(conn, fw["id"])
+        ws = wb.create_sheet(f"{fw['id']} assessment"[:31])
+        verdicts = assessment_lines(result)
+        for line in verdicts[:verdicts.index("")]:  # the lines before the items: name, verdicts, groups or grid
+            ws.append([_cell(line)])
+        ws["A1"].font = Font(bold=True, size=13)
+        ws.append([])
+        header_row = ws.max_row + 1
+        ws.append(_assessment_header(result["assessment"]))
+        for item in result["items"]:
+            ws.append([_cell(v) for v in _assessment_row(item, result["assessment"])])
+        _style_header(ws, header_row, Font, PatternFill)
+        for cell in ws["I"][header_row:]:
+            cell.alignment = Alignment(wrap_text=True, vertical="top")
+        for letter, width in zip("ABCDEFGHIJKL", (16, 50, 12, 14, 14, 14, 14, 14, 60, 14)):
+            ws.column_dimensions[letter].width = width
+    if frameworks:  # every answer ever given, withdrawn and replaced ones too: the audit trail
+        ws = wb.create_sheet("Assessment answers")
+        header, rows = _rows(conn, ASSESSMENT_LOG_SQL)
+        ws.append(header)
+        for row in rows:
+            ws.append([_cell(v) for v in row])
+        _style_header(ws, 1, Font, PatternFill)
+
+
+def _assessment_header(kind: str) -> list[str]:
+    if kind == "weighted_index":
+        return ["Factor", "Title", "Weight", "Evidence", "Suggested level", "Party A", "Party B", "Counts as",
+                "Passages cited", "Comments"]
+    return ["Item", "Title", "Group", "Evidence", "Suggested", "Assessor decided", "Decided by", "Counts as",
+            "Passages cited", "Comment"]
+
+
+def _assessment_row(item: dict, kind: str) -> list:
+    cited = "\n".join(f"{p['document']}, {p['location']}: {p['text'][:200]}" for p in item["passages"])
+    if kind == "weighted_index":
+        comments = "; ".join(f"{party}: {d['comment']}" for party, d in item["parties"].items() if d and d["comment"])
+        return [item["id"], item["title"], item["weight"], item["evidence"], item["suggested"], item["levels"]["A"],
+                item["levels"]["B"], item["answer"], cited, comments]
+    decision = item["decision"] or {}
+    due = "" if item.get("due", True) else " (not yet due)"
+    return [item["id"], item["title"], item["stage"] + due, item["evidence"], item["suggested"], decision.get("answer"),
+            decision.get("reviewer"), item["answer"], cited, decision.get("comment")]
 
 
 def _style_header(ws, row: int, Font, PatternFill) -> None:

@@ -161,3 +161,24 @@ def m010_copy_name(db: sqlite_utils.Database) -> None:
                       "and sha256 is not null").fetchall()
     db.conn.executemany("update documents set copy_name = ? where id = ?",
                         [(f"{sha}{Path(name or '').suffix.lower()}", doc_id) for doc_id, sha, name in rows])
+
+
+@migrations()
+def m012_assessment_reviews(db: sqlite_utils.Database) -> None:
+    # assessors' answers on the assessed frameworks (OGC, mutuality, ACOP, trust behaviours): keyed by requirement
+    # id, and party where both organisations score, so they survive re-ingestion; history kept, latest counts.
+    # `suggested` keeps what the tool proposed when the assessor decided.
+    db.execute("""
+        create table assessment_reviews (
+          id integer primary key,
+          framework text not null,
+          requirement_id text not null,
+          party text,
+          answer text not null,
+          suggested text,
+          comment text,
+          reviewer text not null,
+          reviewed_at text not null
+        )""")
+    db["assessment_reviews"].create_index(["requirement_id", "party"])
+    db["assessment_reviews"].create_index(["framework"])

@@ -179,3 +179,71 @@ def _dicts(conn: sqlite3.Connection, sql: str, params) -> list[dict]:
     cursor = conn.execute(sql, params)
     columns = [c[0] for c in cursor.description]
     return [dict(zip(columns, row)) for row in cursor.fetchall()]
+
+
+# ------------------------------------------------------------------------------------------------ assessments
+# The assessment pages draw their pictures as inline SVG from these figures (the product runs offline: no
+# chart library, no CDN). Colours go by an answer's place on its scale: best green, worst red, between amber.
+
+TONES = ("good", "fair", "poor", "none")
+
+
+def answer_tone(answer, scale: tuple[str, ...] | list[str]) -> str:
+    """good / fair / poor for an answer by its place on a scale (best first); none without an answer."""
+    if answer is None or answer not in scale:
+        return "none"
+    place = list(scale).index(answer)
+    return "good" if place == 0 else "poor" if place == len(scale) - 1 else "fair"
+
+
+def assessment_page(conn: sqlite3.Connection, framework: str) -> dict:
+    """One assessed framework for its page: the assessment (evidence.assess) and its chart's figures."""
+    from .assess import assess
+
+    result = assess(conn, framework)
+    for item in result["items"]:
+        item["tone"] = answer_tone(item["answer"], item.get("scale", ()))
+        item["suggested_tone"] = answer_tone(item["suggested"], item.get("scale", ()))
+    chart = {"ogc_gates": _gates_chart, "weighted_index": _factor_chart, "grid": _heat_map, "rag": _rag_chart}
+    result["chart"] = chart[result["assessment"]](result)
+    return result
+
+
+def _gates_chart(result: dict) -> dict:
+    """One bar per group: its answers, best first, then the unanswered; groups not yet due are drawn faded."""
+    bars, width = [], 360
+    for group in result["groups"]:
+        x, segments = 0.0, []
+        parts = [(a, n, answer_tone(a, group["scale"])) for a, n in group["counts"].items()]
+        for answer, n, tone in [*parts, ("no answer", group["unanswered"], "none")]:
+            if n:
+                w = width * n / group["total"]
+                segments.append({"x": round(x, 1), "width": round(w, 1), "tone": tone, "label": f"{answer}: {n}"})
+                x += w
+        bars.append({"id": group["id"], "title": group["title"], "due": group["due"], "segments": segments})
+    return {"bars": bars, "width": width, "row": 22, "label_width": 110}
+
+
+def _factor_chart(result: dict) -> dict:
+    """Per factor three bars: the tool's level, party A's and party B's, on the 0-top scale."""
+    width, top = 240, result["max"]
+    rows = []
+    for item in result["items"]:
+        bars = [{"who": who, "level": level, "width": round(width * level / top, 1) if level is not None else 0}
+                for who, level in (("tool", item["suggested"]), ("A", item["levels"]["A"]), ("B", item["levels"]["B"]))]
+        rows.append({"id": item["id"], "title": item["title"], "bars": bars, "differ": (item["difference"] or 0) >= 1})
+    return {"rows": rows, "width": width, "ticks": [{"value": v, "x": round(width * v / top, 1)}
+                                                    for v in range(int(result["min"]), int(top) + 1)]}
+
+
+def _heat_map(result: dict) -> dict:
+    """Phases down, themes across, each cell shaded by the share of its outcomes evidenced."""
+    return {"cell_width": 120, "cell_height": 48, "label_width": 230, "rows": [
+        {**row, "current": row["phase"] == result["phase"],
+         "cells": [{**c, "opacity": round(0.08 + 0.82 * (c["share"] or 0), 2)} for c in row["cells"]]}
+        for row in result["grid"]]}
+
+
+def _rag_chart(result: dict) -> dict:
+    return {"cells": [{"id": i["id"], "title": i["title"], "tone": i["tone"], "answer": i["answer"]}
+                      for i in result["items"]]}

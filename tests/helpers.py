@@ -2,6 +2,7 @@
 
 import contextlib
 import datetime as dt
+import hashlib
 import os
 import shutil
 import socket
@@ -86,3 +87,53 @@ class FakeClock:
 
     def advance(self, seconds: float) -> None:
         self.now += seconds
+
+
+class EvidenceRows:
+    """A small evidence database written row by row: documents, passages, links and candidates as the pipeline
+    stores them, coverage refreshed from them."""
+
+    def __init__(self, path, catalogue, frameworks=("BS11000", "ISO44001", "XTP", "OGC", "MUT", "TB", "ACOP")):
+        from evidence.catalogue_sync import _requirement_rows
+        from evidence.db import open_db
+
+        self.path, self.catalogue = path, catalogue
+        self.db = open_db(path)
+        self.conn = self.db.conn
+        self.db["requirements"].insert_all(_requirement_rows(catalogue), pk="id")
+        for key, value in (("frameworks", ",".join(frameworks)), ("item_strong_score", "0.85"),
+                           ("item_min_support", "2")):
+            self.db["settings"].upsert({"key": key, "value": value}, pk="key")
+        self.conn.commit()
+        self._docs = {}
+
+    def document(self, name, doc_type="other", title=None) -> int:
+        if name not in self._docs:
+            self._docs[name] = self.db["documents"].insert({
+                "path": f"/pack/{name}", "name": name, "doc_type": doc_type, "title": title or name, "status": "ok",
+                "format": name.rsplit(".", 1)[-1], "sha256": hashlib.sha256(name.encode()).hexdigest()}).last_pk
+        return self._docs[name]
+
+    def passage(self, document, text, doc_type="other") -> int:
+        doc_id = self.document(document, doc_type)
+        n = self.conn.execute("select count(*) from passages where document_id = ?", [doc_id]).fetchone()[0]
+        return self.db["passages"].insert({
+            "document_id": doc_id, "text": text, "location": f"paragraph {n + 1}", "kind": "paragraph",
+            "text_hash": hashlib.sha256(text.encode()).hexdigest()}).last_pk
+
+    def link(self, rid, document, text, doc_type="other", score=0.6) -> int:
+        pid = self.passage(document, text, doc_type)
+        self.db["evidence"].insert({"passage_id": pid, "requirement_id": rid, "score": score, "rank": 1})
+        return pid
+
+    def candidate(self, rid, document, text, doc_type="other", score=0.4) -> int:
+        pid = self.passage(document, text, doc_type)
+        self.db["candidates"].insert({"passage_id": pid, "requirement_id": rid, "score": score})
+        return pid
+
+    def done(self):
+        from evidence.db import refresh_coverage
+
+        refresh_coverage(self.conn)
+        self.conn.commit()
+        return self

@@ -79,3 +79,56 @@ def test_an_assessor_logs_in_and_rejects_a_link(server, browser):
     page.wait_for_selector(".review-state.review-reject")
     assert "by assessor" in page.locator(".review-state.review-reject").first.inner_text()
     page.screenshot(path=str(SCREENSHOTS / "5-reviewed.png"), full_page=True)
+
+
+@pytest.fixture(scope="module")
+def assessed_server(tmp_path_factory):
+    """A small database with every optional framework enabled, some evidence and one assessor's 'no'."""
+    from datasette_auth_passwords.utils import hash_password
+    from helpers import EvidenceRows, served
+
+    from evidence.assess import record_assessment
+    from standards import load_catalogue
+
+    rows = EvidenceRows(tmp_path_factory.mktemp("assessed") / "evidence.db",
+                        load_catalogue(frameworks=("OGC", "MUT", "TB", "ACOP")))
+    for rid in ("OGC-AA-NW.01", "OGC-AA-NW.02", "TB-1", "MUT-601", "ACOP-2.1-01"):
+        rows.link(rid, "Partnering charter.docx", f"{rid}: agreed by both partners.", "charter")
+        rows.link(rid, "Board minutes.docx", f"{rid}: reviewed by the joint board.", "minutes")
+    rows.done()
+    with rows.conn:
+        record_assessment(rows.conn, "OGC-AA-NW.02", "no", "assessor", "no sponsor named yet")
+    rows.conn.close()
+    with served(rows.path, {"EVIDENCE_PASSWORD_HASH": hash_password("assessor-secret")}) as url:
+        yield url
+
+
+def test_an_assessor_overrides_an_ogc_answer_and_reads_the_charts(assessed_server, browser):
+    SCREENSHOTS.mkdir(exist_ok=True)
+    page = browser.new_page(viewport={"width": 1300, "height": 900})
+    page.goto(assessed_server + "/-/login")
+    page.fill("input[name=username]", "assessor")
+    page.fill("input[name=password]", "assessor-secret")
+    page.click("input[type=submit], button[type=submit]")
+    page.goto(assessed_server + "/")
+    page.click("p.assessments a:has-text('Partnering self-assessment')")
+    page.wait_for_selector("svg.chart.gates")
+    assert "Not yet ready for partnering" in page.locator("p.verdict").first.inner_text()
+    page.screenshot(path=str(SCREENSHOTS / "6-ogc-assessment.png"), full_page=True)
+
+    row = page.locator("tr#item-OGC-AA-NW\\.02")
+    assert "no sponsor named yet" in row.inner_text()
+    row.locator("input[name=comment]").fill("sponsor appointed at the March board")
+    row.locator("button[value=yes]").click()
+    page.wait_for_selector("tr#item-OGC-AA-NW\\.02 .comment:has-text('sponsor appointed')")
+    assert "Not yet ready" not in page.locator("p.verdict").first.inner_text()
+    page.locator("tr#item-OGC-AA-NW\\.02 summary").click()
+    source = page.locator("tr#item-OGC-AA-NW\\.02 .evidence-list a:has-text('open source file')").first
+    assert source.is_visible() and source.get_attribute("href").startswith("/-/source/evidence/")
+
+    page.goto(assessed_server + "/evidence/-/assess/ACOP")
+    assert page.locator("svg.chart.heat g.heat-cell").count() == 16
+    page.screenshot(path=str(SCREENSHOTS / "7-acop-heat-map.png"), full_page=True)
+    page.goto(assessed_server + "/evidence/-/assess/MUT")
+    assert page.locator("svg.chart.factors rect.who-tool").count() == 16
+    page.screenshot(path=str(SCREENSHOTS / "8-mutuality.png"), full_page=True)

@@ -140,6 +140,7 @@ def test_sample_writes_the_pack(tmp_path):
 
 
 def test_help_everywhere():
-    for command in ("ingest", "serve", "gaps", "documents", "requirements", "remap", "sample", "hash-password", "diff"):
+    for command in ("ingest", "serve", "gaps", "documents", "requirements", "remap", "sample", "hash-password", "diff",
+                    "assess"):
         result = _run(command, "--help")
         assert result.exit_code == 0 and "Usage:" in result.output

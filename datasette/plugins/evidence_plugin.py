@@ -19,7 +19,7 @@ import sqlite3
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
 from datasette import hookimpl
 from datasette.utils import await_me_maybe, baseconv, tilde_decode, tilde_encode
@@ -59,6 +59,13 @@ async def requirement_detail(datasette, database: str, requirement_id: str) -> d
         row["url"] = requirement_url(datasette, database, row["id"])
     detail["all_links_url"] = datasette.urls.table(database, "effective_evidence") + "?" + urlencode(
         {"requirement_id": requirement_id})
+    # an item of an assessed framework links to its answer on the assessment page
+    row = (await datasette.get_database(database).execute(
+        "select framework from requirements where id = ?", [requirement_id])).first()
+    assessed = {f["id"]: f["name"] for f in await assessed_frameworks(datasette, database)}
+    if row and row["framework"] in assessed:
+        detail["assessment"] = {"name": assessed[row["framework"]], "url": datasette.urls.path(
+            f"/{quote(database)}/-/assess/{quote(row['framework'])}") + f"#item-{quote(requirement_id)}"}
     return detail
 
 
@@ -80,7 +87,8 @@ def extra_template_vars(template, database, table, request, datasette):
         if template == "index.html":
             names = [n for n in datasette.databases if not n.startswith("_")]
             return {"coverage": {n: await coverage_summary(datasette, n) for n in names},
-                    "watchers": {n: await watcher_status(datasette, n) for n in names}}
+                    "watchers": {n: await watcher_status(datasette, n) for n in names},
+                    "assessments": {n: await assessed_frameworks(datasette, n) for n in names}}
         if template.startswith("row") and request is not None:
             pk = tilde_decode(request.url_vars.get("pks", ""))
             if table == "requirements":
@@ -92,6 +100,16 @@ def extra_template_vars(template, database, table, request, datasette):
         return {}
 
     return inner
+
+
+async def assessed_frameworks(datasette, database: str) -> list[dict]:
+    """The database's enabled frameworks that have an assessment page; none for a database that is not ours."""
+    from evidence.assess import assessed_frameworks as enabled
+
+    try:
+        return await datasette.get_database(database).execute_fn(enabled)
+    except Exception:  # not an evidence database, or its catalogue cannot be read: the front page still shows
+        return []
 
 
 def _published(request, datasette) -> str:
@@ -282,6 +300,68 @@ async def no_password_tool(request, datasette):
     return Response.text("Make a password hash with `evidence hash-password` on the server", status=404)
 
 
+async def assessments(request, datasette):
+    """The assessed frameworks of a database, each linking to its page."""
+    database = await _viewable(request, datasette)
+    frameworks = await assessed_frameworks(datasette, database)
+    return Response.html(await datasette.render_template(
+        "assess_index.html", {"database": database, "frameworks": frameworks}, request=request))
+
+
+async def assessment(request, datasette):
+    """One assessed framework: the tool's suggestion and the assessor's decision side by side, the verdicts, a
+    chart, each answer's passages; logged-in assessors confirm or override (POST, like link reviews)."""
+    from evidence.assess import AssessmentError
+
+    database = await _viewable(request, datasette)
+    framework = request.url_vars["framework"]
+    if request.method == "POST":
+        return await _assessment_post(request, datasette, database, framework)
+    try:
+        result = await datasette.get_database(database).execute_fn(
+            lambda conn: pages.assessment_page(conn, framework))
+    except AssessmentError as exc:
+        raise NotFound(str(exc)) from None
+    for item in result["items"]:
+        item["url"] = requirement_url(datasette, database, item["id"])
+        for p in item["passages"]:
+            p["passage_url"] = datasette.urls.row(database, "passages", str(p["passage_id"]))
+            p["document_url"] = datasette.urls.row(database, "documents", str(p["document_id"]))
+            p["source_url"] = f"/-/source/{quote(database)}/{p['document_id']}"
+    return Response.html(await datasette.render_template(
+        "assess.html", {"database": database, "result": result, "can_review": bool(request.actor),
+                        "here": request.path}, request=request))
+
+
+async def _assessment_post(request, datasette, database: str, framework: str):
+    from evidence.assess import AssessmentError, record_assessment, set_gate, set_phase
+    from evidence.db import write_transaction
+
+    if not request.actor:
+        raise Forbidden("log in as an assessor to answer")
+    form = await request.post_vars()
+    if not _csrf_ok(request, form):
+        raise Forbidden("post answers from the assessment's page")
+    reviewer = str(request.actor.get("id", ""))
+
+    def write(conn):
+        with write_transaction(conn):  # waits for an ingest or the watcher holding the writer lock
+            if "gate" in form:
+                return set_gate(conn, form["gate"], framework)
+            if "phase" in form:
+                return set_phase(conn, form["phase"], framework)
+            return record_assessment(conn, form.get("requirement_id", ""), form.get("answer", ""), reviewer,
+                                     form.get("comment", ""), form.get("party") or None)
+
+    try:
+        await datasette.get_database(database).execute_write_fn(write, block=True)
+    except AssessmentError as exc:
+        return Response.text(f"Answer not saved: {exc}", status=400)
+    datasette.add_message(request, "Saved", datasette.INFO)
+    anchor = re.sub(r"[^\w.-]", "", form.get("requirement_id", ""))
+    return Response.redirect(request.path + (f"#item-{anchor}" if anchor else ""))
+
+
 @hookimpl
 def asgi_wrapper(datasette):
     def wrap(app):
@@ -328,6 +408,8 @@ def register_routes():
         (r"^/-/diff/(?P<database>[^/]+)/(?P<document_id>\d+)$", version_diff),
         (r"^/-/review/(?P<database>[^/]+)$", review),
         (r"^/-/export/(?P<database>[^/.]+)\.(?P<format>xlsx|csv)$", export),
+        (r"^/(?P<database>[^/]+)/-/assess$", assessments),
+        (r"^/(?P<database>[^/]+)/-/assess/(?P<framework>[A-Za-z0-9_.-]+)$", assessment),
         (r"^/-/login$", login),
         (r"^/-/password-tool$", no_password_tool),
     ]
