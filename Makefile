@@ -27,7 +27,7 @@ $(VENV)/.installed: pyproject.toml
 
 demo: setup
 	$(BIN)/evidence sample $(PACK)
-	$(BIN)/evidence ingest $(PACK) --db $(DB)
+	$(BIN)/evidence ingest $(PACK) --db $(DB) --framework all
 	$(BIN)/evidence serve --db $(DB) --port $(PORT)
 
 browser:

@@ -202,7 +202,9 @@ class DocumentStore:
                 evidence.append({**row, "rank": link.rank, "via": None})
             else:
                 candidates.append(row)
-        evidence += self._crosswalk_links(evidence)
+        carried, offered = self._crosswalk_links(evidence)
+        evidence += carried
+        candidates += offered
         direct = {(e["passage_id"], e["requirement_id"]) for e in evidence}
         candidates = [c for c in candidates if (c["passage_id"], c["requirement_id"]) not in direct]
         self.db["evidence"].insert_all(evidence, pk=("passage_id", "requirement_id"), ignore=True)
@@ -214,9 +216,11 @@ class DocumentStore:
             self._targets_of, self._targets_for = self.catalogue.crosswalk_targets(), self.catalogue
         return self._targets_of
 
-    def _crosswalk_links(self, evidence: list[dict]) -> list[dict]:
-        """Evidence of a BS 11000 item supports its crosswalk clauses (and the questions of frameworks opted
-        into that name it); say so in `via`, give no rank."""
+    def _crosswalk_links(self, evidence: list[dict]) -> tuple[list[dict], list[dict]]:
+        """(evidence, candidates) the crosswalk adds. Evidence of a BS 11000 item supports its crosswalk clauses:
+        evidence for them, saying so in `via`, with no rank. For a framework opted into, it is offered, not
+        claimed: a candidate with the reason, because its questions ask more than the item they overlap (an
+        OGC gate question is not answered by every passage about the joint risk register)."""
         direct = {(e["passage_id"], e["requirement_id"]) for e in evidence}
         extra: dict[tuple, dict] = {}
         targets = self._crosswalk_targets()
@@ -228,7 +232,11 @@ class DocumentStore:
                 why = json.dumps({Why.CROSSWALK_FROM: e["requirement_id"]})
                 extra[key] = {"passage_id": e["passage_id"], "requirement_id": target, "score": e["score"],
                               "rank": None, "via": e["requirement_id"], "why": why}
-        return list(extra.values())
+        assessed = {fw.id for fw in self.catalogue.frameworks.values() if fw.default}
+        carried = [x for x in extra.values() if self.catalogue.requirements[x["requirement_id"]].framework in assessed]
+        offered = [{k: x[k] for k in ("passage_id", "requirement_id", "score", "why")}
+                   for x in extra.values() if self.catalogue.requirements[x["requirement_id"]].framework not in assessed]
+        return carried, offered
 
 
 def _now() -> str:

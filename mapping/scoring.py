@@ -37,7 +37,10 @@ class MappingConfig:
     candidate_z: float = 1.5  # below evidence, at or above this a link is shown for review
     context_weight: float = 0.35  # how much the heading path or sheet a passage sits under counts
     doc_type_bonus: float = 0.5  # when the document is of a type that usually carries the requirement
-    max_evidence: dict[str, int] = field(default_factory=lambda: {"BS11000": 3, "ISO44001": 2, "XTP": 1})
+    # links a passage may claim per framework; an assessment's question is answered by passages about it, and a
+    # passage about everything answers none of the others (OGC, mutuality, ACOP, trust behaviours: one each)
+    max_evidence: dict[str, int] = field(default_factory=lambda: {
+        "BS11000": 3, "ISO44001": 2, "XTP": 1, "OGC": 1, "MUT": 1, "ACOP": 1, "TB": 1})
     default_max_evidence: int = 2
     max_candidates: int = 5
     min_similarity: float = 0.25  # raw cosine floor: below it nothing is linked, whatever the calibration
