@@ -9,7 +9,9 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
-from .model import Passage
+from .model import PARAGRAPH, Passage, is_placeholder
+
+__all__ = ["paragraph", "refine", "is_placeholder"]
 
 MIN_CHARS = 40  # below this a paragraph rarely carries meaning on its own
 MAX_CHARS = 900
@@ -36,12 +38,12 @@ def refine(passages: list[Passage]) -> list[Passage]:
             merged.append(p)
     out: list[Passage] = []
     for p in merged:
-        out.extend(_split(p) if len(p.text) > MAX_CHARS and p.kind == "paragraph" else [p])
+        out.extend(_split(p) if len(p.text) > MAX_CHARS and p.kind == PARAGRAPH else [p])
     return out
 
 
 def _mergeable(prev: Passage, cur: Passage) -> bool:
-    if prev.kind != "paragraph" or cur.kind != "paragraph":
+    if prev.kind != PARAGRAPH or cur.kind != PARAGRAPH:
         return False
     if prev.anchor is None or cur.anchor is None or prev.context != cur.context:
         return False
@@ -92,11 +94,3 @@ def _split(p: Passage) -> list[Passage]:
     if len(parts) == 1:
         return [p]
     return [replace(p, text=t, location=f"{p.location}, part {i}") for i, t in enumerate(parts, 1)]
-
-
-_PLACEHOLDER = re.compile(r"^\s*(?:[-–—.]+|n/?a|none|nil|tbc|tba|\?)\s*$", re.I)
-
-
-def is_placeholder(value: str) -> bool:
-    """A cell that says nothing ("-", "n/a", "none", "tbc"): rendered rows leave it out."""
-    return bool(_PLACEHOLDER.match(value))

@@ -4,27 +4,22 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .chunking import is_placeholder
-from .model import Passage, ReadError, ReadResult, short_error
-from .safety import check_office_zip, open_package
+from .model import ROW, XLSX, Passage, ReadResult, render_row, short_error
+from .safety import open_office
 
 HEADER_SCAN_ROWS = 15  # header rows below a title block are common in registers
 MAX_ROWS_PER_SHEET = 100_000
 
 
 class ExcelReader:
-    format = "xlsx"
+    format = XLSX
     extensions = (".xlsx", ".xlsm")
 
     def read(self, path: Path) -> ReadResult:
         import openpyxl
 
-        check_office_zip(path, "xlsx")
-        try:
-            # data_only gives the cached values of formulas, which is what the author saw
-            wb = openpyxl.load_workbook(open_package(path), data_only=True, read_only=False)
-        except Exception as exc:
-            raise ReadError(f"damaged Excel file: {short_error(exc)}") from None
+        # data_only gives the cached values of formulas, which is what the author saw
+        wb = open_office(path, self.format, lambda package: openpyxl.load_workbook(package, data_only=True))
         result = ReadResult(path=path, format=self.format, metadata=_properties(wb))
         hidden = []
         for ws in wb.worksheets:
@@ -40,7 +35,6 @@ class ExcelReader:
         if hidden:
             result.metadata["hidden_sheets"] = ", ".join(hidden)
         return result.finish()
-
 
 
 def _properties(wb) -> dict:
@@ -132,19 +126,9 @@ def _sheet_passages(ws, hidden: bool) -> list[Passage]:
         text = _render(cells, header)
         if text:
             out.append(Passage(text=text, location=f"sheet {ws.title}, row {n}", context=context,
-                               kind="row", sheet=ws.title, row=n))
+                               kind=ROW, sheet=ws.title, row=n))
     return out
 
 
 def _render(cells: list[str], header: list[str]) -> str:
-    parts, seen = [], set()
-    for i, value in enumerate(cells):
-        if not value or is_placeholder(value):
-            continue
-        name = header[i] if i < len(header) else ""
-        key = (name, value)
-        if key in seen:  # a merged cell spanning columns repeats its value: say it once
-            continue
-        seen.add(key)
-        parts.append(f"{name}: {value}" if name and name != value else value)
-    return "; ".join(parts)
+    return render_row(cells, header, merged=True)  # a merged cell spanning columns repeats its value

@@ -7,15 +7,15 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from .chunking import is_placeholder, paragraph, refine
-from .model import Passage, ReadError, ReadResult, short_error
+from .chunking import paragraph, refine
+from .model import PDF, ROW, Passage, ReadError, ReadResult, render_row, short_error
 
 _PAGE_NUMBER = re.compile(r"^(?:page\s*)?\d+(?:\s*(?:of|/)\s*\d+)?$|^[-–]\s*\d+\s*[-–]$", re.I)
 _DIGITS = re.compile(r"\d+")
 
 
 class PdfReader:
-    format = "pdf"
+    format = PDF
     extensions = (".pdf",)
 
     def read(self, path: Path) -> ReadResult:
@@ -52,9 +52,8 @@ def _page_passages(number: int, lines: list[_Line]) -> list[Passage]:
         for r, text in enumerate(rows, 2 if header else 1):
             if text:
                 passages.append(Passage(text=text, location=f"page {number}, table {table_no}, row {r}",
-                                        context=context, kind="row", page=number, row=r))
+                                        context=context, kind=ROW, page=number, row=r))
     return passages
-
 
 
 def _open(path: Path):
@@ -268,11 +267,7 @@ def _join_all(parts: list[str]) -> str:
 def _render_table(rows: list[list[str]]) -> tuple[list[str], list[str]]:
     """(header, rendered rows): a first row of short labels is the header that names every cell."""
     header = rows[0] if len(rows) > 1 and all(len(c) <= 40 for c in rows[0] if c) else []
-    rendered = []
-    for row in rows[1:] if header else rows:
-        cells = [f"{h}: {v}" if h else v for h, v in zip(header or [""] * len(row), row) if v and not is_placeholder(v)]
-        rendered.append("; ".join(cells))
-    return header, rendered
+    return header, [render_row(row, header) for row in (rows[1:] if header else rows)]
 
 
 def _paragraphs(lines: list[_Line]) -> list[str]:
