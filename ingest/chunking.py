@@ -77,8 +77,16 @@ def _is_fragment(p: Passage) -> bool:
 def _merge(prev: Passage, cur: Passage) -> Passage:
     prefix, first, _ = prev.anchor  # type: ignore[misc]
     last = cur.anchor[2]  # type: ignore[index]
-    return replace(prev, text=f"{prev.text}\n{cur.text}",
-                   location=f"{prefix}paragraphs {first}-{last}", anchor=(prefix, first, last))
+    return replace(prev, text=f"{prev.text}\n{cur.text}", location=f"{prefix}paragraphs {first}-{last}",
+                   anchor=(prefix, first, last), ocr_confidence=_mean_confidence(prev, cur))
+
+
+def _mean_confidence(a: Passage, b: Passage) -> float | None:
+    """Recognised text merged: the confidence of the whole, weighted by the length of each part."""
+    if a.ocr_confidence is None or b.ocr_confidence is None:
+        return a.ocr_confidence if b.ocr_confidence is None else b.ocr_confidence
+    total = len(a.text) + len(b.text)
+    return round((a.ocr_confidence * len(a.text) + b.ocr_confidence * len(b.text)) / max(1, total), 3)
 
 
 def _split(p: Passage) -> list[Passage]:

@@ -47,7 +47,7 @@ def _properties(wb) -> dict:
     return meta
 
 
-def _cell_text(value) -> str:
+def cell_text(value) -> str:
     if value is None:
         return ""
     if hasattr(value, "strftime"):
@@ -64,7 +64,7 @@ def _grid(ws) -> list[Row]:
     """The sheet's rows that hold something, as text, from the cells that exist: the declared dimension and a
     far-away cell (XFD1, A1048576) cost nothing, as an empty row is never made. Each merged range's value is
     copied into every cell it covers."""
-    cells = {(r, c): _cell_text(cell.value) for (r, c), cell in ws._cells.items() if cell.value is not None}
+    cells = {(r, c): cell_text(cell.value) for (r, c), cell in ws._cells.items() if cell.value is not None}
     cells = {k: v for k, v in cells.items() if v and k[0] <= MAX_ROWS_PER_SHEET}
     for rng in ws.merged_cells.ranges:
         value = cells.get((rng.min_row, rng.min_col), "")
@@ -115,18 +115,23 @@ def _is_number(text: str) -> bool:
 
 
 def _sheet_passages(ws, hidden: bool) -> list[Passage]:
-    rows = _grid(ws)
+    return grid_passages(ws.title, _grid(ws), hidden)
+
+
+def grid_passages(name: str, rows: list[Row], hidden: bool = False) -> list[Passage]:
+    """A sheet's rows (number, cell texts) as passages: one per data row, rendered with the header found above
+    it; any spreadsheet reader that can make the grid shares this."""
     h = _header_index(rows)
     header = rows[h][1] if h is not None else []
     title = " ".join(v for _, r in rows[: h or 0] for v in dict.fromkeys(r) if v)  # title block above the header
-    sheet = f"{ws.title} (hidden)" if hidden else ws.title
+    sheet = f"{name} (hidden)" if hidden else name
     context = " | ".join(x for x in (f"sheet {sheet}", title, "columns: " + ", ".join(v for v in header if v) if header else "") if x)
     out = []
     for n, cells in rows[(h + 1) if h is not None else 0:]:
         text = _render(cells, header)
         if text:
-            out.append(Passage(text=text, location=f"sheet {ws.title}, row {n}", context=context,
-                               kind=ROW, sheet=ws.title, row=n))
+            out.append(Passage(text=text, location=f"sheet {name}, row {n}", context=context,
+                               kind=ROW, sheet=name, row=n))
     return out
 
 

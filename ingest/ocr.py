@@ -1,0 +1,234 @@
+"""Text recognition (OCR) for scanned pages and images, offline: the recognition models ship inside the
+rapidocr-onnxruntime package, PDF pages are rendered with pypdfium2. Nothing is fetched at run time.
+
+A page is recognised once: its text is cached by the hash of its rendered image in a folder the caller names
+(`set_cache_dir`, or the EVIDENCE_OCR_CACHE environment variable, which worker processes inherit). This package
+imports nothing else of the project, so the pipeline hands the folder in.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import statistics
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from .chunking import paragraph, refine
+from .model import Passage
+
+RENDER_DPI = 200  # enough for 9-point type; more costs time without better text
+MAX_OCR_PAGES = 30  # scanned pages recognised per file: a 300-page scan ends within the per-file time limit
+OCR_SECONDS = 80.0  # and recognition stops after this long on one file (the default per-file limit is 120 s)
+MAX_SIDE = 3000  # pixels: larger images are scaled down before recognition
+MIN_CONFIDENCE = 0.3  # below this a recognised fragment is noise (specks, lines, photos), not text
+CACHE_ENV = "EVIDENCE_OCR_CACHE"
+_ENGINE = None
+_cache_dir: Path | None = None
+
+
+@dataclass
+class Line:
+    text: str
+    confidence: float
+    x: float
+    y: float  # top
+    height: float
+
+
+def set_cache_dir(folder: str | Path | None) -> None:
+    """Where recognised pages are kept (by the hash of their image); None keeps nothing. Also set in the
+    environment, so reader processes started later find it."""
+    global _cache_dir
+    _cache_dir = Path(folder) if folder else None
+    if folder:
+        os.environ[CACHE_ENV] = str(folder)
+    else:
+        os.environ.pop(CACHE_ENV, None)
+
+
+def cache_dir() -> Path | None:
+    if _cache_dir is not None:
+        return _cache_dir
+    folder = os.environ.get(CACHE_ENV)
+    return Path(folder) if folder else None
+
+
+def available() -> bool:
+    """Whether recognition can run here (the OCR packages are installed)."""
+    try:
+        import rapidocr_onnxruntime  # noqa: F401
+    except Exception:
+        return False
+    return True
+
+
+def _engine():
+    global _ENGINE
+    if _ENGINE is None:
+        from rapidocr_onnxruntime import RapidOCR
+
+        _ENGINE = RapidOCR()  # loads the bundled models once per process (about a second)
+    return _ENGINE
+
+
+def recognise(image) -> list[Line]:
+    """The text lines of a PIL image, from the cache when these pixels were recognised before."""
+    image = _prepared(image)
+    key = hashlib.sha256(f"{image.size}{image.mode}".encode() + image.tobytes()).hexdigest()
+    cached = _cached(key)
+    if cached is not None:
+        return cached
+    import numpy as np
+
+    found, _ = _engine()(np.asarray(image))
+    lines = [_line(box, text, score) for box, text, score in (found or [])]
+    lines = [line for line in lines if line.text and line.confidence >= MIN_CONFIDENCE]
+    _store(key, lines)
+    return lines
+
+
+def _prepared(image):
+    image = image.convert("RGB")
+    if max(image.size) > MAX_SIDE:
+        scale = MAX_SIDE / max(image.size)
+        image = image.resize((max(1, int(image.width * scale)), max(1, int(image.height * scale))))
+    return image
+
+
+def _line(box, text: str, score) -> Line:
+    xs, ys = [p[0] for p in box], [p[1] for p in box]
+    return Line(spaced(str(text).strip()), float(score), min(xs), min(ys), max(ys) - min(ys))
+
+
+_RUN_ON = re.compile(r"(?<=[a-z])(?=[A-Z][a-z])")
+_NO_SPACE_AFTER = re.compile(r"(?<=[a-z][,;:])(?=[A-Za-z])")
+
+
+def spaced(text: str) -> str:
+    """Word spaces a recognition model dropped, put back: "SeniorExecutive" -> "Senior Executive" (only in
+    long run-on tokens, so "PowerPoint" stays), "Client,Senior" -> "Client, Senior"."""
+    words = []
+    for token in text.split():
+        if len(token) >= 12 and _RUN_ON.search(token):
+            token = _RUN_ON.sub(" ", token)
+        words.append(_NO_SPACE_AFTER.sub(" ", token))
+    return " ".join(words)
+
+
+def _cached(key: str) -> list[Line] | None:
+    folder = cache_dir()
+    if folder is None:
+        return None
+    try:
+        rows = json.loads((folder / key[:2] / f"{key}.json").read_text())
+        return [Line(**row) for row in rows]
+    except (OSError, ValueError, TypeError):
+        return None
+
+
+def _store(key: str, lines: list[Line]) -> None:
+    folder = cache_dir()
+    if folder is None:
+        return
+    target = folder / key[:2] / f"{key}.json"
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_suffix(f".{os.getpid()}.tmp")  # two workers may recognise the same page at once
+        tmp.write_text(json.dumps([line.__dict__ for line in lines]))
+        tmp.replace(target)
+    except OSError:
+        pass  # a cache that cannot be written costs time, never the text
+
+
+def page_passages(lines: list[Line], prefix: str, page: int | None = None) -> list[Passage]:
+    """Recognised lines as paragraphs: segments at one height form a line, a gap wider than a line ends a
+    paragraph. Each passage keeps the mean confidence of the lines it was made from."""
+    if not lines:
+        return []
+    rows: list[list[Line]] = []
+    for line in sorted(lines, key=lambda ln: (ln.y, ln.x)):
+        if rows and abs(rows[-1][0].y - line.y) < max(rows[-1][0].height, line.height) * 0.5:
+            rows[-1].append(line)
+        else:
+            rows.append([line])
+    heights = [ln.height for row in rows for ln in row] or [1.0]
+    normal = statistics.median(heights)
+    blocks: list[list[list[Line]]] = []
+    for row in rows:
+        row.sort(key=lambda ln: ln.x)
+        if blocks and row[0].y - (blocks[-1][-1][0].y + blocks[-1][-1][0].height) <= normal * 0.9:
+            blocks[-1].append(row)
+        else:
+            blocks.append([row])
+    out = []
+    for n, block in enumerate(blocks, 1):
+        parts = [ln for row in block for ln in row]
+        text = _join_lines([" ".join(ln.text for ln in row) for row in block])
+        confidence = sum(ln.confidence * len(ln.text) for ln in parts) / max(1, sum(len(ln.text) for ln in parts))
+        out.append(paragraph(text, prefix, n, page=page, ocr_confidence=round(confidence, 3)))
+    return refine(out)
+
+
+def _join_lines(lines: list[str]) -> str:
+    text = ""
+    for line in lines:
+        if text and re.search(r"[A-Za-z]-$", text) and line[:1].islower():
+            text = text[:-1] + line  # hyphenation at the line end
+        else:
+            text = f"{text} {line}".strip()
+    return text
+
+
+class Budget:
+    """How many pages one file may still have recognised, and until when."""
+
+    def __init__(self, pages: int = MAX_OCR_PAGES, seconds: float = OCR_SECONDS):
+        self.pages, self.deadline, self.used = pages, time.monotonic() + seconds, 0
+        self.out_of_time = False
+
+    def take(self) -> bool:
+        if self.used >= self.pages:
+            return False
+        if time.monotonic() > self.deadline:
+            self.out_of_time = True
+            return False
+        self.used += 1
+        return True
+
+    def reason(self, left: list[int]) -> str:
+        """Why pages were not recognised, in words, with the pages."""
+        shown = _pages(left)
+        if self.out_of_time:
+            return f"recognition (OCR) stopped after {OCR_SECONDS:.0f} s: scanned page(s) {shown} not read"
+        return f"only the first {self.pages} scanned pages are recognised (OCR) per file: page(s) {shown} not read"
+
+
+def _pages(numbers: list[int]) -> str:
+    if len(numbers) > 3 and numbers == list(range(numbers[0], numbers[-1] + 1)):
+        return f"{numbers[0]}-{numbers[-1]}"
+    return ", ".join(map(str, numbers[:10])) + ("..." if len(numbers) > 10 else "")
+
+
+def render_pdf_pages(path: Path, indexes: list[int], dpi: int = RENDER_DPI):
+    """(index, PIL image) for the PDF's pages at those 0-based indexes, rendered with pypdfium2 (no system
+    binaries); a page that cannot be rendered yields its exception instead of an image."""
+    import pypdfium2 as pdfium
+
+    document = pdfium.PdfDocument(str(path))
+    try:
+        for index in indexes:
+            try:
+                page = document[index]
+                try:
+                    image = page.render(scale=dpi / 72).to_pil()
+                finally:
+                    page.close()
+            except Exception as exc:  # one page that cannot be rendered makes the file partial
+                image = exc
+            yield index, image
+    finally:
+        document.close()
