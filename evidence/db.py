@@ -169,6 +169,21 @@ def m010_copy_name(db: sqlite_utils.Database) -> None:
                         [(f"{sha}{Path(name or '').suffix.lower()}", doc_id) for doc_id, sha, name in rows])
 
 
+@migrations()
+def m011_attachments(db: sqlite_utils.Database) -> None:
+    # An email's attachments are documents of their own, linked to the email they came in: they are
+    # re-read, moved and removed with it, and each page names the other.
+    db["documents"].add_column("parent_id", int)
+    db["documents"].create_index(["parent_id"])
+
+
+@migrations()
+def m012_ocr_confidence(db: sqlite_utils.Database) -> None:
+    # Text recognised from a scan carries the recogniser's mean confidence; text read from a text layer has none.
+    # Low-confidence text is stored and searchable, never claimed as evidence on its own.
+    db["passages"].add_column("ocr_confidence", float)
+
+
 # The latest review of each (passage, requirement) pair; 'clear' withdraws an earlier decision.
 CURRENT_REVIEWS_SQL = """
 select r.* from reviews r

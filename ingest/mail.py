@@ -41,7 +41,8 @@ class EmlReader:
             raise ReadError(f"not an email although named {path.suffix}")
         result = ReadResult(path=path, format=self.format)
         result.metadata = _metadata(message.get("subject"), message.get("from"),
-                                    [message.get("to"), message.get("cc")], _date(message.get("date")))
+                                    [message.get("to"), message.get("cc")], _date(message.get("date")),
+                                    message.get("message-id"))
         text = _body(message)
         result.passages = body_passages(text, result.metadata.get("title", ""))
         result.attachments = _attachments(message, result)
@@ -71,7 +72,8 @@ class MsgReader:
             raise ReadError("an Outlook item that is not an email (contact, task or appointment)")
         result = ReadResult(path=path, format=self.format)
         date = message.date if isinstance(getattr(message, "date", None), dt.datetime) else None
-        result.metadata = _metadata(message.subject, message.sender, [message.to, message.cc], date)
+        result.metadata = _metadata(message.subject, message.sender, [message.to, message.cc], date,
+                                    getattr(message, "messageId", None))
         text = message.body or ""
         if not text.strip() and message.htmlBody:
             text = html_to_text(message.htmlBody.decode("utf-8", "replace"))
@@ -87,10 +89,12 @@ class MsgReader:
         return result.finish()
 
 
-def _metadata(subject, sender, recipients: list, date: dt.datetime | None) -> dict:
+def _metadata(subject, sender, recipients: list, date: dt.datetime | None, message_id=None) -> dict:
     """The email's headers in the fields documents keep: the subject is its title, the sender its author and the
-    date it was sent its date."""
+    date it was sent its date (the fields Office files' core properties fill)."""
     meta = {}
+    if message_id and str(message_id).strip():
+        meta["message_id"] = str(message_id).strip()
     if subject and str(subject).strip():
         meta["title"] = " ".join(str(subject).split())
     if sender and str(sender).strip():
