@@ -186,8 +186,11 @@ def _join_lines(lines: list[str]) -> str:
 class Budget:
     """How many pages one file may still have recognised, and until when."""
 
-    def __init__(self, pages: int = MAX_OCR_PAGES, seconds: float = OCR_SECONDS):
-        self.pages, self.deadline, self.used = pages, time.monotonic() + seconds, 0
+    def __init__(self, pages: int | None = None, seconds: float | None = None):
+        # the limits are read when a file starts, so a caller (or a test) can change them
+        self.pages = MAX_OCR_PAGES if pages is None else pages
+        self.seconds = OCR_SECONDS if seconds is None else seconds
+        self.deadline, self.used = time.monotonic() + self.seconds, 0
         self.out_of_time = False
 
     def take(self) -> bool:
@@ -203,7 +206,7 @@ class Budget:
         """Why pages were not recognised, in words, with the pages."""
         shown = _pages(left)
         if self.out_of_time:
-            return f"recognition (OCR) stopped after {OCR_SECONDS:.0f} s: scanned page(s) {shown} not read"
+            return f"recognition (OCR) stopped after {self.seconds:.0f} s: scanned page(s) {shown} not read"
         return f"only the first {self.pages} scanned pages are recognised (OCR) per file: page(s) {shown} not read"
 
 

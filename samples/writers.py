@@ -146,7 +146,7 @@ def write_pptx(path: Path, title: str, slides: list[dict], when: dt.datetime, au
 
 def write_eml(path: Path, subject: str, body: str, when: dt.datetime, sender: str = "Alliance Office <office@example.org>",
               to: str = "Joint Management Team <jmt@example.org>", attachments: list[tuple[str, bytes]] | None = None,
-              html: str | None = None) -> Path:
+              html: str | None = None, message_id: str | None = None) -> Path:
     """A saved email (RFC 822) with a plain text body (or `html` alone when body is empty) and attachments given
     as (file name, bytes)."""
     import mimetypes
@@ -162,7 +162,15 @@ def write_eml(path: Path, subject: str, body: str, when: dt.datetime, sender: st
             message.add_alternative(html, subtype="html")
     else:
         message.set_content(html or "", subtype="html")
+    if message_id:
+        message["Message-ID"] = message_id
     for name, data in attachments or []:
+        if name.lower().endswith(".eml"):  # a forwarded message travels as message/rfc822, not as bytes
+            from email import policy
+            from email.parser import BytesParser
+
+            message.add_attachment(BytesParser(policy=policy.default).parsebytes(data), filename=name)
+            continue
         kind = (mimetypes.guess_type(name)[0] or "application/octet-stream").split("/")
         message.add_attachment(data, maintype=kind[0], subtype=kind[1], filename=name)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -199,3 +207,50 @@ def write_scan_pdf(path: Path, pages: list[list[str]], dpi: int = 200) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     images[0].save(str(path), "PDF", resolution=dpi, save_all=True, append_images=images[1:])
     return path
+
+
+def write_odt(path: Path, title: str, blocks: list) -> Path:
+    """An OpenDocument text: blocks as for write_docx, ("h1"|"h2", text), ("p", text), ("table", [header, *rows])."""
+    from odf import dc, text
+    from odf.opendocument import OpenDocumentText
+
+    doc = OpenDocumentText()
+    doc.meta.addElement(dc.Title(text=title))
+    for kind, content in blocks:
+        if kind in ("h1", "h2"):
+            doc.text.addElement(text.H(outlinelevel=1 if kind == "h1" else 2, text=content))
+        elif kind == "p":
+            doc.text.addElement(text.P(text=content))
+        elif kind == "table":
+            doc.text.addElement(_odf_table("Table1", content))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    doc.save(str(path))
+    return path
+
+
+def write_ods(path: Path, title: str, sheets: dict[str, list[list]]) -> Path:
+    """An OpenDocument spreadsheet: one sheet per entry, the first row of each its header."""
+    from odf import dc
+    from odf.opendocument import OpenDocumentSpreadsheet
+
+    doc = OpenDocumentSpreadsheet()
+    doc.meta.addElement(dc.Title(text=title))
+    for name, rows in sheets.items():
+        doc.spreadsheet.addElement(_odf_table(name, rows))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    doc.save(str(path))
+    return path
+
+
+def _odf_table(name: str, rows: list[list]):
+    from odf import table, text
+
+    element = table.Table(name=name)
+    for values in rows:
+        row = table.TableRow()
+        for value in values:
+            cell = table.TableCell(valuetype="string")
+            cell.addElement(text.P(text=str(value)))
+            row.addElement(cell)
+        element.addElement(row)
+    return element
