@@ -201,9 +201,10 @@ def write_png(path: Path, lines: list[str], **kw) -> Path:
     return path
 
 
-def write_scan_pdf(path: Path, pages: list[list[str]], dpi: int = 200) -> Path:
-    """A scanned document: each page an image of its lines, in a PDF with no text layer."""
-    images = [text_image(lines).convert("RGB") for lines in pages]
+def write_scan_pdf(path: Path, pages: list[list[str]], dpi: int = 200, **kw) -> Path:
+    """A scanned document: each page an image of its lines (`kw` as for text_image), in a PDF with no text layer
+    whose pages measure what the images do at `dpi`."""
+    images = [text_image(lines, **kw).convert("RGB") for lines in pages]
     path.parent.mkdir(parents=True, exist_ok=True)
     images[0].save(str(path), "PDF", resolution=dpi, save_all=True, append_images=images[1:])
     return path

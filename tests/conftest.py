@@ -149,8 +149,9 @@ def make_eml(tmp_path):
 
 @pytest.fixture
 def make_scan_pdf(tmp_path):
-    def make(name: str, pages: list[list[str]]) -> Path:
-        return write_scan_pdf(tmp_path / name, pages)
+    def make(name: str, pages: list[list[str]], **kw) -> Path:
+        # narrower than A4 by default: the same type, fewer pixels to recognise
+        return write_scan_pdf(tmp_path / name, pages, **{"width": 1300, "margin": 60, **kw})
     return make
 
 

@@ -245,6 +245,7 @@ def test_attachments_nested_too_deep(fake_pipeline, tmp_path, make_eml):
 
 
 # ---------------------------------------------------------------- scans and images (OCR)
+@pytest.mark.ocr
 def test_scanned_pdf_is_recognised_with_word_spaces(make_scan_pdf):
     path = make_scan_pdf("signed.pdf", [[SENTENCE, "", "Date: 15 January 2026"],
                                         ["The joint management team meets every month."]])
@@ -256,6 +257,7 @@ def test_scanned_pdf_is_recognised_with_word_spaces(make_scan_pdf):
     assert any("meets every month" in p.text and p.page == 2 for p in result.passages)
 
 
+@pytest.mark.ocr
 def test_a_page_with_a_text_layer_is_read_as_before(make_pdf, make_scan_pdf, tmp_path):
     from pypdf import PdfReader, PdfWriter
 
@@ -270,6 +272,7 @@ def test_a_page_with_a_text_layer_is_read_as_before(make_pdf, make_scan_pdf, tmp
     assert any(SENTENCE in p.text and p.ocr_confidence for p in result.passages if p.page == 2)
 
 
+@pytest.mark.ocr
 def test_a_page_is_recognised_once(make_png, tmp_path, monkeypatch):
     ocr.set_cache_dir(tmp_path / "ocr-cache")
     try:
@@ -283,6 +286,7 @@ def test_a_page_is_recognised_once(make_png, tmp_path, monkeypatch):
     assert SENTENCE in again.passages[0].text and again.passages[0].ocr_confidence == first.passages[0].ocr_confidence
 
 
+@pytest.mark.ocr
 def test_large_scan_is_cut_with_a_reason(make_scan_pdf, monkeypatch):
     monkeypatch.setattr(ocr, "MAX_OCR_PAGES", 1)  # a 300-page scan, in small
     path = make_scan_pdf("big.pdf", [[SENTENCE], ["Second page text here."], ["Third page text here."]])
@@ -292,6 +296,7 @@ def test_large_scan_is_cut_with_a_reason(make_scan_pdf, monkeypatch):
     assert {p.page for p in result.passages} == {1}
 
 
+@pytest.mark.ocr
 def test_photo_without_text_is_skipped(tmp_path):
     from PIL import Image, ImageDraw
 
@@ -306,6 +311,7 @@ def test_photo_without_text_is_skipped(tmp_path):
     assert (result.status, result.error) == ("skipped", "no text found in the image")
 
 
+@pytest.mark.ocr
 def test_image_of_text(make_png):
     result = read_document(make_png("whiteboard.png", ["Actions agreed by the joint management team"]))
     assert result.status == "ok" and result.passages[0].location == "paragraph 1"
