@@ -4,6 +4,7 @@ attachments, scans and images (OCR), legacy and OpenDocument files. Each file en
 from __future__ import annotations
 
 import json
+import time
 import zipfile
 from email import policy
 from email.parser import BytesParser
@@ -419,3 +420,27 @@ def test_attached_message_keeps_its_own_headers(make_eml):
     attached = BytesParser(policy=policy.default).parsebytes(result.attachments[0].data)
     assert result.attachments[0].name == "minutes.eml" and attached["subject"] == "Original minutes"
     assert zipfile.is_zipfile(outer) is False
+
+
+def test_the_watcher_retires_an_email_with_its_attachments(tmp_path, make_eml):
+    from evidence import open_pipeline
+    from evidence.watch import Watcher
+
+    folder = tmp_path / "shared"
+    email = make_eml("shared/notes.eml", "Board notes", "The board notes are attached.",
+                     attachments=[("notes.txt", GOOD_TEXT.encode())])
+    (tmp_path / "db").mkdir()
+    pipeline = open_pipeline(tmp_path / "db" / "evidence.db", model="hash", workers=0)
+    lines = []
+    watcher = Watcher(pipeline, folder, settle=0.1, log=lines.append)
+    assert {o.status for o in watcher.initial_scan()} == {"ok"}
+    assert pipeline.db.execute("select count(*) from documents").fetchone()[0] == 2
+    email.unlink()
+    watcher.notice(email, deleted=True)
+    outcomes = []
+    while watcher.pending:  # handled once the deletion has settled
+        outcomes += watcher.process_ready()
+        time.sleep(0.02)
+    assert [o.status for o in outcomes] == ["removed"]
+    assert pipeline.db.execute("select count(*) from documents").fetchone()[0] == 0
+    assert pipeline.db.execute("select count(*) from document_versions where removed_at is null").fetchone()[0] == 0
