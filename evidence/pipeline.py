@@ -17,7 +17,7 @@ import hashlib
 import shutil
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -363,54 +363,80 @@ class Pipeline:
         skipped when unchanged. `lineage`: (sha, message id) of the email and those it came in, so an email that
         attaches itself, or attachments nested too deep, end with a status instead of recursion. Attachments the
         email no longer has are removed."""
-        outcomes, kept, names = [], set(), set()
+        outcomes, names, pending = [], set(), []
         for attachment in email.attachments:
             name = _unique(attachment.name, names)
             path = Path(f"{email.path}{ATTACHMENT_MARK}{name}")
-            kept.add(stored_path(path))
-            outcomes.extend(self._store_attachment(attachment, name, path, email_id, lineage, force))
+            sha = hashlib.sha256(attachment.data).hexdigest()
+            row = self.documents.lookup(path, "id, sha256, unread_sha256")
+            if row and sha in (row[1], row[2]) and not force:
+                outcomes.append(FileOutcome(path, "unchanged", document_id=row[0]))
+            else:
+                pending.append(_Attached(attachment, name, path, sha))
+        for item, result in zip(pending, self._read_attachments(pending, lineage)):
+            outcomes.extend(self._store_attachment(item, result, email_id, lineage, force))
+        kept = {stored_path(Path(f"{email.path}{ATTACHMENT_MARK}{name}")) for name in names}
         for _, child_path in self.documents.attachments(email_id):
             if child_path not in kept:
                 outcomes.append(self.remove(file_path(child_path)))
         return outcomes
 
-    def _store_attachment(self, attachment: Attachment, name: str, path: Path, email_id: int,
+    def _store_attachment(self, item: _Attached, result: ReadResult, email_id: int,
                           lineage: list[tuple[str | None, str | None]], force: bool) -> list[FileOutcome]:
-        sha = hashlib.sha256(attachment.data).hexdigest()
-        row = self.documents.lookup(path, "id, sha256, unread_sha256")
-        if row and sha in (row[1], row[2]) and not force:
-            return [FileOutcome(path, "unchanged", document_id=row[0])]
-        result = self._read_attachment(attachment, name, path, sha, lineage)
-        self._sizes[path] = len(attachment.data)
-        copy = self.keep_bytes(attachment.data, sha, name) if result.status in ("ok", "partial") else None
-        outcome = self.store(result, sha, parent_id=email_id, copy=copy)
+        self._sizes[item.path] = len(item.attachment.data)
+        readable = result.status in ("ok", "partial")
+        copy = self.keep_bytes(item.attachment.data, item.sha, item.name) if readable else None
+        outcome = self.store(result, item.sha, parent_id=email_id, copy=copy)
         outcomes = [outcome]
-        if result.attachments and outcome.document_id is not None and result.status in ("ok", "partial"):
+        if result.attachments and outcome.document_id is not None and readable:
             outcomes += self.store_attachments(result, outcome.document_id,
-                                               lineage + [(sha, result.metadata.get("message_id"))], force)
+                                               lineage + [(item.sha, result.metadata.get("message_id"))], force)
         return outcomes
 
-    def _read_attachment(self, attachment: Attachment, name: str, path: Path, sha: str,
-                         lineage: list[tuple[str | None, str | None]]) -> ReadResult:
-        fmt = Path(name).suffix.lower().lstrip(".")
-        if reader_for(Path(name)) is None:
-            return ReadResult(path, fmt, "skipped", f"unsupported file type '{Path(name).suffix or name}'")
-        if sha in {s for s, _ in lineage}:
-            return ReadResult(path, fmt, "skipped", "the email attaches itself: not read again")
+    def _read_attachments(self, items: list[_Attached], lineage: list[tuple[str | None, str | None]]
+                          ) -> list[ReadResult]:
+        """One result per attachment: those a reader can read are read together in the reader processes, from
+        their kept copies; the others end with the reason they are not read."""
+        results: list[ReadResult | None] = [self._not_read(item, lineage) for item in items]
+        copies_to_read: dict[Path, list[int]] = {}
+        for i, item in enumerate(items):
+            if results[i] is None:
+                copy = self.keep_bytes(item.attachment.data, item.sha, item.name)
+                if copy is None:
+                    results[i] = ReadResult(item.path, item.format, "failed", "attachment cannot be kept in the files folder")
+                else:
+                    copies_to_read.setdefault(copy, []).append(i)
+        for result in read_documents(list(copies_to_read), workers=self.workers, timeout=self.timeout):
+            for i in copies_to_read.get(result.path, []):
+                results[i] = self._as_attachment(replace(result, metadata=dict(result.metadata)), items[i], lineage)
+        return [r or ReadResult(item.path, item.format, "failed", "attachment was not read")
+                for r, item in zip(results, items)]
+
+    @staticmethod
+    def _not_read(item: _Attached, lineage: list[tuple[str | None, str | None]]) -> ReadResult | None:
+        """Why an attachment is not read at all, as its result; None when it is read."""
+        if reader_for(Path(item.name)) is None:
+            return ReadResult(item.path, item.format, "skipped",
+                              f"unsupported file type '{Path(item.name).suffix or item.name}'")
+        if item.sha in {s for s, _ in lineage}:
+            return ReadResult(item.path, item.format, "skipped", "the email attaches itself: not read again")
         if len(lineage) > MAX_ATTACHMENT_DEPTH:
-            return ReadResult(path, fmt, "skipped",
+            return ReadResult(item.path, item.format, "skipped",
                               f"attachment nested more than {MAX_ATTACHMENT_DEPTH} levels deep: not read")
-        copy = self.keep_bytes(attachment.data, sha, name)
-        if copy is None:
-            return ReadResult(path, fmt, "failed", "attachment cannot be kept: no room in the files folder")
-        result = next(iter(read_documents([copy], workers=self.workers, timeout=self.timeout)))
-        result.path = path
+        return None
+
+    @staticmethod
+    def _as_attachment(result: ReadResult, item: _Attached, lineage: list[tuple[str | None, str | None]]
+                       ) -> ReadResult:
+        """A result read from a kept copy, as the attachment's: its path, and its type told by its own name."""
+        result.path = item.path
         message_id = result.metadata.get("message_id")
         if message_id and message_id in {m for _, m in lineage}:
-            return ReadResult(path, result.format, "skipped", "the email attaches itself: not read again")
-        if result.status in ("ok", "partial"):  # the type is told by the attachment's name, not its copy's
+            return ReadResult(item.path, result.format, "skipped", "the email attaches itself: not read again")
+        if result.status in ("ok", "partial"):
             opening = " ".join(p.text for p in result.passages[:8])[:3000]
-            result.metadata["doc_type"] = infer_doc_type(name, result.metadata.get("title", ""), opening, result.format)
+            result.metadata["doc_type"] = infer_doc_type(item.name, result.metadata.get("title", ""), opening,
+                                                         result.format)
         return result
 
     # The store writes links; code that replaced the pipeline's own `_write_links` (tests that make a write fail
@@ -437,6 +463,19 @@ class Pipeline:
     def removed_under(self, folder: str | Path) -> list[Path]:
         """Documents recorded under a folder whose files are gone (deleted while nobody watched)."""
         return self.documents.removed_under(folder)
+
+
+@dataclass
+class _Attached:
+    """An attachment about to be read: its bytes, its unique name in the email, its path as stored, its hash."""
+    attachment: Attachment
+    name: str
+    path: Path
+    sha: str
+
+    @property
+    def format(self) -> str:
+        return Path(self.name).suffix.lower().lstrip(".")
 
 
 def _unique(name: str, taken: set[str]) -> str:
