@@ -3,6 +3,7 @@ attachments, scans and images (OCR), legacy and OpenDocument files. Each file en
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 import zipfile
@@ -444,3 +445,22 @@ def test_the_watcher_retires_an_email_with_its_attachments(tmp_path, make_eml):
     assert [o.status for o in outcomes] == ["removed"]
     assert pipeline.db.execute("select count(*) from documents").fetchone()[0] == 0
     assert pipeline.db.execute("select count(*) from document_versions where removed_at is null").fetchone()[0] == 0
+
+
+def test_document_pages_link_an_email_and_its_attachments(fake_pipeline, email_folder, db_path):
+    from evidence.serve import build_datasette
+
+    fake_pipeline.ingest([email_folder])
+    docs = _documents(fake_pipeline)
+    ds = build_datasette([db_path])
+
+    def page(doc_id):
+        response = asyncio.run(ds.client.get(f"/evidence/documents/{doc_id}"))
+        assert response.status_code == 200
+        return response.text
+
+    email_page = page(docs["plan.eml"]["id"])
+    assert "Attachments (3)" in email_page and f'/evidence/documents/{docs["plan.docx"]["id"]}"' in email_page
+    assert "damaged Word file" in email_page
+    attachment_page = page(docs["plan.docx"]["id"])
+    assert "Attached to the email" in attachment_page and f'/evidence/documents/{docs["plan.eml"]["id"]}"' in attachment_page
