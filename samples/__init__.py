@@ -13,8 +13,9 @@ from .writers import (
     write_png,
     write_pptx,
     write_scan_pdf,
+    write_xls,
     write_xlsx,
 )
 
 __all__ = ["write_docx", "write_eml", "write_odt", "write_ods", "write_pdf", "write_png", "write_pptx",
-           "write_sample_pack", "write_scan_pdf", "write_xlsx"]
+           "write_sample_pack", "write_scan_pdf", "write_xls", "write_xlsx"]

@@ -255,3 +255,23 @@ def _odf_table(name: str, rows: list[list]):
             row.addElement(cell)
         element.addElement(row)
     return element
+
+
+def write_xls(path: Path, sheets: dict[str, list[list]], when: dt.datetime | None = None) -> Path:
+    """A legacy Excel (.xls, BIFF8) workbook: one sheet per entry, the first row of each its header; a datetime
+    value is written as an Excel date (xlwt, a test and demo dependency)."""
+    import xlwt
+
+    book = xlwt.Workbook()
+    dates = xlwt.easyxf(num_format_str="YYYY-MM-DD")
+    for name, rows in sheets.items():
+        sheet = book.add_sheet(name)
+        for r, values in enumerate(rows):
+            for c, value in enumerate(values):
+                if isinstance(value, dt.datetime):
+                    sheet.write(r, c, value, dates)
+                else:
+                    sheet.write(r, c, value)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    book.save(str(path))
+    return path

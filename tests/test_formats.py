@@ -18,7 +18,7 @@ from evidence import pages
 from evidence.copies import content_type, is_inline
 from ingest import READERS, Reader, ocr, read_document, supported_extensions
 from ingest.mail import html_to_text, without_quotes
-from samples import write_docx, write_ods, write_odt
+from samples import write_docx, write_ods, write_odt, write_xls
 
 SENTENCE = "Signed for and on behalf of the Client, Senior Executive Responsible"
 GOOD_TEXT = "The joint risk register is reviewed every month by both partners and owners are named."
@@ -382,6 +382,19 @@ def test_odt_and_ods(tmp_path):
     result = read_document(ods)
     row = _by_location(result, "sheet Risks, row 2")
     assert row.text == "Risk: Supply chain delay; Owner: JMT; Status: Open" and row.sheet == "Risks"
+
+
+def test_legacy_xls(tmp_path):
+    path = write_xls(tmp_path / "register.xls", {
+        "Risks": [["Risk", "Owner", "Review date"], ["Supply chain delay", "JMT", WHEN], ["Loss of key staff", "SER", "tbc"]],
+        "Notes": [["The register is reviewed monthly by the joint management team."]]})
+    result = read_document(path)
+    assert result.status == "ok", result.error
+    row = _by_location(result, "sheet Risks, row 2")
+    assert row.text == "Risk: Supply chain delay; Owner: JMT; Review date: 2026-01-15 10:00:00" and row.kind == "row"
+    assert row.context == "sheet Risks | columns: Risk, Owner, Review date"
+    assert _by_location(result, "sheet Risks, row 3").text == "Risk: Loss of key staff; Owner: SER"
+    assert any("reviewed monthly" in p.text and p.sheet == "Notes" for p in result.passages)
 
 
 def test_encrypted_odt(tmp_path):
