@@ -188,6 +188,7 @@ def body_passages(text: str, subject: str) -> list[Passage]:
             current = []
     if current:
         blocks.append(" ".join(current))
+    blocks = [b for b in blocks if any(c.isalnum() for c in b)]  # separator lines ("____") say nothing
     return refine([paragraph(b, "body, ", n, context=subject) for n, b in enumerate(blocks, 1)])
 
 

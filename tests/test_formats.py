@@ -17,7 +17,7 @@ from helpers import WHEN, rewrite_zip_member
 from evidence import pages
 from evidence.copies import content_type, is_inline
 from ingest import READERS, Reader, ocr, read_document, supported_extensions
-from ingest.mail import html_to_text, without_quotes
+from ingest.mail import body_passages, html_to_text
 from samples import write_docx, write_ods, write_odt, write_xls
 
 SENTENCE = "Signed for and on behalf of the Client, Senior Executive Responsible"
@@ -127,12 +127,13 @@ def test_html_only_email(make_eml):
 
 @pytest.mark.parametrize("history", [
     "-----Original Message-----\nFrom: Bob\nSent: Monday\nSubject: register",
+    "________________________________\nFrom: Bob Smith\nSent: Monday\nSubject: register",
     "From: Bob Smith <bob@example.org>\nSent: 12 January 2026 10:00\nTo: JMT",
     "On Mon, 12 Jan 2026 at 10:00, Bob Smith <bob@example.org>\nwrote:",
 ])
 def test_quoted_history_is_dropped(history):
     text = f"Our own words stay.\n\n{history}\n\nTheir earlier words go."
-    assert without_quotes(text).strip() == "Our own words stay."
+    assert [p.text for p in body_passages(text, "")] == ["Our own words stay."]
 
 
 def test_html_to_text_keeps_paragraphs():
@@ -477,3 +478,36 @@ def test_document_pages_link_an_email_and_its_attachments(fake_pipeline, email_f
     assert "damaged Word file" in email_page
     attachment_page = page(docs["plan.docx"]["id"])
     assert "Attached to the email" in attachment_page and f'/evidence/documents/{docs["plan.eml"]["id"]}"' in attachment_page
+
+
+class _OutlookMessage:
+    """What extract-msg gives for a saved Outlook email (the writers cannot write .msg files)."""
+
+    subject, sender, to, cc = "Exit strategy", "Ann Lee <ann@example.org>", "JMT <jmt@example.org>", None
+    date, messageId, htmlBody = WHEN, "<exit@example.org>", None
+    body = ("The exit strategy was tested at the joint board and both partners agreed the actions.\r\n\r\n"
+            "-----Original Message-----\r\nFrom: Bob\r\nSent: Monday\r\nPlease test the exit strategy.")
+
+    class _Attachment:
+        def __init__(self, name, data):
+            self.longFilename, self.data = name, data
+
+    attachments = [_Attachment("actions.txt", GOOD_TEXT.encode()), _Attachment("Meeting request", object())]
+
+    def close(self):
+        pass
+
+
+def test_msg_headers_body_and_attachments(tmp_path, monkeypatch):
+    import extract_msg
+
+    monkeypatch.setattr(extract_msg, "openMsg", lambda path: _OutlookMessage())
+    (tmp_path / "exit.msg").write_bytes(OLE_MAGIC + b"\0" * 2048)
+    result = read_document(tmp_path / "exit.msg")
+    assert result.metadata["title"] == "Exit strategy" and result.metadata["author"] == "Ann Lee <ann@example.org>"
+    assert result.metadata["created"].startswith("2026-01-15") and result.metadata["message_id"] == "<exit@example.org>"
+    assert [p.text for p in result.passages] == [
+        "The exit strategy was tested at the joint board and both partners agreed the actions."]
+    assert [(a.name, a.data) for a in result.attachments] == [("actions.txt", GOOD_TEXT.encode())]
+    # an attached Outlook item (not a file) is said, and makes the message partial
+    assert result.status == "partial" and "attachment Meeting request: an attached Outlook item, not read" in result.error
