@@ -9,10 +9,9 @@ from pathlib import Path
 from .chunking import paragraph, refine
 from .excel import MAX_ROWS_PER_SHEET, Row, cell_text, grid_passages
 from .model import DOC, ODS, ODT, ROW, XLS, Passage, ReadError, ReadResult, render_row, short_error
-from .safety import check_office_zip, is_encrypted_package, sniff
+from .safety import KIND_NAMES, check_office_zip, is_encrypted_package, sniff
 
 ODF_TYPES = {ODT: "application/vnd.oasis.opendocument.text", ODS: "application/vnd.oasis.opendocument.spreadsheet"}
-ODF_NAMES = {ODT: "OpenDocument text", ODS: "OpenDocument spreadsheet"}
 MAX_COLUMNS = 1024  # a repeated empty column run (to the sheet's edge) is never expanded
 
 
@@ -87,7 +86,7 @@ def _open_odf(path: Path, fmt: str):
     """An OpenDocument package checked (a zip of the right type, not encrypted) and loaded."""
     from odf.opendocument import load
 
-    name = ODF_NAMES[fmt]
+    name = KIND_NAMES[fmt]
     check_office_zip(path, fmt)
     with zipfile.ZipFile(path) as zf:
         names = set(zf.namelist())

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
-from .model import ReadError, short_error
+from .model import DOCX, ODS, ODT, PDF, PPTX, XLSX, ReadError, short_error
 
 T = TypeVar("T")
 
@@ -21,8 +21,8 @@ OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 ZIP_MAGIC = b"PK\x03\x04"
 PDF_MAGIC = b"%PDF"
 
-KIND_NAMES = {"docx": "Word", "xlsx": "Excel", "pptx": "PowerPoint", "pdf": "PDF", "odt": "OpenDocument text",
-              "ods": "OpenDocument spreadsheet"}
+KIND_NAMES = {DOCX: "Word", XLSX: "Excel", PPTX: "PowerPoint", PDF: "PDF", ODT: "OpenDocument text",
+              ODS: "OpenDocument spreadsheet"}
 # the stream an encrypted Office package is kept in, as its name is written in the OLE directory
 _ENCRYPTED_PACKAGE = "EncryptedPackage".encode("utf-16-le")
 
