@@ -93,7 +93,6 @@ def mappable(text: str, kind: str = "paragraph") -> bool:
     return kind != "comment" and not data_only(text, kind)
 
 
-
 LOW_OCR_CONFIDENCE = 0.6  # recognised text below this mean confidence may be misread: a candidate at most
 
 
