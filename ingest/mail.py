@@ -133,7 +133,9 @@ def _body(message: EmailMessage) -> str:
 
 def _attachments(message: EmailMessage, result: ReadResult) -> list[Attachment]:
     out: list[Attachment] = []
-    parts = list(message.iter_attachments())
+    # pictures the HTML body shows (signature logos, pasted screenshots) are part of the body, not attachments
+    parts = [p for p in message.iter_attachments()
+             if not (p.get("content-id") and p.get_content_disposition() != "attachment")]
     for n, part in enumerate(parts[:MAX_ATTACHMENTS], 1):
         name = part.get_filename() or ""
         if part.get_content_type() == "message/rfc822":

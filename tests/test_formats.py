@@ -511,3 +511,18 @@ def test_msg_headers_body_and_attachments(tmp_path, monkeypatch):
     assert [(a.name, a.data) for a in result.attachments] == [("actions.txt", GOOD_TEXT.encode())]
     # an attached Outlook item (not a file) is said, and makes the message partial
     assert result.status == "partial" and "attachment Meeting request: an attached Outlook item, not read" in result.error
+
+
+def test_pictures_in_the_body_are_not_attachments(tmp_path):
+    from email.message import EmailMessage
+
+    message = EmailMessage()
+    message["From"], message["To"], message["Subject"] = "ann@example.org", "jmt@example.org", "Signed plan"
+    message.set_content("The relationship management plan is signed by both partners.")
+    message.add_alternative('<p>The relationship management plan is signed.</p><img src="cid:logo">', subtype="html")
+    message.get_payload()[1].add_related(b"\x89PNG logo", maintype="image", subtype="png", cid="<logo>")
+    message.add_attachment(GOOD_TEXT.encode(), maintype="text", subtype="plain", filename="plan.txt")
+    (tmp_path / "signed.eml").write_bytes(message.as_bytes())
+    result = read_document(tmp_path / "signed.eml")
+    assert [a.name for a in result.attachments] == ["plan.txt"]
+    assert [p.text for p in result.passages] == ["The relationship management plan is signed by both partners."]
