@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import re
 import statistics
@@ -24,6 +25,11 @@ RENDER_DPI = 200  # enough for 9-point type; more costs time without better text
 MAX_OCR_PAGES = 30  # scanned pages recognised per file: a 300-page scan ends within the per-file time limit
 OCR_SECONDS = 80.0  # and recognition stops after this long on one file (the default per-file limit is 120 s)
 MAX_SIDE = 3000  # pixels: larger images are scaled down before recognition
+# pixels: lines are found on the page scaled to this, and read from the full page (finding them on an A4 page at
+# full size costs twice the time and memory and read no better in our trials)
+DETECT_SIDE = 1600
+# word spaces are looked for above the descenders (a "j" tail reaches under its neighbour), as blank runs this wide
+BAND, SPACE = (0.0, 0.75), 0.18  # shares of the line's height
 MIN_CONFIDENCE = 0.3  # below this a recognised fragment is noise (specks, lines, photos), not text
 CACHE_ENV = "EVIDENCE_OCR_CACHE"
 _ENGINE = None
@@ -71,7 +77,9 @@ def _engine():
     if _ENGINE is None:
         from rapidocr_onnxruntime import RapidOCR
 
-        _ENGINE = RapidOCR()  # loads the bundled models once per process (about a second)
+        # loads the bundled models once per process (about a second). The line-orientation classifier is off: it
+        # turned upright lines of plain type upside down and lost them, and scanned documents stand upright.
+        _ENGINE = RapidOCR(use_cls=False, max_side_len=DETECT_SIDE)
     return _ENGINE
 
 
@@ -107,7 +115,7 @@ def _line(box, text: str, score) -> Line:
 
 def _with_gaps(text: str, box, pixels, boxes=None, chars=None) -> str:
     """The line's text with a space wherever the page shows one the model did not write ("onbehalf" where the
-    page says "on behalf"): a run of blank columns in the line as wide as a word space, between two letters.
+    page says "on behalf"): a run of blank columns in the line as wide as a word space, between two words.
     The recogniser's own character positions are too coarse for this (a wide "m" looks like a gap)."""
     if not boxes or not chars or len(boxes) != len(chars) or "".join(chars) != text or pixels is None:
         return text
@@ -116,30 +124,57 @@ def _with_gaps(text: str, box, pixels, boxes=None, chars=None) -> str:
     crop = pixels[y0:max(ys) + 1, x0:max(xs) + 1]
     if crop.size == 0:
         return text
-    ink = (crop < min(128, int(crop.mean()) - 40)).any(axis=0)  # dark type on a light page
     height = crop.shape[0]
-    starts = [b[0][0] - x0 for b in boxes]
+    # dark type on a light page
+    band = crop[int(height * BAND[0]):max(int(height * BAND[1]), int(height * BAND[0]) + 1)]
+    ink = (band < min(128, int(crop.mean()) - 40)).any(axis=0)
+    inked = ink.nonzero()[0]
+    if len(inked) < 2:
+        return text
+    starts, ends = _aligned([b[0][0] - x0 for b in boxes], [b[1][0] - x0 for b in boxes], inked[0], inked[-1])
+    advance = statistics.median([b - a for a, b in zip(starts, starts[1:])] or [height / 2])
+    # where the model puts the boundary between each character and the one before it
+    bounds = [(ends[k - 1] + starts[k]) / 2 for k in range(1, len(chars))]
     out, breaks = list(chars), set()
-    for gap_end in _blank_runs(ink, max(4, int(height * 0.18))):
-        i = min(range(len(starts)), key=lambda k: abs(starts[k] - gap_end))  # the character the gap ends at
-        if 0 < i and (chars[i - 1].isalpha() or chars[i - 1] in ",;:") and chars[i].isalpha():
+    # a word space is wider than the line's usual gap between letters, and than a share of its height
+    letters = statistics.median([b - a for a, b in _blank_runs(ink, 1)] or [0])
+    for gap_start, gap_end in _blank_runs(ink, max(3, int(height * SPACE), math.ceil(letters * 1.6))):
+        # the model's character positions are approximate: a space it wrote near the gap is this gap's
+        if any(chars[k] == " " and gap_start - advance <= starts[k] <= gap_end + advance for k in range(len(chars))):
+            continue
+        centre = (gap_start + gap_end) / 2
+        i = 1 + min(range(len(bounds)), key=lambda k: abs(bounds[k] - centre)) if bounds else 0
+        # only where the model's boundary lies in the gap: elsewhere its positions are too far off to trust
+        inside = 0 < i and abs(bounds[i - 1] - centre) <= (gap_end - gap_start) / 2 + advance / 3
+        before, after = chars[i - 1], chars[i]
+        figures = before.isdigit() and after.isdigit()  # a narrow "1" leaves room around it: never split a number
+        if inside and not figures and (before.isalnum() or before in ",;:") and after.isalnum():
             breaks.add(i)
     for i in sorted(breaks, reverse=True):
         out.insert(i, " ")
     return "".join(out)
 
 
-def _blank_runs(ink, width: int) -> list[int]:
-    """Where each run of at least `width` blank columns between inked ones ends."""
-    ends, run, seen_ink = [], 0, False
+def _aligned(starts: list[float], ends: list[float], first: int, last: int) -> tuple[list[float], list[float]]:
+    """The model's character positions stretched onto the line's ink (they drift along a long line)."""
+    low, high = starts[0], ends[-1]
+    if high <= low:
+        return starts, ends
+    scale = (last - first) / (high - low)
+    return [first + (x - low) * scale for x in starts], [first + (x - low) * scale for x in ends]
+
+
+def _blank_runs(ink, width: int) -> list[tuple[int, int]]:
+    """(first, end) of each run of at least `width` blank columns between inked ones."""
+    runs, run, seen_ink = [], 0, False
     for x, inked in enumerate(ink):
         if inked:
             if seen_ink and run >= width:
-                ends.append(x)
+                runs.append((x - run, x))
             run, seen_ink = 0, True
         else:
             run += 1
-    return ends
+    return runs
 
 
 _RUN_ON = re.compile(r"(?<=[a-z])(?=[A-Z][a-z])")
