@@ -30,7 +30,7 @@ MAX_SIDE = 3000  # pixels: larger images are scaled down before recognition
 DETECT_SIDE = 1600
 # word spaces are looked for above the descenders (a "j" tail reaches under its neighbour), as blank runs this wide
 BAND, SPACE = (0.0, 0.75), 0.18  # shares of the line's height
-MIN_CONFIDENCE = 0.3  # below this a recognised fragment is noise (specks, lines, photos), not text
+MIN_CONFIDENCE = 0.5  # below this a recognised fragment is noise (specks, rules, photos), not text
 CACHE_ENV = "EVIDENCE_OCR_CACHE"
 _ENGINE = None
 _cache_dir: Path | None = None
@@ -92,7 +92,7 @@ def recognise(image) -> list[Line]:
         return cached
     import numpy as np
 
-    found, _ = _engine()(np.asarray(image), return_word_box=True)
+    found, _ = _engine()(np.asarray(image), return_word_box=True, text_score=MIN_CONFIDENCE)
     gray = np.asarray(image.convert("L"))
     lines = [_line(box, _with_gaps(text, box, gray, *extra[:2]), score) for box, text, score, *extra in (found or [])]
     lines = [line for line in lines if line.text and line.confidence >= MIN_CONFIDENCE]
