@@ -15,7 +15,7 @@ import sqlite_utils
 
 from ingest import DOC_TYPE_LABELS
 from mapping import MappingConfig, Profiles, build_profiles, map_passages
-from mapping.noise import mappable
+from mapping.noise import low_confidence, mappable
 from standards import Catalogue
 
 from .db import get_setting, refresh_coverage, set_setting, write_transaction
@@ -94,7 +94,18 @@ class PassageMapper:
                              raw_context_vectors=raw_context_vectors)
         for link in links:
             link.passage = picked[link.passage]
-        return links
+        return _low_confidence_as_candidates(links, passages)
+
+
+def _low_confidence_as_candidates(links: list, passages) -> list:
+    """Recognised text of low confidence may be misread: stored and searchable, a candidate for review at most,
+    never evidence on its own; the candidate's `why` says so."""
+    for link in links:
+        reason = low_confidence(getattr(passages[link.passage], "ocr_confidence", None))
+        if reason and link.kind == "evidence":
+            link.kind, link.rank = "candidate", None
+            link.why["not_evidence"] = reason
+    return links
 
 
 class _Stored:
@@ -102,6 +113,7 @@ class _Stored:
 
     def __init__(self, row: dict):
         self.text, self.context, self.kind = row["text"], row["context"] or "", row["kind"]
+        self.ocr_confidence = row.get("ocr_confidence")
 
 
 def config_stamp(config: MappingConfig) -> str:

@@ -22,8 +22,16 @@ CONTENT_TYPES = {
     ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     ".xlsm": "application/vnd.ms-excel.sheet.macroEnabled.12",
     ".txt": TEXT, ".text": TEXT, ".md": TEXT, ".markdown": TEXT, ".csv": TEXT, ".tsv": TEXT,
+    ".pptx": "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+    ".pptm": "application/vnd.ms-powerpoint.presentation.macroEnabled.12",
+    ".xls": "application/vnd.ms-excel", ".doc": "application/msword",
+    ".odt": "application/vnd.oasis.opendocument.text", ".ods": "application/vnd.oasis.opendocument.spreadsheet",
+    # emails download: a browser would render their HTML (and its remote images); a mail client opens them
+    ".eml": "message/rfc822", ".msg": "application/vnd.ms-outlook",
+    ".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".tif": "image/tiff", ".tiff": "image/tiff",
 }
-INLINE = {".pdf", ".txt", ".text", ".md", ".markdown", ".csv", ".tsv"}  # what a browser shows safely itself
+# what a browser shows safely itself (raster images carry no script; TIFF most browsers cannot show)
+INLINE = {".pdf", ".txt", ".text", ".md", ".markdown", ".csv", ".tsv", ".png", ".jpg", ".jpeg"}
 
 # a SHA-256 in hex and a short lower-case suffix: nothing in a name can step out of the files folder
 _NAME = re.compile(r"^[0-9a-f]{64}(\.[a-z0-9]{1,10})?$")
@@ -47,5 +55,5 @@ def content_type(name: str) -> str | None:
 
 
 def is_inline(name: str) -> bool:
-    """Whether a browser shows the copy itself (PDF and plain text) rather than downloading it."""
+    """Whether a browser shows the copy itself (PDF, plain text, images) rather than downloading it."""
     return Path(name).suffix.lower() in INLINE

@@ -164,6 +164,14 @@ def m010_copy_name(db: sqlite_utils.Database) -> None:
 
 
 @migrations()
+def m011_attachments(db: sqlite_utils.Database) -> None:
+    # An email's attachments are documents of their own, linked to the email they came in: they are
+    # re-read, moved and removed with it, and each page names the other.
+    db["documents"].add_column("parent_id", int)
+    db["documents"].create_index(["parent_id"])
+
+
+@migrations()
 def m012_assessment_reviews(db: sqlite_utils.Database) -> None:
     # assessors' answers on the assessed frameworks (OGC, mutuality, ACOP, trust behaviours): keyed by requirement
     # id, and party where both organisations score, so they survive re-ingestion; history kept, latest counts.
@@ -182,3 +190,10 @@ def m012_assessment_reviews(db: sqlite_utils.Database) -> None:
         )""")
     db["assessment_reviews"].create_index(["requirement_id", "party"])
     db["assessment_reviews"].create_index(["framework"])
+
+
+@migrations()
+def m013_ocr_confidence(db: sqlite_utils.Database) -> None:
+    # Text recognised from a scan carries the recogniser's mean confidence; text read from a text layer has none.
+    # Low-confidence text is stored and searchable, never claimed as evidence on its own.
+    db["passages"].add_column("ocr_confidence", float)

@@ -133,16 +133,27 @@ where p.document_id = ? group by e.requirement_id order by r.framework, r.positi
 """
 
 
+ATTACHMENTS_OF = """
+select id, name, format, status, error, passage_count from documents where parent_id = ? order by id
+"""
+ATTACHED_TO = """
+select e.id, e.name, e.title, e.author, e.document_date from documents d join documents e on e.id = d.parent_id
+where d.id = ?
+"""
+
+
 def document_detail(conn: sqlite3.Connection, document_id: str | int) -> dict:
-    """Which requirements a document evidences (with how many of its passages), its versions, and a newer
-    version that could not be read."""
+    """Which requirements a document evidences (with how many of its passages), its versions, a newer
+    version that could not be read, the attachments an email brought and the email an attachment came in."""
     rows = _dicts(conn, DOCUMENT_REQUIREMENTS, [document_id])
     unread = _dicts(conn, "select unread_error, unread_at from documents where id = ? and unread_sha256 is not null",
                     [document_id])
     versions = _dicts(conn, "select id, status, error, passage_count, ingested_at, replaced_at from document_versions "
                             "where document_id = ? order by id", [document_id])
+    email = _dicts(conn, ATTACHED_TO, [document_id])
     return {"requirements": rows, "document_id": document_id, "unread": unread[0] if unread else None,
-            "versions": versions, "comparable": sum(v["status"] in ("ok", "partial") for v in versions) > 1}
+            "versions": versions, "comparable": sum(v["status"] in ("ok", "partial") for v in versions) > 1,
+            "attachments": _dicts(conn, ATTACHMENTS_OF, [document_id]), "attached_to": email[0] if email else None}
 
 
 def why_text(raw: str | None) -> str:

@@ -13,16 +13,17 @@ done, so a failure or a kill leaves no half-written document and readers are nev
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 import sqlite_utils
 
-from ingest import ReadResult, is_ignorable
+from ingest import Attachment, ReadResult, infer_doc_type, is_ignorable, ocr, reader_for
 from ingest.batch import DEFAULT_TIMEOUT, read_documents
 from mapping import Embedder, MappingConfig, Profiles
 from standards import Catalogue
@@ -43,7 +44,7 @@ from .files import (
     stored_path,
     survey,
 )
-from .store import DocumentStore
+from .store import ATTACHMENT_MARK, DocumentStore
 
 # names tests and tools import from here
 __all__ = ["Pipeline", "FileOutcome", "IngestReport", "IngestError", "Unread", "survey", "discover", "sha256_file",
@@ -52,6 +53,7 @@ __all__ = ["Pipeline", "FileOutcome", "IngestReport", "IngestError", "Unread", "
 EMBED_BATCH = 512  # passages read before one encoder call: large, length-sorted batches keep the model busy
 COVERAGE_EVERY = 60.0  # seconds between coverage refreshes during a long ingestion (always one at the end)
 INCREMENTAL_DOCUMENTS = 20  # up to this many documents stored, coverage is refreshed for what they touched only
+MAX_ATTACHMENT_DEPTH = 3  # an attachment of an attachment of an attachment is read; one level deeper is not
 
 
 @dataclass
@@ -124,6 +126,10 @@ class Pipeline:
         self.mapper = PassageMapper(db, catalogue, self.embeddings, self.config)
         self._coverage = _CoverageDebt()
         self._sizes: dict[Path, int] = {}  # a file's size counted with the hash that matched its text
+        self._force = False  # the ingest in progress reads everything again, attachments too
+        # recognised (OCR) pages are cached beside the kept copies: a page whose image has not changed is never
+        # recognised twice, also by the reader processes, which inherit the setting
+        ocr.set_cache_dir(self.files_dir / "ocr")
 
     # ------------------------------------------------------------------ catalogue and embeddings
     @property
@@ -165,6 +171,7 @@ class Pipeline:
         """Ingest files and folders; unchanged files are recognised by content hash and not read again. Every path
         that cannot be read is recorded with the reason; links out of a folder are followed only if asked."""
         self.sync_catalogue()
+        self._force = force
         # left stale by a run that was killed before its refresh: the next refresh must cover everything
         self._coverage.stale_at_start = get_setting(self.db, "coverage_stale", "0") != "0"
         files, unread = survey(paths, follow_links)
@@ -247,7 +254,12 @@ class Pipeline:
                                                 r.metadata.get("doc_type", "other"))]
         with self.embeddings.batch(strings):  # store() finds every vector of the batch in memory
             for result in results:
-                self._report(report, on_result, self.store(result, shas[result.path]))
+                outcome = self.store(result, shas[result.path])
+                self._report(report, on_result, outcome)
+                if outcome.document_id is not None and result.status in ("ok", "partial"):
+                    lineage = [(shas[result.path], result.metadata.get("message_id"))]
+                    for child in self.store_attachments(result, outcome.document_id, lineage, self._force):
+                        self._report(report, on_result, child)
         results.clear()
         if self._coverage.due():
             self.refresh_coverage_if_stale()
@@ -273,15 +285,18 @@ class Pipeline:
             return FileOutcome(path, "unchanged", "moved from an earlier path", document_id=moved), sha
         return None, sha
 
-    def store(self, result: ReadResult, sha: str | None) -> FileOutcome:
-        """Embed and map the passages, then write the document in one transaction."""
+    def store(self, result: ReadResult, sha: str | None, parent_id: int | None = None,
+              copy: Path | None = None) -> FileOutcome:
+        """Embed and map the passages, then write the document in one transaction. An attachment comes with its
+        email's id and the copy its bytes were kept in."""
         started = time.monotonic()
-        if is_ignorable(result.path):
+        if is_ignorable(result.path) and parent_id is None:
             return FileOutcome(result.path, "skipped", "lock or temporary file")
         kept = self._keep_readable_version(result, sha)
         if kept is not None:
             return kept
-        copy_path = self.keep_copy(result.path, sha) if result.status in ("ok", "partial") else None
+        readable = result.status in ("ok", "partial")
+        copy_path = (copy or self.keep_copy(result.path, sha)) if readable else None
         passages = result.passages
         doc_type = result.metadata.get("doc_type", "other")
         links = self.mapper.map(passages, result.metadata.get("title", ""), doc_type) if passages else []
@@ -289,8 +304,9 @@ class Pipeline:
         if existing:
             self._coverage.touched.update(self.documents.linked_requirements(existing[0]))
         self._coverage.stored += 1
-        size = self._sizes.pop(result.path, None) or _size(result.path)
-        doc_id, touched = self.documents.write(result, sha, copy_path.name if copy_path else None, size, links)
+        size = self._sizes.pop(result.path, None) or _size(copy or result.path)
+        doc_id, touched = self.documents.write(result, sha, copy_path.name if copy_path else None, size, links,
+                                               parent_id)
         self._coverage.touched.update(touched)
         return FileOutcome(result.path, result.status, result.error, len(passages),
                            sum(lk.kind == "evidence" for lk in links), time.monotonic() - started, doc_id)
@@ -326,6 +342,105 @@ class Pipeline:
             tmp.replace(target)
         return target
 
+    def keep_bytes(self, data: bytes, sha: str, name: str) -> Path | None:
+        """A content-addressed copy of bytes that have no file of their own (an email's attachment)."""
+        target = copies.copy_path(self.files_dir, copies.copy_name(sha, name))
+        if target is None:
+            return None
+        if not target.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            tmp = target.with_suffix(target.suffix + ".tmp")
+            try:
+                tmp.write_bytes(data)
+            except OSError:
+                return None
+            tmp.replace(target)
+        return target
+
+    # ------------------------------------------------------------------ attachments
+    def store_attachments(self, email: ReadResult, email_id: int, lineage: list[tuple[str | None, str | None]],
+                          force: bool = False) -> list[FileOutcome]:
+        """An email's attachments, each stored as a document of its own at `<email path>#attachment/<name>`,
+        linked to the email: read from a kept copy of its bytes (in the reader processes, with their time limit),
+        skipped when unchanged. `lineage`: (sha, message id) of the email and those it came in, so an email that
+        attaches itself, or attachments nested too deep, end with a status instead of recursion. Attachments the
+        email no longer has are removed."""
+        outcomes, names, pending = [], set(), []
+        for attachment in email.attachments:
+            name = _unique(attachment.name, names)
+            path = Path(f"{email.path}{ATTACHMENT_MARK}{name}")
+            sha = hashlib.sha256(attachment.data).hexdigest()
+            row = self.documents.lookup(path, "id, sha256, unread_sha256")
+            if row and sha in (row[1], row[2]) and not force:
+                outcomes.append(FileOutcome(path, "unchanged", document_id=row[0]))
+            else:
+                pending.append(_Attached(attachment, name, path, sha))
+        for item, result in zip(pending, self._read_attachments(pending, lineage)):
+            outcomes.extend(self._store_attachment(item, result, email_id, lineage, force))
+        kept = {stored_path(Path(f"{email.path}{ATTACHMENT_MARK}{name}")) for name in names}
+        for _, child_path in self.documents.attachments(email_id):
+            if child_path not in kept:
+                outcomes.append(self.remove(file_path(child_path)))
+        return outcomes
+
+    def _store_attachment(self, item: _Attached, result: ReadResult, email_id: int,
+                          lineage: list[tuple[str | None, str | None]], force: bool) -> list[FileOutcome]:
+        self._sizes[item.path] = len(item.attachment.data)
+        readable = result.status in ("ok", "partial")
+        copy = self.keep_bytes(item.attachment.data, item.sha, item.name) if readable else None
+        outcome = self.store(result, item.sha, parent_id=email_id, copy=copy)
+        outcomes = [outcome]
+        if result.attachments and outcome.document_id is not None and readable:
+            outcomes += self.store_attachments(result, outcome.document_id,
+                                               lineage + [(item.sha, result.metadata.get("message_id"))], force)
+        return outcomes
+
+    def _read_attachments(self, items: list[_Attached], lineage: list[tuple[str | None, str | None]]
+                          ) -> list[ReadResult]:
+        """One result per attachment: those a reader can read are read together in the reader processes, from
+        their kept copies; the others end with the reason they are not read."""
+        results: list[ReadResult | None] = [self._not_read(item, lineage) for item in items]
+        copies_to_read: dict[Path, list[int]] = {}
+        for i, item in enumerate(items):
+            if results[i] is None:
+                copy = self.keep_bytes(item.attachment.data, item.sha, item.name)
+                if copy is None:
+                    results[i] = ReadResult(item.path, item.format, "failed", "attachment cannot be kept in the files folder")
+                else:
+                    copies_to_read.setdefault(copy, []).append(i)
+        for result in read_documents(list(copies_to_read), workers=self.workers, timeout=self.timeout):
+            for i in copies_to_read.get(result.path, []):
+                results[i] = self._as_attachment(replace(result, metadata=dict(result.metadata)), items[i], lineage)
+        return [r or ReadResult(item.path, item.format, "failed", "attachment was not read")
+                for r, item in zip(results, items)]
+
+    @staticmethod
+    def _not_read(item: _Attached, lineage: list[tuple[str | None, str | None]]) -> ReadResult | None:
+        """Why an attachment is not read at all, as its result; None when it is read."""
+        if reader_for(Path(item.name)) is None:
+            return ReadResult(item.path, item.format, "skipped",
+                              f"unsupported file type '{Path(item.name).suffix or item.name}'")
+        if item.sha in {s for s, _ in lineage}:
+            return ReadResult(item.path, item.format, "skipped", "the email attaches itself: not read again")
+        if len(lineage) > MAX_ATTACHMENT_DEPTH:
+            return ReadResult(item.path, item.format, "skipped",
+                              f"attachment nested more than {MAX_ATTACHMENT_DEPTH} levels deep: not read")
+        return None
+
+    @staticmethod
+    def _as_attachment(result: ReadResult, item: _Attached, lineage: list[tuple[str | None, str | None]]
+                       ) -> ReadResult:
+        """A result read from a kept copy, as the attachment's: its path, and its type told by its own name."""
+        result.path = item.path
+        message_id = result.metadata.get("message_id")
+        if message_id and message_id in {m for _, m in lineage}:
+            return ReadResult(item.path, result.format, "skipped", "the email attaches itself: not read again")
+        if result.status in ("ok", "partial"):
+            opening = " ".join(p.text for p in result.passages[:8])[:3000]
+            result.metadata["doc_type"] = infer_doc_type(item.name, result.metadata.get("title", ""), opening,
+                                                         result.format)
+        return result
+
     # ------------------------------------------------------------------ removal
     def remove(self, path: str | Path) -> FileOutcome:
         """A deleted file: its evidence stops counting now and stays in history with the time of removal."""
@@ -340,6 +455,29 @@ class Pipeline:
     def removed_under(self, folder: str | Path) -> list[Path]:
         """Documents recorded under a folder whose files are gone (deleted while nobody watched)."""
         return self.documents.removed_under(folder)
+
+
+@dataclass
+class _Attached:
+    """An attachment about to be read: its bytes, its unique name in the email, its path as stored, its hash."""
+    attachment: Attachment
+    name: str
+    path: Path
+    sha: str
+
+    @property
+    def format(self) -> str:
+        return Path(self.name).suffix.lower().lstrip(".")
+
+
+def _unique(name: str, taken: set[str]) -> str:
+    """An attachment's name, numbered when the email already has one of that name (image001.png twice)."""
+    stem, suffix, n, candidate = Path(name).stem, Path(name).suffix, 1, name
+    while candidate in taken:
+        n += 1
+        candidate = f"{stem} ({n}){suffix}"
+    taken.add(candidate)
+    return candidate
 
 
 def _size(path: Path) -> int | None:

@@ -26,6 +26,7 @@ from .embeddings import text_hash
 from .files import display_name, document_family, file_path, stored_path
 
 _LINKED_TABLES = ("evidence", "candidates")
+ATTACHMENT_MARK = "#attachment/"  # an attachment's path: its email's path, this, and its own name
 
 
 class DocumentStore:
@@ -47,8 +48,10 @@ class DocumentStore:
                                [stored_path(path)]).fetchone()
 
     def moved_from(self, sha: str) -> int | None:
-        """The document with these bytes whose file is gone from its recorded path: the same file, moved."""
-        for doc_id, old in self.db.execute("select id, path from documents where sha256 = ?", [sha]).fetchall():
+        """The document with these bytes whose file is gone from its recorded path: the same file, moved. An
+        attachment has no file of its own: the same bytes saved beside its email are a document of their own."""
+        for doc_id, old in self.db.execute("select id, path from documents where sha256 = ? and parent_id is null",
+                                           [sha]).fetchall():
             if not file_path(old).exists():
                 return doc_id
         return None
@@ -56,7 +59,9 @@ class DocumentStore:
     def removed_under(self, folder: str | Path) -> list[Path]:
         """Documents recorded under a folder whose files are gone (deleted while nobody watched)."""
         prefix = stored_path(Path(folder).resolve()).rstrip("/") + "/"
-        rows = self.db.execute("select path from documents where substr(path, 1, ?) = ?", [len(prefix), prefix])
+        # attachments have no file of their own: they go when their email goes
+        rows = self.db.execute("select path from documents where substr(path, 1, ?) = ? and parent_id is null",
+                               [len(prefix), prefix])
         # lexists: a dangling link recorded as skipped is still there, not removed
         return [file_path(p) for p, in rows if not os.path.lexists(file_path(p))]
 
@@ -73,11 +78,11 @@ class DocumentStore:
 
     # ------------------------------------------------------------------ writing, one transaction each
     def write(self, result: ReadResult, sha: str | None, copy_name: str | None, size: int | None,
-              links: list) -> tuple[int, set[str]]:
+              links: list, parent_id: int | None = None) -> tuple[int, set[str]]:
         """A document with its new version, passages and links (the version it replaces archived first);
-        returns its id and the requirements its links point to."""
+        returns its id and the requirements its links point to. `parent_id`: the email an attachment came in."""
         with write_transaction(self.db.conn):
-            doc_id = self._write_document(result, sha, copy_name, size)
+            doc_id = self._write_document(result, sha, copy_name, size, parent_id)
             ids = self._write_passages(doc_id, result.passages)
             touched = self._write_links(ids, links)
             set_setting(self.db, "coverage_stale", "1")  # in the same transaction: a crash leaves it set
@@ -91,17 +96,36 @@ class DocumentStore:
                 "document_id": doc_id, "path": stored_path(result.path), "name": display_name(result.path),
                 "sha256": sha, "status": result.status, "error": error, "passage_count": 0, "ingested_at": _now()})
 
+    def attachments(self, doc_id: int) -> list[tuple[int, str]]:
+        """(id, path) of the documents that came attached to this one."""
+        return self.db.execute("select id, path from documents where parent_id = ? order by id", [doc_id]).fetchall()
+
     def move(self, doc_id: int, path: Path) -> None:
-        """The same bytes found at a new path: the document and its current version follow them."""
+        """The same bytes found at a new path: the document and its current version follow them, and so do the
+        paths of its attachments."""
+        old = self.db.execute("select path from documents where id = ?", [doc_id]).fetchone()[0]
         with write_transaction(self.db.conn):
+            self._move_attachments(doc_id, old, stored_path(path))
             self.db["documents"].update(doc_id, {"path": stored_path(path), "name": display_name(path),
                                                  "family": document_family(display_name(path))})
             self.db.execute("update document_versions set path = ?, name = ? where id = "
                             "(select version_id from documents where id = ?)",
                             [stored_path(path), display_name(path), doc_id])
 
+    def _move_attachments(self, doc_id: int, old: str, new: str) -> None:
+        for child_id, child_path in self.attachments(doc_id):
+            if child_path.startswith(old + ATTACHMENT_MARK):
+                moved = new + child_path[len(old):]
+                self._move_attachments(child_id, child_path, moved)
+                self.db["documents"].update(child_id, {"path": moved})
+                self.db.execute("update document_versions set path = ? where id = "
+                                "(select version_id from documents where id = ?)", [moved, child_id])
+
     def remove(self, doc_id: int) -> None:
-        """A deleted file: its evidence stops counting now and stays in history with the time of removal."""
+        """A deleted file: its evidence stops counting now and stays in history with the time of removal; the
+        attachments it brought go with it."""
+        for child_id, _ in self.attachments(doc_id):
+            self.remove(child_id)
         touched = self.linked_requirements(doc_id)
         with write_transaction(self.db.conn):
             self._archive(doc_id, "removed_at")
@@ -119,7 +143,8 @@ class DocumentStore:
         return len(links)
 
     # ------------------------------------------------------------------ inside a transaction
-    def _write_document(self, result: ReadResult, sha: str | None, copy_name: str | None, size: int | None) -> int:
+    def _write_document(self, result: ReadResult, sha: str | None, copy_name: str | None, size: int | None,
+                        parent_id: int | None = None) -> int:
         existing = self.lookup(result.path)
         if existing:
             self._archive(existing[0], "replaced_at")
@@ -136,6 +161,7 @@ class DocumentStore:
             "metadata": json.dumps({k: v for k, v in meta.items() if k not in ("title", "author", "created", "modified")}),
             "ingested_at": _now(), "family": document_family(display_name(result.path)),
             "copy_name": copy_name,  # what the source link serves
+            "parent_id": parent_id,
         }
         # a new document never takes an id that history already gives to another one
         row["id"] = existing[0] if existing else self.db.execute(
@@ -188,6 +214,7 @@ class DocumentStore:
             ids.append(table.insert({
                 "document_id": doc_id, "text": p.text, "location": p.location, "context": p.context,
                 "kind": p.kind, "page": p.page, "sheet": p.sheet, "row": p.row, "text_hash": text_hash(p.text),
+                "ocr_confidence": p.ocr_confidence,
             }).last_pk)
         return ids
 

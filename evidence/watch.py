@@ -192,7 +192,8 @@ class Watcher:
             o.seconds = (time.monotonic() - started) / len(outcomes)  # reading, embedding and storing
             if o.status == "unchanged" and o.error != "moved from an earlier path":
                 continue
-            action = {"unchanged": "moved"}.get(o.status) or ("modified" if known.get(o.path) else "added")
+            action = {"unchanged": "moved", "removed": "deleted"}.get(o.status) or (
+                "modified" if known.get(o.path) else "added")
             self._log_event(action, o)
         return outcomes
 

@@ -13,31 +13,37 @@ from pathlib import Path
 
 from .doctype import DOC_TYPE_LABELS, DOC_TYPES, infer_doc_type
 from .excel import ExcelReader
-from .model import STATUSES, Passage, ReadError, ReadResult
+from .image import ImageReader
+from .legacy import DocReader, OdsReader, OdtReader, XlsReader
+from .mail import EmlReader, MsgReader
+from .model import KINDS, STATUSES, Attachment, Passage, Reader, ReadError, ReadResult
 from .pdf import PdfReader
+from .powerpoint import PowerPointReader
 from .safety import MAX_FILE_BYTES, check_size
 from .text import CsvReader, MarkdownReader, TextReader
 from .text_clean import clean_text, printable
 from .word import WordReader
 
 __all__ = [
-    "DOC_TYPES", "DOC_TYPE_LABELS", "STATUSES", "Passage", "ReadError", "ReadResult",
+    "DOC_TYPES", "DOC_TYPE_LABELS", "KINDS", "STATUSES", "Attachment", "Passage", "Reader", "ReadError", "ReadResult",
     "READERS", "reader_for", "read_document", "is_ignorable", "supported_extensions", "fingerprint",
     "infer_doc_type", "clean_text", "printable",
 ]
 
 logging.getLogger("pypdf").setLevel(logging.ERROR)  # recoverable damage is reported through the status
 
-READERS = {r.format: r for r in (WordReader(), ExcelReader(), PdfReader(), TextReader(),
-                                   MarkdownReader(), CsvReader())}
+READERS: dict[str, Reader] = {r.format: r for r in (
+    WordReader(), ExcelReader(), PdfReader(), TextReader(), MarkdownReader(), CsvReader(), PowerPointReader(),
+    EmlReader(), MsgReader(), ImageReader(), XlsReader(), OdsReader(), OdtReader(), DocReader())}
 _BY_EXTENSION = {ext: r for r in READERS.values() for ext in r.extensions}
 
 
 def supported_extensions() -> list[str]:
+    """Every file suffix a reader is registered for, lower case with the dot."""
     return sorted(_BY_EXTENSION)
 
 
-def reader_for(path: Path):
+def reader_for(path: Path) -> Reader | None:
     return _BY_EXTENSION.get(path.suffix.lower())
 
 

@@ -9,7 +9,9 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
-from .model import Passage
+from .model import PARAGRAPH, Passage, is_placeholder
+
+__all__ = ["paragraph", "refine", "is_placeholder"]
 
 MIN_CHARS = 40  # below this a paragraph rarely carries meaning on its own
 MAX_CHARS = 900
@@ -36,12 +38,12 @@ def refine(passages: list[Passage]) -> list[Passage]:
             merged.append(p)
     out: list[Passage] = []
     for p in merged:
-        out.extend(_split(p) if len(p.text) > MAX_CHARS and p.kind == "paragraph" else [p])
+        out.extend(_split(p) if len(p.text) > MAX_CHARS and p.kind == PARAGRAPH else [p])
     return out
 
 
 def _mergeable(prev: Passage, cur: Passage) -> bool:
-    if prev.kind != "paragraph" or cur.kind != "paragraph":
+    if prev.kind != PARAGRAPH or cur.kind != PARAGRAPH:
         return False
     if prev.anchor is None or cur.anchor is None or prev.context != cur.context:
         return False
@@ -75,8 +77,16 @@ def _is_fragment(p: Passage) -> bool:
 def _merge(prev: Passage, cur: Passage) -> Passage:
     prefix, first, _ = prev.anchor  # type: ignore[misc]
     last = cur.anchor[2]  # type: ignore[index]
-    return replace(prev, text=f"{prev.text}\n{cur.text}",
-                   location=f"{prefix}paragraphs {first}-{last}", anchor=(prefix, first, last))
+    return replace(prev, text=f"{prev.text}\n{cur.text}", location=f"{prefix}paragraphs {first}-{last}",
+                   anchor=(prefix, first, last), ocr_confidence=_mean_confidence(prev, cur))
+
+
+def _mean_confidence(a: Passage, b: Passage) -> float | None:
+    """Recognised text merged: the confidence of the whole, weighted by the length of each part."""
+    if a.ocr_confidence is None or b.ocr_confidence is None:
+        return a.ocr_confidence if b.ocr_confidence is None else b.ocr_confidence
+    total = len(a.text) + len(b.text)
+    return round((a.ocr_confidence * len(a.text) + b.ocr_confidence * len(b.text)) / max(1, total), 3)
 
 
 def _split(p: Passage) -> list[Passage]:
@@ -92,11 +102,3 @@ def _split(p: Passage) -> list[Passage]:
     if len(parts) == 1:
         return [p]
     return [replace(p, text=t, location=f"{p.location}, part {i}") for i, t in enumerate(parts, 1)]
-
-
-_PLACEHOLDER = re.compile(r"^\s*(?:[-–—.]+|n/?a|none|nil|tbc|tba|\?)\s*$", re.I)
-
-
-def is_placeholder(value: str) -> bool:
-    """A cell that says nothing ("-", "n/a", "none", "tbc"): rendered rows leave it out."""
-    return bool(_PLACEHOLDER.match(value))

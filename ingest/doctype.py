@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from .model import SPREADSHEET_FORMATS
+
 DOC_TYPES = ("contract", "rmp", "minutes", "register", "policy", "procedure", "report", "charter", "other")
 DOC_TYPE_LABELS = {
     "contract": "Contract", "rmp": "Relationship management plan", "minutes": "Minutes",
@@ -33,7 +35,7 @@ def infer_doc_type(filename: str, title: str = "", opening: str = "", fmt: str =
         scores[doc_type] += weight * 2 * bool(rx.search(name))
         scores[doc_type] += weight * 1.5 * bool(rx.search(title or ""))
         scores[doc_type] += weight * 0.5 * min(3, len(rx.findall(opening or "")))
-    if fmt in ("xlsx", "csv"):
+    if fmt in SPREADSHEET_FORMATS:
         scores["register"] += 1  # spreadsheets that evidence anything are mostly registers and logs
     # the type word nearest the end of a title names the document: "... Contract - Selection Summary" is a report
     head = re.sub(r"\([^)]*\)|\d+", " ", title or name)  # "(Contract Year 3)", versions and dates qualify, not name

@@ -4,27 +4,22 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .chunking import is_placeholder
-from .model import Passage, ReadError, ReadResult, short_error
-from .safety import check_office_zip, open_package
+from .model import ROW, XLSX, Passage, ReadResult, render_row, short_error
+from .safety import open_office
 
 HEADER_SCAN_ROWS = 15  # header rows below a title block are common in registers
 MAX_ROWS_PER_SHEET = 100_000
 
 
 class ExcelReader:
-    format = "xlsx"
+    format = XLSX
     extensions = (".xlsx", ".xlsm")
 
     def read(self, path: Path) -> ReadResult:
         import openpyxl
 
-        check_office_zip(path, "xlsx")
-        try:
-            # data_only gives the cached values of formulas, which is what the author saw
-            wb = openpyxl.load_workbook(open_package(path), data_only=True, read_only=False)
-        except Exception as exc:
-            raise ReadError(f"damaged Excel file: {short_error(exc)}") from None
+        # data_only gives the cached values of formulas, which is what the author saw
+        wb = open_office(path, self.format, lambda package: openpyxl.load_workbook(package, data_only=True))
         result = ReadResult(path=path, format=self.format, metadata=_properties(wb))
         hidden = []
         for ws in wb.worksheets:
@@ -42,7 +37,6 @@ class ExcelReader:
         return result.finish()
 
 
-
 def _properties(wb) -> dict:
     props, meta = wb.properties, {}
     for key, attr in (("title", "title"), ("author", "creator"), ("subject", "subject"),
@@ -53,7 +47,7 @@ def _properties(wb) -> dict:
     return meta
 
 
-def _cell_text(value) -> str:
+def cell_text(value) -> str:
     if value is None:
         return ""
     if hasattr(value, "strftime"):
@@ -70,7 +64,7 @@ def _grid(ws) -> list[Row]:
     """The sheet's rows that hold something, as text, from the cells that exist: the declared dimension and a
     far-away cell (XFD1, A1048576) cost nothing, as an empty row is never made. Each merged range's value is
     copied into every cell it covers."""
-    cells = {(r, c): _cell_text(cell.value) for (r, c), cell in ws._cells.items() if cell.value is not None}
+    cells = {(r, c): cell_text(cell.value) for (r, c), cell in ws._cells.items() if cell.value is not None}
     cells = {k: v for k, v in cells.items() if v and k[0] <= MAX_ROWS_PER_SHEET}
     for rng in ws.merged_cells.ranges:
         value = cells.get((rng.min_row, rng.min_col), "")
@@ -121,30 +115,25 @@ def _is_number(text: str) -> bool:
 
 
 def _sheet_passages(ws, hidden: bool) -> list[Passage]:
-    rows = _grid(ws)
+    return grid_passages(ws.title, _grid(ws), hidden)
+
+
+def grid_passages(name: str, rows: list[Row], hidden: bool = False) -> list[Passage]:
+    """A sheet's rows (number, cell texts) as passages: one per data row, rendered with the header found above
+    it; any spreadsheet reader that can make the grid shares this."""
     h = _header_index(rows)
     header = rows[h][1] if h is not None else []
     title = " ".join(v for _, r in rows[: h or 0] for v in dict.fromkeys(r) if v)  # title block above the header
-    sheet = f"{ws.title} (hidden)" if hidden else ws.title
+    sheet = f"{name} (hidden)" if hidden else name
     context = " | ".join(x for x in (f"sheet {sheet}", title, "columns: " + ", ".join(v for v in header if v) if header else "") if x)
     out = []
     for n, cells in rows[(h + 1) if h is not None else 0:]:
         text = _render(cells, header)
         if text:
-            out.append(Passage(text=text, location=f"sheet {ws.title}, row {n}", context=context,
-                               kind="row", sheet=ws.title, row=n))
+            out.append(Passage(text=text, location=f"sheet {name}, row {n}", context=context,
+                               kind=ROW, sheet=name, row=n))
     return out
 
 
 def _render(cells: list[str], header: list[str]) -> str:
-    parts, seen = [], set()
-    for i, value in enumerate(cells):
-        if not value or is_placeholder(value):
-            continue
-        name = header[i] if i < len(header) else ""
-        key = (name, value)
-        if key in seen:  # a merged cell spanning columns repeats its value: say it once
-            continue
-        seen.add(key)
-        parts.append(f"{name}: {value}" if name and name != value else value)
-    return "; ".join(parts)
+    return render_row(cells, header, merged=True)  # a merged cell spanning columns repeats its value

@@ -1,11 +1,28 @@
-"""What a reader produces: passages with exact locations, and one result per file."""
+"""What a reader produces: passages with exact locations, and one result per file; the contract every reader
+keeps, and the names (statuses, passage kinds, formats) readers and their callers share."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol, runtime_checkable
 
 STATUSES = ("ok", "partial", "failed", "skipped")
+
+# Passage kinds. Only paragraphs are merged and split by chunking; rows are read with their header;
+# comments are stored and searchable, never mapped.
+PARAGRAPH = "paragraph"
+ROW = "row"
+COMMENT = "comment"
+TEXTBOX = "textbox"
+KINDS = (PARAGRAPH, ROW, COMMENT, TEXTBOX)
+
+# Formats, as `documents.format` records them: one per reader
+DOCX, XLSX, PDF, TXT, MD, CSV = "docx", "xlsx", "pdf", "txt", "md", "csv"
+PPTX, EML, MSG, IMAGE = "pptx", "eml", "msg", "image"
+XLS, ODT, ODS, DOC = "xls", "odt", "ods", "doc"
+SPREADSHEET_FORMATS = (XLSX, XLS, ODS, CSV)  # a spreadsheet that evidences anything is mostly a register
 
 
 class ReadError(Exception):
@@ -22,12 +39,21 @@ class Passage:
     text: str
     location: str  # what an assessor reads to find it: "section 4.2, paragraph 1"
     context: str = ""  # heading path, or sheet name and table header, the passage sits under
-    kind: str = "paragraph"  # paragraph | row | comment | textbox
+    kind: str = PARAGRAPH  # one of KINDS
     page: int | None = None
     sheet: str | None = None
     row: int | None = None
     # (location prefix, first paragraph, last paragraph): lets chunking merge and renumber exactly
     anchor: tuple[str, int, int] | None = field(default=None, repr=False, compare=False)
+    # recognised from an image (OCR): the recogniser's mean confidence over the passage's lines, 0-1
+    ocr_confidence: float | None = None
+
+
+@dataclass
+class Attachment:
+    """A file that came inside another (an email's attachment): read as a document of its own."""
+    name: str
+    data: bytes
 
 
 @dataclass
@@ -39,6 +65,7 @@ class ReadResult:
     passages: list[Passage] = field(default_factory=list)
     metadata: dict = field(default_factory=dict)  # title, author, created, modified, header, footer...
     warnings: list[str] = field(default_factory=list)  # per page or sheet problems that make a file partial
+    attachments: list[Attachment] = field(default_factory=list, repr=False)
 
     def finish(self) -> ReadResult:
         """Settle the status from what was read: warnings make a file partial."""
@@ -46,3 +73,41 @@ class ReadResult:
             self.status = "partial"
             self.error = "; ".join(self.warnings)
         return self
+
+
+@runtime_checkable
+class Reader(Protocol):
+    """One format's reader: `read` returns a result for a file of its extensions, or raises ReadError with
+    words an assessor understands; any other exception is caught by `read_document` and recorded."""
+
+    format: str
+    extensions: tuple[str, ...]
+
+    def read(self, path: Path) -> ReadResult: ...
+
+
+_PLACEHOLDER = re.compile(r"^\s*(?:[-–—.]+|n/?a|none|nil|tbc|tba|\?)\s*$", re.I)
+
+
+def is_placeholder(value: str) -> bool:
+    """A cell that says nothing ("-", "n/a", "none", "tbc"): rendered rows leave it out."""
+    return bool(_PLACEHOLDER.match(value))
+
+
+def render_row(cells: list[str], header: list[str] | None, merged: bool = False) -> str:
+    """A table row as 'Header: value; Header: value', the form every reader gives rows. Empty cells and
+    placeholders ("n/a", "-") are left out and a value under no header stands alone. `merged`, for sheets
+    whose merged cells repeat their value: a value repeated under the same header is said once, and a value
+    equal to its header (a banner) stands alone."""
+    parts, seen = [], set()
+    for i, value in enumerate(cells):
+        if not value or is_placeholder(value):
+            continue
+        name = header[i] if header and i < len(header) and header[i] else ""
+        if merged:
+            if (name, value) in seen:
+                continue
+            seen.add((name, value))
+            name = "" if name == value else name
+        parts.append(f"{name}: {value}" if name else value)
+    return "; ".join(parts)

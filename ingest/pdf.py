@@ -7,15 +7,16 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from .chunking import is_placeholder, paragraph, refine
-from .model import Passage, ReadError, ReadResult, short_error
+from . import ocr
+from .chunking import paragraph, refine
+from .model import PDF, ROW, Passage, ReadError, ReadResult, render_row, short_error
 
 _PAGE_NUMBER = re.compile(r"^(?:page\s*)?\d+(?:\s*(?:of|/)\s*\d+)?$|^[-–]\s*\d+\s*[-–]$", re.I)
 _DIGITS = re.compile(r"\d+")
 
 
 class PdfReader:
-    format = "pdf"
+    format = PDF
     extensions = (".pdf",)
 
     def read(self, path: Path) -> ReadResult:
@@ -28,13 +29,39 @@ class PdfReader:
             except Exception as exc:  # one broken page makes the file partial
                 pages.append([])
                 result.warnings.append(f"page {number}: unreadable ({short_error(exc)})")
+        recognised = _recognise_scanned(path, pages, result)
         # judged before running lines go: a page whose only text repeats on every page still has a text layer
-        _check_text_layer(result, pages)
+        _check_text_layer(result, pages, recognised)
         _drop_running_lines(pages, result)
         for number, lines in enumerate(pages, 1):
-            result.passages.extend(_page_passages(number, lines))
+            result.passages.extend(_page_passages(number, lines) + recognised.get(number, []))
         result.passages = refine(result.passages)
         return result.finish()
+
+
+def _recognise_scanned(path: Path, pages: list[list[_Line]], result: ReadResult) -> dict[int, list[Passage]]:
+    """Pages without a text layer, recognised (OCR) page by page up to the per-file budget: page number ->
+    passages (empty for a page recognised as blank). Pages with a text layer are read as they are."""
+    empty = [i for i, lines in enumerate(pages) if not lines]
+    if not empty or not ocr.available():
+        return {}
+    budget, out = ocr.Budget(), {}
+    wanted = [i for i in empty if budget.take()]
+    for index, image in ocr.render_pdf_pages(path, wanted):
+        if isinstance(image, Exception):
+            result.warnings.append(f"page {index + 1}: cannot be rendered for recognition ({short_error(image)})")
+            continue
+        try:
+            out[index + 1] = ocr.page_passages(ocr.recognise(image), f"page {index + 1}, ", index + 1)
+        except MemoryError:
+            raise
+        except Exception as exc:  # one page the recogniser fails on makes the file partial
+            result.warnings.append(f"page {index + 1}: recognition failed ({short_error(exc)})")
+    left = [i + 1 for i in empty if i not in wanted]
+    if left:
+        result.warnings.append(budget.reason(left))
+        out.update({n: [] for n in left})  # said once by the budget, not again as pages without text
+    return out
 
 
 def _page_passages(number: int, lines: list[_Line]) -> list[Passage]:
@@ -52,9 +79,8 @@ def _page_passages(number: int, lines: list[_Line]) -> list[Passage]:
         for r, text in enumerate(rows, 2 if header else 1):
             if text:
                 passages.append(Passage(text=text, location=f"page {number}, table {table_no}, row {r}",
-                                        context=context, kind="row", page=number, row=r))
+                                        context=context, kind=ROW, page=number, row=r))
     return passages
-
 
 
 def _open(path: Path):
@@ -268,11 +294,7 @@ def _join_all(parts: list[str]) -> str:
 def _render_table(rows: list[list[str]]) -> tuple[list[str], list[str]]:
     """(header, rendered rows): a first row of short labels is the header that names every cell."""
     header = rows[0] if len(rows) > 1 and all(len(c) <= 40 for c in rows[0] if c) else []
-    rendered = []
-    for row in rows[1:] if header else rows:
-        cells = [f"{h}: {v}" if h else v for h, v in zip(header or [""] * len(row), row) if v and not is_placeholder(v)]
-        rendered.append("; ".join(cells))
-    return header, rendered
+    return header, [render_row(row, header) for row in (rows[1:] if header else rows)]
 
 
 def _paragraphs(lines: list[_Line]) -> list[str]:
@@ -305,10 +327,10 @@ def _join(left: str, right: str) -> str:
     return f"{left} {right}"
 
 
-def _check_text_layer(result: ReadResult, pages: list[list]) -> None:
-    empty = [i for i, lines in enumerate(pages, 1) if not lines]
-    if pages and len(empty) == len(pages):
-        raise ReadError("no text layer: needs OCR")
+def _check_text_layer(result: ReadResult, pages: list[list], recognised: dict[int, list[Passage]]) -> None:
+    if pages and not any(pages) and not any(recognised.values()):
+        raise ReadError("no text layer: needs OCR")  # and recognition, where it ran, found no text either
+    empty = [i for i, lines in enumerate(pages, 1) if not lines and i not in recognised]
     if empty and len(empty) < len(pages):
         shown = ", ".join(map(str, empty[:10])) + ("..." if len(empty) > 10 else "")
         result.warnings.append(f"no text layer on page(s) {shown}: needs OCR")

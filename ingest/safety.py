@@ -5,9 +5,13 @@ from __future__ import annotations
 import io
 import re
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
-from .model import ReadError
+from .model import DOCX, ODS, ODT, PDF, PPTX, XLSX, ReadError, short_error
+
+T = TypeVar("T")
 
 MAX_FILE_BYTES = 100 * 1024 * 1024
 MAX_UNZIPPED_BYTES = 500 * 1024 * 1024
@@ -17,7 +21,10 @@ OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 ZIP_MAGIC = b"PK\x03\x04"
 PDF_MAGIC = b"%PDF"
 
-KIND_NAMES = {"docx": "Word", "xlsx": "Excel", "pdf": "PDF"}
+KIND_NAMES = {DOCX: "Word", XLSX: "Excel", PPTX: "PowerPoint", PDF: "PDF", ODT: "OpenDocument text",
+              ODS: "OpenDocument spreadsheet"}
+# the stream an encrypted Office package is kept in, as its name is written in the OLE directory
+_ENCRYPTED_PACKAGE = "EncryptedPackage".encode("utf-16-le")
 
 
 def check_size(path: Path, limit: int = MAX_FILE_BYTES) -> int:
@@ -47,6 +54,8 @@ def check_office_zip(path: Path, fmt: str) -> None:
     kind = sniff(path)
     name = KIND_NAMES.get(fmt, fmt)
     if kind == "ole":
+        if is_encrypted_package(path):
+            raise ReadError(f"password-protected {name} file: save it unprotected as .{fmt}")
         raise ReadError(f"password-protected or legacy binary {name} file: save it unprotected as .{fmt}")
     if kind != "zip":
         raise ReadError(f"not a {name} file although named {path.suffix}")
@@ -61,6 +70,25 @@ def check_office_zip(path: Path, fmt: str) -> None:
         raise ReadError(f"refused: {name} file would inflate to {unzipped / 1e6:.0f} MB (zip bomb?)")
 
 
+def is_encrypted_package(path: Path) -> bool:
+    """An OLE container holding an EncryptedPackage stream: an Office file saved with a password."""
+    with path.open("rb") as fh:
+        head = fh.read(1 << 20)  # the directory of a small container sits near its start
+    return head.startswith(OLE_MAGIC) and _ENCRYPTED_PACKAGE in head
+
+
+def open_office(path: Path, fmt: str, parse: Callable[[Path | io.BytesIO], T]) -> T:
+    """An Office (OOXML) package checked and parsed: `parse` gets the package to read. Encrypted, damaged or
+    not really a zip: a ReadError in the same words for Word, Excel and PowerPoint."""
+    check_office_zip(path, fmt)
+    try:
+        return parse(open_package(path))
+    except ReadError:
+        raise
+    except Exception as exc:  # the parsers raise many types for damaged parts
+        raise ReadError(f"damaged {KIND_NAMES.get(fmt, fmt)} file: {short_error(exc)}") from None
+
+
 _STRICT = re.compile(rb"http://purl\.oclc\.org/ooxml/([A-Za-z]+)/([A-Za-z]+)")
 
 
@@ -71,6 +99,8 @@ _MACRO_TYPES = {  # python-docx and openpyxl refuse the main part of macro-enabl
         b"application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml",
     b"application/vnd.ms-word.template.macroEnabledTemplate.main+xml":
         b"application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml",
+    b"application/vnd.ms-powerpoint.presentation.macroEnabled.main+xml":
+        b"application/vnd.openxmlformats-officedocument.presentationml.presentation.main+xml",
 }
 
 

@@ -7,8 +7,8 @@ import io
 import re
 from pathlib import Path
 
-from .chunking import is_placeholder, paragraph, refine
-from .model import Passage, ReadError, ReadResult
+from .chunking import paragraph, refine
+from .model import CSV, MD, ROW, TXT, Passage, ReadError, ReadResult, render_row
 from .safety import sniff
 
 _MD_HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
@@ -45,7 +45,7 @@ def _blocks(text: str) -> list[tuple[str, int]]:
 
 
 class TextReader:
-    format = "txt"
+    format = TXT
     extensions = (".txt", ".text")
 
     def read(self, path: Path) -> ReadResult:
@@ -56,7 +56,7 @@ class TextReader:
 
 
 class MarkdownReader:
-    format = "md"
+    format = MD
     extensions = (".md", ".markdown")
 
     def read(self, path: Path) -> ReadResult:
@@ -80,7 +80,7 @@ class MarkdownReader:
 
 
 class CsvReader:
-    format = "csv"
+    format = CSV
     extensions = (".csv", ".tsv")
 
     def read(self, path: Path) -> ReadResult:
@@ -97,8 +97,7 @@ class CsvReader:
         header, body = rows[0], rows[1:]
         context = f"columns: {', '.join(h for h in header if h)}"
         for n, row in enumerate(body, 2):
-            cells = [f"{h}: {v}" if h else v for h, v in zip(header + [""] * len(row), row) if v and not is_placeholder(v)]
-            if cells:
-                result.passages.append(Passage(text="; ".join(cells), location=f"row {n}", context=context,
-                                               kind="row", row=n))
+            text = render_row(row, header)
+            if text:
+                result.passages.append(Passage(text=text, location=f"row {n}", context=context, kind=ROW, row=n))
         return result.finish()

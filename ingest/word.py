@@ -6,9 +6,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from .chunking import is_placeholder, paragraph, refine
-from .model import Passage, ReadError, ReadResult, short_error
-from .safety import check_office_zip, open_package
+from .chunking import paragraph, refine
+from .model import COMMENT, DOCX, ROW, TEXTBOX, Passage, ReadResult, render_row
+from .safety import open_office
 
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 MC_FALLBACK = "{http://schemas.openxmlformats.org/markup-compatibility/2006}Fallback"
@@ -17,17 +17,13 @@ _NUMBERED = re.compile(r"^(\d+(?:\.\d+)*)\.?\s+\S")
 
 
 class WordReader:
-    format = "docx"
+    format = DOCX
     extensions = (".docx", ".docm")
 
     def read(self, path: Path) -> ReadResult:
         import docx  # imported here so a worker process pays for it only when it reads Word
 
-        check_office_zip(path, "docx")
-        try:
-            document = docx.Document(open_package(path))
-        except Exception as exc:  # python-docx raises many types for damaged parts
-            raise ReadError(f"damaged Word file: {short_error(exc)}") from None
+        document = open_office(path, self.format, docx.Document)
         result = ReadResult(path=path, format=self.format)
         try:
             result.metadata = _core_properties(document.core_properties)
@@ -40,7 +36,6 @@ class WordReader:
         if not result.metadata.get("title") and walker.first_heading:
             result.metadata["title"] = walker.first_heading
         return result.finish()
-
 
 
 def _core_properties(props) -> dict:
@@ -173,7 +168,7 @@ class _BodyWalker:
             text = _render_row(cells, header)
             if text:
                 loc = f"{self.prefix()}table {self.table_no}, row {i}"
-                self.passages.append(Passage(text=text, location=loc, context=ctx, kind="row", row=i))
+                self.passages.append(Passage(text=text, location=loc, context=ctx, kind=ROW, row=i))
 
     def text_boxes(self, p) -> None:
         for box in p.iter(f"{W}txbxContent"):
@@ -183,7 +178,7 @@ class _BodyWalker:
             if text:
                 self.para_no += 1
                 self.passages.append(Passage(text=text, location=f"{self.prefix()}text box {self.para_no}",
-                                             context=self.context(), kind="textbox"))
+                                             context=self.context(), kind=TEXTBOX))
 
 
 def _content(el):
@@ -212,12 +207,7 @@ def _row_cells(tr) -> list[str]:
 def _render_row(cells: list[str], header: list[str] | None) -> str:
     if not header:
         return " | ".join(c for c in cells if c)
-    parts = []
-    for i, value in enumerate(cells):
-        if value and not is_placeholder(value):
-            name = header[i] if i < len(header) and header[i] else ""
-            parts.append(f"{name}: {value}" if name else value)
-    return "; ".join(parts)
+    return render_row(cells, header)
 
 
 def _style_levels(document) -> dict[str, int]:
@@ -295,5 +285,5 @@ def _comments(document) -> list[Passage]:
             if text:
                 author = c.get(f"{W}author", "")
                 out.append(Passage(text=text, location=f"comment {n}" + (f" by {author}" if author else ""),
-                                   kind="comment"))
+                                   kind=COMMENT))
     return out

@@ -92,3 +92,13 @@ def mappable(text: str, kind: str = "paragraph") -> bool:
     """Whether a passage is embedded and mapped at all: comments and data-only passages are not."""
     return kind != "comment" and not data_only(text, kind)
 
+
+LOW_OCR_CONFIDENCE = 0.6  # recognised text below this mean confidence may be misread: a candidate at most
+
+
+def low_confidence(ocr_confidence: float | None) -> str | None:
+    """Why recognised (OCR) text cannot be claimed as evidence on its own, or None: text read from a text layer
+    has no confidence, and well-recognised text is read like any other."""
+    if ocr_confidence is None or ocr_confidence >= LOW_OCR_CONFIDENCE:
+        return None
+    return f"recognised text of low confidence (OCR {ocr_confidence:.2f})"

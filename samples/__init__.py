@@ -4,6 +4,18 @@
 """
 
 from .pack import write_sample_pack
-from .writers import write_docx, write_pdf, write_xlsx
+from .writers import (
+    write_docx,
+    write_eml,
+    write_ods,
+    write_odt,
+    write_pdf,
+    write_png,
+    write_pptx,
+    write_scan_pdf,
+    write_xls,
+    write_xlsx,
+)
 
-__all__ = ["write_docx", "write_pdf", "write_sample_pack", "write_xlsx"]
+__all__ = ["write_docx", "write_eml", "write_odt", "write_ods", "write_pdf", "write_png", "write_pptx",
+           "write_sample_pack", "write_scan_pdf", "write_xls", "write_xlsx"]

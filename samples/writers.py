@@ -1,7 +1,8 @@
-"""Writers of real Office and PDF files, for the sample pack, the tests' fixtures and the benchmarks.
+"""Writers of real Office, PDF, email and scanned files, for the sample pack, the tests' fixtures and the
+benchmarks.
 
 Not part of the runtime: the product reads these formats, it never writes them (fpdf2 is a demo and test
-dependency only).
+dependency only; python-pptx and Pillow come with the readers).
 """
 
 from __future__ import annotations
@@ -107,3 +108,170 @@ def _latin(text: str) -> str:
     for a, b in (("\u2013", "-"), ("\u2014", "-"), ("\u2019", "'"), ("\u2018", "'"), ("\u201c", '"'), ("\u201d", '"')):
         text = text.replace(a, b)
     return text.encode("latin-1", "replace").decode("latin-1")
+
+
+def write_pptx(path: Path, title: str, slides: list[dict], when: dt.datetime, author: str = "Alliance Office") -> Path:
+    """slides: {"title": str, "bullets": [str], "table": [header, *rows], "notes": str}, each key optional."""
+    from pptx import Presentation
+    from pptx.util import Inches
+
+    deck = Presentation()
+    deck.core_properties.title = title
+    deck.core_properties.author = author
+    deck.core_properties.last_modified_by = author
+    deck.core_properties.created = when
+    deck.core_properties.modified = when
+    for spec in slides:
+        slide = deck.slides.add_slide(deck.slide_layouts[5 if "table" in spec else 1])  # title only / with body
+        slide.shapes.title.text = spec.get("title", "")
+        if spec.get("bullets"):
+            body = slide.placeholders[1].text_frame
+            body.text = spec["bullets"][0]
+            for bullet in spec["bullets"][1:]:
+                body.add_paragraph().text = bullet
+        elif "table" not in spec and len(slide.placeholders) > 1:
+            slide.placeholders[1].element.getparent().remove(slide.placeholders[1].element)
+        if spec.get("table"):
+            rows = spec["table"]
+            shape = slide.shapes.add_table(len(rows), len(rows[0]), Inches(0.5), Inches(1.5), Inches(9), Inches(4))
+            for r, values in enumerate(rows):
+                for c, value in enumerate(values):
+                    shape.table.cell(r, c).text = str(value)
+        if spec.get("notes"):
+            slide.notes_slide.notes_text_frame.text = spec["notes"]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    deck.save(str(path))
+    return path
+
+
+def write_eml(path: Path, subject: str, body: str, when: dt.datetime, sender: str = "Alliance Office <office@example.org>",
+              to: str = "Joint Management Team <jmt@example.org>", attachments: list[tuple[str, bytes]] | None = None,
+              html: str | None = None, message_id: str | None = None) -> Path:
+    """A saved email (RFC 822) with a plain text body (or `html` alone when body is empty) and attachments given
+    as (file name, bytes)."""
+    import mimetypes
+    from email.message import EmailMessage
+    from email.utils import format_datetime
+
+    message = EmailMessage()
+    message["From"], message["To"], message["Subject"] = sender, to, subject
+    message["Date"] = format_datetime(when.replace(tzinfo=when.tzinfo or dt.timezone.utc))
+    if body:
+        message.set_content(body)
+        if html:
+            message.add_alternative(html, subtype="html")
+    else:
+        message.set_content(html or "", subtype="html")
+    if message_id:
+        message["Message-ID"] = message_id
+    for name, data in attachments or []:
+        if name.lower().endswith(".eml"):  # a forwarded message travels as message/rfc822, not as bytes
+            from email import policy
+            from email.parser import BytesParser
+
+            message.add_attachment(BytesParser(policy=policy.default).parsebytes(data), filename=name)
+            continue
+        kind = (mimetypes.guess_type(name)[0] or "application/octet-stream").split("/")
+        message.add_attachment(data, maintype=kind[0], subtype=kind[1], filename=name)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(message.as_bytes())
+    return path
+
+
+def text_image(lines: list[str], width: int = 1654, size: int = 34, margin: int = 120):
+    """A white page (A4 at 200 dpi by default) with the lines in black type: what a scanner makes of a letter."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    font = ImageFont.load_default(size=size)  # Pillow's bundled font: the same glyphs on every machine
+    height = max(int(width * 1.414), margin * 2 + len(lines) * size * 2)
+    image = Image.new("L", (width, height), 255)
+    draw = ImageDraw.Draw(image)
+    y = margin
+    for line in lines:
+        if line:
+            draw.text((margin, y), line, fill=0, font=font)
+        y += int(size * (1.6 if line else 1.0))
+    return image
+
+
+def write_png(path: Path, lines: list[str], **kw) -> Path:
+    """An image of a page of text (no lines: a blank, photo-like image with no text)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text_image(lines, **kw).save(str(path))
+    return path
+
+
+def write_scan_pdf(path: Path, pages: list[list[str]], dpi: int = 200, **kw) -> Path:
+    """A scanned document: each page an image of its lines (`kw` as for text_image), in a PDF with no text layer
+    whose pages measure what the images do at `dpi`."""
+    images = [text_image(lines, **kw).convert("RGB") for lines in pages]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    images[0].save(str(path), "PDF", resolution=dpi, save_all=True, append_images=images[1:])
+    return path
+
+
+def write_odt(path: Path, title: str, blocks: list) -> Path:
+    """An OpenDocument text: blocks as for write_docx, ("h1"|"h2", text), ("p", text), ("table", [header, *rows])."""
+    from odf import dc, text
+    from odf.opendocument import OpenDocumentText
+
+    doc = OpenDocumentText()
+    doc.meta.addElement(dc.Title(text=title))
+    for kind, content in blocks:
+        if kind in ("h1", "h2"):
+            doc.text.addElement(text.H(outlinelevel=1 if kind == "h1" else 2, text=content))
+        elif kind == "p":
+            doc.text.addElement(text.P(text=content))
+        elif kind == "table":
+            doc.text.addElement(_odf_table("Table1", content))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    doc.save(str(path))
+    return path
+
+
+def write_ods(path: Path, title: str, sheets: dict[str, list[list]]) -> Path:
+    """An OpenDocument spreadsheet: one sheet per entry, the first row of each its header."""
+    from odf import dc
+    from odf.opendocument import OpenDocumentSpreadsheet
+
+    doc = OpenDocumentSpreadsheet()
+    doc.meta.addElement(dc.Title(text=title))
+    for name, rows in sheets.items():
+        doc.spreadsheet.addElement(_odf_table(name, rows))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    doc.save(str(path))
+    return path
+
+
+def _odf_table(name: str, rows: list[list]):
+    from odf import table, text
+
+    element = table.Table(name=name)
+    for values in rows:
+        row = table.TableRow()
+        for value in values:
+            cell = table.TableCell(valuetype="string")
+            cell.addElement(text.P(text=str(value)))
+            row.addElement(cell)
+        element.addElement(row)
+    return element
+
+
+def write_xls(path: Path, sheets: dict[str, list[list]], when: dt.datetime | None = None) -> Path:
+    """A legacy Excel (.xls, BIFF8) workbook: one sheet per entry, the first row of each its header; a datetime
+    value is written as an Excel date (xlwt, a test and demo dependency)."""
+    import xlwt
+
+    book = xlwt.Workbook()
+    dates = xlwt.easyxf(num_format_str="YYYY-MM-DD")
+    for name, rows in sheets.items():
+        sheet = book.add_sheet(name)
+        for r, values in enumerate(rows):
+            for c, value in enumerate(values):
+                if isinstance(value, dt.datetime):
+                    sheet.write(r, c, value, dates)
+                else:
+                    sheet.write(r, c, value)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    book.save(str(path))
+    return path

@@ -8,7 +8,16 @@ from helpers import WHEN, copy_database
 
 from evidence import open_pipeline
 from evidence.db import open_db
-from samples import write_docx, write_pdf, write_sample_pack, write_xlsx
+from samples import (
+    write_docx,
+    write_eml,
+    write_pdf,
+    write_png,
+    write_pptx,
+    write_sample_pack,
+    write_scan_pdf,
+    write_xlsx,
+)
 from standards import load_catalogue
 
 
@@ -131,4 +140,33 @@ def make_xlsx(tmp_path):
 def make_pdf(tmp_path):
     def make(name: str, blocks: list, title: str = "Test report", **kw) -> Path:
         return write_pdf(tmp_path / name, title, blocks, WHEN, **kw)
+    return make
+
+
+@pytest.fixture
+def make_pptx(tmp_path):
+    def make(name: str, slides: list, title: str = "Test deck", **kw) -> Path:
+        return write_pptx(tmp_path / name, title, slides, WHEN, **kw)
+    return make
+
+
+@pytest.fixture
+def make_eml(tmp_path):
+    def make(name: str, subject: str, body: str, **kw) -> Path:
+        return write_eml(tmp_path / name, subject, body, WHEN, **kw)
+    return make
+
+
+@pytest.fixture
+def make_scan_pdf(tmp_path):
+    def make(name: str, pages: list[list[str]], **kw) -> Path:
+        # narrower than A4 by default: the same type, fewer pixels to recognise
+        return write_scan_pdf(tmp_path / name, pages, **{"width": 1300, "margin": 60, **kw})
+    return make
+
+
+@pytest.fixture
+def make_png(tmp_path):
+    def make(name: str, lines: list[str], **kw) -> Path:
+        return write_png(tmp_path / name, lines, **kw)
     return make

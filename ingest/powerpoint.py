@@ -1,0 +1,120 @@
+"""PowerPoint (.pptx, .pptm): slide by slide, the title as context, text frames as paragraphs, tables row by row
+with their header, speaker notes; grouped shapes are read inside their group."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .chunking import paragraph, refine
+from .model import PARAGRAPH, PPTX, ROW, Passage, ReadResult, render_row, short_error
+from .safety import open_office
+
+
+class PowerPointReader:
+    format = PPTX
+    extensions = (".pptx", ".pptm")
+
+    def read(self, path: Path) -> ReadResult:
+        import pptx  # imported here so a worker process pays for it only when it reads PowerPoint
+
+        deck = open_office(path, self.format, pptx.Presentation)
+        result = ReadResult(path=path, format=self.format, metadata=_properties(deck))
+        passages: list[Passage] = []
+        for number, slide in enumerate(deck.slides, 1):
+            try:
+                passages.extend(_slide_passages(number, slide))
+            except Exception as exc:  # one broken slide makes the file partial
+                result.warnings.append(f"slide {number}: unreadable ({short_error(exc)})")
+        result.passages = refine(passages)
+        if not result.metadata.get("title"):
+            first = next((p.context for p in result.passages if p.context), "")
+            if first:
+                result.metadata["title"] = first
+        return result.finish()
+
+
+def _properties(deck) -> dict:
+    meta = {}
+    try:
+        props = deck.core_properties
+    except Exception:
+        return meta
+    for key, attr in (("title", "title"), ("author", "author"), ("subject", "subject"), ("created", "created"),
+                      ("modified", "modified"), ("last_modified_by", "last_modified_by")):
+        try:
+            value = getattr(props, attr)
+        except Exception:  # malformed dates in docProps/core.xml
+            continue
+        if value:
+            meta[key] = value.isoformat() if hasattr(value, "isoformat") else str(value).strip()
+    return meta
+
+
+def _slide_passages(number: int, slide) -> list[Passage]:
+    title_shape = slide.shapes.title
+    title = _frame_text(title_shape.text_frame) if title_shape is not None and title_shape.has_text_frame else ""
+    title = " ".join(title.split())
+    prefix = f"slide {number}, "
+    out: list[Passage] = []
+    para_no = table_no = 0
+    for shape in _shapes(slide.shapes):
+        if title_shape is not None and shape.shape_id == title_shape.shape_id:
+            continue
+        if getattr(shape, "has_table", False) and shape.has_table:
+            table_no += 1
+            out.extend(_table_passages(shape.table, f"{prefix}table {table_no}", title, number))
+        elif getattr(shape, "has_text_frame", False) and shape.has_text_frame:
+            for text in _paragraphs(shape.text_frame):
+                para_no += 1
+                out.append(paragraph(text, prefix, para_no, context=title, page=number))
+    if title and not out:  # a section divider: its title is all it says
+        out.append(Passage(text=title, location=f"{prefix}title", context=title, page=number))
+    notes = _notes(slide)
+    if notes:
+        out.append(Passage(text=notes, location=f"{prefix}notes", context=title, kind=PARAGRAPH, page=number))
+    return out
+
+
+def _shapes(shapes):
+    """Every shape in reading order, groups opened (their shapes sit inside them)."""
+    from pptx.enum.shapes import MSO_SHAPE_TYPE
+
+    for shape in shapes:
+        if shape.shape_type == MSO_SHAPE_TYPE.GROUP:
+            yield from _shapes(shape.shapes)
+        else:
+            yield shape
+
+
+def _frame_text(frame) -> str:
+    return "\n".join(p.text for p in frame.paragraphs)
+
+
+def _paragraphs(frame) -> list[str]:
+    """A text frame's paragraphs, vertical tabs (soft line breaks) as spaces."""
+    texts = (" ".join(p.text.replace("\v", " ").split()) for p in frame.paragraphs)
+    return [t for t in texts if t]
+
+
+def _table_passages(table, where: str, title: str, slide: int) -> list[Passage]:
+    rows = [[" ".join(cell.text.split()) for cell in row.cells] for row in table.rows]
+    rows = [r for r in rows if any(r)]
+    if not rows:
+        return []
+    header = rows[0] if len(rows) > 1 and all(len(c) < 60 for c in rows[0]) else None
+    context = title
+    if header:
+        context = f"{title} | columns: {', '.join(c for c in header if c)}".lstrip(" |")
+    out = []
+    for i, cells in enumerate(rows[1:] if header else rows, start=2 if header else 1):
+        text = render_row(cells, header) if header else " | ".join(c for c in cells if c)
+        if text:
+            out.append(Passage(text=text, location=f"{where}, row {i}", context=context, kind=ROW, page=slide, row=i))
+    return out
+
+
+def _notes(slide) -> str:
+    if not slide.has_notes_slide:
+        return ""
+    frame = slide.notes_slide.notes_text_frame
+    return "\n".join(_paragraphs(frame)) if frame is not None else ""
