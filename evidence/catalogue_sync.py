@@ -16,6 +16,7 @@ import sqlite_utils
 from ingest import DOC_TYPE_LABELS
 from mapping import MappingConfig, Profiles, build_profiles, map_passages
 from mapping.noise import low_confidence, mappable
+from mapping.scoring import Why
 from standards import Catalogue
 
 from .db import get_setting, refresh_coverage, set_setting, write_transaction
@@ -104,7 +105,7 @@ def _low_confidence_as_candidates(links: list, passages) -> list:
         reason = low_confidence(getattr(passages[link.passage], "ocr_confidence", None))
         if reason and link.kind == "evidence":
             link.kind, link.rank = "candidate", None
-            link.why["not_evidence"] = reason
+            link.why[Why.NOT_EVIDENCE] = reason
     return links
 
 
