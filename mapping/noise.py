@@ -26,7 +26,8 @@ _MONTHS = {"january", "february", "march", "april", "may", "june", "july", "augu
            "november", "december", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"}
 _FILLER = {"version", "issue", "draft", "final", "dated", "date", "and", "the", "of", "for", "ref", "page", "at",
            "on", "by", "in", "to", "a", "an", "&"} | _MONTHS
-_STATEMENT = {"is", "are", "was", "were", "will", "shall", "has", "have", "had", "must", "should", "can", "may"}
+_STATEMENT = {"is", "are", "was", "were", "will", "shall", "has", "have", "had", "must", "should", "can", "may",
+              "signed", "behalf"}
 
 
 def dismissal(text: str, kind: str = "paragraph", title: str = "", first: bool = False, context: str = "") -> str | None:
@@ -67,8 +68,10 @@ def _cover_block(text: str) -> bool:
     words = _WORD.findall(text)
     if not words or len(words) > 60:
         return False
-    if any(w in _STATEMENT for w in words):
-        return False  # "The SER is ..." says something, however many names it holds
+    if any(w.lower() in _STATEMENT for w in words):
+        # "The SER is ..." says something, however many names it holds; so does a signature ("Signed for and on
+        # behalf of ..."): the act of the person named, which an assessor reads as their appointment
+        return False
     plain = [w for w in words if w[0].islower() and w.lower() not in _FILLER]
     return len(plain) / len(words) <= 0.3
 

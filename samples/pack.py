@@ -8,9 +8,10 @@ document, so the matrix shows evidence, weak items and gaps. Also used by tests 
 from __future__ import annotations
 
 import datetime as dt
+import tempfile
 from pathlib import Path
 
-from .writers import write_docx, write_pdf, write_xlsx
+from .writers import write_docx, write_eml, write_pdf, write_pptx, write_scan_pdf, write_xlsx
 
 CLIENT, PARTNER = "Northmoor Water", "Calderstone Engineering"
 
@@ -41,6 +42,9 @@ def write_sample_pack(folder: Path, extras: bool = True) -> list[Path]:
         _health_check(folder / "partnering-health-check-2025.docx"),
         _commitments(folder / "alliance-commitments-log.xlsx"),
         _options_appraisal(folder / "delivery-model-options-appraisal.pdf"),
+        _board_deck(folder / "alliance-board-pack-2026-06.pptx"),
+        _email(folder / "rmp-v3-issued-to-both-boards.eml"),
+        _signed_page(folder / "alliance-agreement-signature-page-scan.pdf"),
     ]
 
 
@@ -309,3 +313,57 @@ def _options_appraisal(path: Path) -> Path:
         ("p", "The board approved the alliance model on 29 September 2022 and asked for a partner selection process "
               "that weighs collaborative behaviours alongside price and technical capability."),
     ], _d(2022, 9, 30), running_header="Northmoor Water - options appraisal")
+
+
+def _board_deck(path: Path) -> Path:
+    return write_pptx(path, "Alliance Board pack - June 2026", [
+        {"title": "Alliance Board, 17 June 2026",
+         "bullets": ["Quarterly review of the alliance scorecard and the joint risk register",
+                     "Chaired jointly by the two Senior Executives Responsible"]},
+        {"title": "Scorecard at the end of quarter 1",
+         "table": [["Objective", "Target", "Position", "Trend"],
+                   ["Regulatory milestones met", "95%", "94%", "improving"],
+                   ["Verified efficiency", "4% of spend", "4.2%", "steady"],
+                   ["Embodied carbon reduction", "30%", "24%", "improving"]],
+         "notes": "The Board agreed that the carbon gap is reviewed jointly each month until it closes, with the "
+                  "partner's design lead and the client's asset manager reporting together."},
+        {"title": "Top joint risks",
+         "bullets": ["Late land access could delay three schemes: joint owner, the two programme managers",
+                     "Supply of low-carbon concrete: both parties share the cost of a second supplier trial"]},
+    ], _d(2026, 6, 17))
+
+
+def _email(path: Path) -> Path:
+    body = ("Dear Board members,\n\n"
+            "Attached is version 3 of the Joint Relationship Management Plan, approved by both Senior Executives "
+            "Responsible on 12 February. It replaces version 2 and records the revised exit arrangements and the new "
+            "joint objectives for carbon.\n\n"
+            "Please make sure your teams work from this version; the Joint Management Team will review it again in "
+            "January 2027.\n\n"
+            "Alliance Office\n\n"
+            "> On 10 Feb 2026, the Relationship Manager wrote:\n"
+            "> Could you send the approved plan to both boards once it is signed?\n")
+    with tempfile.TemporaryDirectory() as tmp:
+        plan = _rmp(Path(tmp) / "alliance-relationship-management-plan-v3.docx")
+        attachment = ("alliance-relationship-management-plan-v3.docx", plan.read_bytes())
+    return write_eml(path, "Joint RMP version 3 issued to both boards", body, _d(2026, 2, 13),
+                     to="Alliance Board <board@example.org>", attachments=[attachment])
+
+
+def _signed_page(path: Path) -> Path:
+    return write_scan_pdf(path, [[
+        "Alliance Agreement for the Northmoor Capital Delivery Alliance",
+        "Execution page",
+        "",
+        "Under clause 9.1 each Party confirms that the person signing",
+        "below is its Senior Executive Responsible for the alliance,",
+        "accountable for the joint relationship management plan.",
+        "",
+        "Signed for and on behalf of Northmoor Water",
+        "by its Senior Executive Responsible for the alliance",
+        "Director of Capital Delivery, 28 March 2023",
+        "",
+        "Signed for and on behalf of Calderstone Engineering",
+        "by its Senior Executive Responsible for the alliance",
+        "Managing Director, Water Division, 28 March 2023",
+    ]])

@@ -136,7 +136,8 @@ def test_sample_writes_the_pack(tmp_path):
     result = _run("sample", str(tmp_path / "pack"))
     assert result.exit_code == 0, result.output
     names = sorted(p.suffix for p in (tmp_path / "pack").iterdir())
-    assert names.count(".docx") == 4 and names.count(".xlsx") == 4 and names.count(".pdf") == 3
+    assert names.count(".docx") == 4 and names.count(".xlsx") == 4 and names.count(".pdf") == 4
+    assert names.count(".pptx") == 1 and names.count(".eml") == 1
 
 
 def test_help_everywhere():

@@ -535,3 +535,33 @@ def test_pictures_in_the_body_are_not_attachments(tmp_path):
     result = read_document(tmp_path / "signed.eml")
     assert [a.name for a in result.attachments] == ["plan.txt"]
     assert [p.text for p in result.passages] == ["The relationship management plan is signed by both partners."]
+
+
+@pytest.mark.model
+def test_the_sample_packs_deck_email_and_scan_are_evidence_with_locations(tmp_path, real_embedder, catalogue):
+    """The board deck, the email carrying the RMP and the scanned signature page of the sample pack each evidence
+    BS 11000 items, at locations an assessor can follow back to the source."""
+    from evidence.db import open_db
+    from evidence.pipeline import Pipeline
+    from evidence.serve import files_dir_for
+    from samples import write_sample_pack
+
+    pack = tmp_path / "pack"
+    written = write_sample_pack(pack)
+    chosen = [p for p in written if p.suffix in (".pptx", ".eml") or p.name.endswith("-scan.pdf")]
+    assert len(chosen) == 3
+    db_path = tmp_path / "evidence.db"
+    pipeline = Pipeline(open_db(db_path), catalogue, real_embedder, files_dir_for(db_path), workers=0)
+    report = pipeline.ingest(chosen)
+    assert report.failed == 0, report.summary()
+    located = pipeline.db.execute(
+        "select d.name, p.location, d.parent_id from evidence e join passages p on p.id = e.passage_id "
+        "join documents d on d.id = p.document_id where e.requirement_id like 'BS11000-%'").fetchall()
+    by_document: dict[str, list[str]] = {}
+    for name, location, parent in located:
+        by_document.setdefault(f"attached: {name}" if parent else name, []).append(location)
+    assert any(loc.startswith("slide ") for loc in by_document.get("alliance-board-pack-2026-06.pptx", [])), by_document
+    assert by_document.get("rmp-v3-issued-to-both-boards.eml"), by_document
+    assert by_document.get("attached: alliance-relationship-management-plan-v3.docx"), by_document  # the RMP it carries
+    assert any(loc.startswith("page 1") for loc in by_document.get("alliance-agreement-signature-page-scan.pdf", [])), \
+        by_document
