@@ -142,7 +142,7 @@ def sync_catalogue(mapper: PassageMapper, store: DocumentStore) -> bool:
         for table in ("evidence", "candidates"):
             db.execute(f"delete from {table} where requirement_id not in ({marks})", keep)
         db.execute(f"delete from requirements where id not in ({marks})", keep)
-        db["requirements"].upsert_all(_requirement_rows(catalogue), pk="id")
+        db["requirements"].upsert_all(requirement_rows(catalogue), pk="id")
         db.execute("delete from crosswalk")
         db["crosswalk"].insert_all([{"requirement_id": a, "related_id": b} for a, b in catalogue.crosswalk_pairs()],
                                    pk=("requirement_id", "related_id"), ignore=True)
@@ -169,7 +169,8 @@ def remap_all(mapper: PassageMapper, store: DocumentStore) -> int:
     return total
 
 
-def _requirement_rows(catalogue: Catalogue) -> Iterator[dict]:
+def requirement_rows(catalogue: Catalogue) -> Iterator[dict]:
+    """The `requirements` table's rows for a catalogue, in its order."""
     for r in catalogue:
         yield {"id": r.id, "framework": r.framework, "stage": r.stage,
                "stage_title": catalogue.stage_title(r.framework, r.stage), "title": r.title,

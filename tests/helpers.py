@@ -94,13 +94,13 @@ class EvidenceRows:
     stores them, coverage refreshed from them."""
 
     def __init__(self, path, catalogue, frameworks=("BS11000", "ISO44001", "XTP", "OGC", "MUT", "TB", "ACOP")):
-        from evidence.catalogue_sync import _requirement_rows
+        from evidence.catalogue_sync import requirement_rows
         from evidence.db import open_db
 
         self.path, self.catalogue = path, catalogue
         self.db = open_db(path)
         self.conn = self.db.conn
-        self.db["requirements"].insert_all(_requirement_rows(catalogue), pk="id")
+        self.db["requirements"].insert_all(requirement_rows(catalogue), pk="id")
         for key, value in (("frameworks", ",".join(frameworks)), ("item_strong_score", "0.85"),
                            ("item_min_support", "2")):
             self.db["settings"].upsert({"key": key, "value": value}, pk="key")
