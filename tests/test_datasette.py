@@ -228,12 +228,14 @@ def small_ds(tmp_path):
     return build_datasette([db_path])
 
 
-def test_out_of_range_ids_and_unknown_paths_answer_4xx_not_500(small_ds):
+def test_out_of_range_ids_and_unknown_paths_answer_4xx_not_500(small_ds, capfd):
     huge = str(2 ** 64)
     for path in (f"/-/diff/evidence/{huge}", f"/-/diff/evidence/1?from={huge}", f"/-/diff/evidence/1?to=-{huge}",
                  "/-/source/evidence/-1", f"/-/source/evidence/{huge}", f"/evidence/passages/{huge}", "/a/b/c/d",
-                 "/-/export/evidence.csv?sheet=nope"):
+                 "/-/export/evidence.csv?sheet=nope", "/evidence/-/assess/NOPE", "/nodb/-/assess"):
         assert 400 <= get(small_ds, path).status_code < 500, path
+    printed = capfd.readouterr()
+    assert "Traceback" not in printed.out + printed.err  # a 404 is an answer, not a fault for the console
 
 
 def test_fts3_tokenizer_cannot_be_called_through_sql(small_ds):

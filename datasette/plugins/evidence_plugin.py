@@ -23,7 +23,7 @@ from urllib.parse import quote, urlencode, urlsplit
 
 from datasette import hookimpl
 from datasette.utils import await_me_maybe, baseconv, tilde_decode, tilde_encode
-from datasette.utils.asgi import Forbidden, NotFound, Response
+from datasette.utils.asgi import Base400, Forbidden, NotFound, Response
 from markupsafe import Markup, escape
 
 from evidence import pages
@@ -459,7 +459,25 @@ def handle_exception(datasette, request, exception):
     """Datasette's own handler prints the traceback with rich, which raises outside an `except` block: a URL no
     route matches (/-/source/evidence/-1) answered 500 instead of 404. Every handler runs while it is handled."""
     outcome = yield
-    outcome.force_result([_while_handling(exception, handler) for handler in outcome.get_result()])
+    handlers = outcome.get_result()
+    if isinstance(exception, Base400):  # an answer, not a fault: Datasette's handler would print a traceback
+        handlers = [_answer(datasette, request, exception)] + [
+            h for h in handlers if getattr(h, "__module__", "") != "datasette.handle_exception"]
+    outcome.force_result([_while_handling(exception, handler) for handler in handlers])
+
+
+def _answer(datasette, request, exception: Base400):
+    """The error page (or JSON) Datasette's own handler gives a 4xx, without the traceback it prints first."""
+    async def inner():
+        info = {"ok": False, "error": exception.args[0] if exception.args else "", "status": exception.status,
+                "title": None}
+        if request.path.split("?")[0].endswith(".json"):
+            return Response.json(info, status=exception.status)
+        template = datasette.jinja_env.select_template([f"{exception.status}.html", "error.html"])
+        context = dict(info, urls=datasette.urls, app_css_hash=datasette.app_css_hash(), menu_links=lambda: [])
+        return Response.html(await template.render_async(context), status=exception.status)
+
+    return inner
 
 
 def _while_handling(exception, handler):
