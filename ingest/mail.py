@@ -72,7 +72,7 @@ class MsgReader:
             raise ReadError("an Outlook item that is not an email (contact, task or appointment)")
         result = ReadResult(path=path, format=self.format)
         date = message.date if isinstance(getattr(message, "date", None), dt.datetime) else None
-        result.metadata = _metadata(message.subject, message.sender, [message.to, message.cc], date,
+        result.metadata = _metadata(message.subject, _msg_sender(message), [message.to, message.cc], date,
                                     getattr(message, "messageId", None))
         text = message.body or ""
         if not text.strip() and message.htmlBody:
@@ -87,6 +87,20 @@ class MsgReader:
                 result.warnings.append(f"attachment {name}: an attached Outlook item, not read")
         _count_cut(len(message.attachments), result)
         return result.finish()
+
+
+def _msg_sender(message) -> str | None:
+    """The sender as an .eml's From gives it, "Name <address>". extract-msg adds the address only from
+    PR_SENDER_SMTP_ADDRESS, which many saved messages lack: an SMTP sender's own address (PR_SENDER_EMAIL_ADDRESS
+    with address type SMTP) is the same address. An Exchange sender's is an X.500 name, no email address."""
+    sender = message.sender
+    if sender and "@" in sender:
+        return sender
+    if (message.getStringStream("__substg1.0_0C1E") or "").strip().upper() == "SMTP":
+        address = (message.getStringStream("__substg1.0_0C1F") or "").strip()
+        if "@" in address:
+            return f"{sender} <{address}>" if sender and sender.strip() else address
+    return sender
 
 
 def _metadata(subject, sender, recipients: list, date: dt.datetime | None, message_id=None) -> dict:
