@@ -79,11 +79,21 @@ class MsgReader:
             text = html_to_text(message.htmlBody.decode("utf-8", "replace"))
         result.passages = body_passages(text, result.metadata.get("title", ""))
         for n, att in enumerate(message.attachments[:MAX_ATTACHMENTS], 1):
-            name = getattr(att, "longFilename", None) or getattr(att, "shortFilename", None) or f"attachment {n}"
+            name = (getattr(att, "longFilename", None) or getattr(att, "shortFilename", None)
+                    or getattr(att, "displayName", None) or f"attachment {n}")
             data = getattr(att, "data", None)
             if isinstance(data, bytes):
                 result.attachments.append(Attachment(_safe_name(name, n), data))
-            else:  # an attached Outlook item is an object of its own, not a file
+            elif hasattr(data, "exportBytes"):  # an attached Outlook item: saved as a .msg of its own and read as
+                try:                            # one, as an .eml's attached message is
+                    data = data.exportBytes()
+                except Exception as exc:
+                    result.warnings.append(f"attachment {name}: an attached Outlook item that could not be saved "
+                                           f"({short_error(exc)})")
+                    continue
+                name = name if name.lower().endswith(".msg") else f"{name}.msg"
+                result.attachments.append(Attachment(_safe_name(name, n), data))
+            else:
                 result.warnings.append(f"attachment {name}: an attached Outlook item, not read")
         _count_cut(len(message.attachments), result)
         return result.finish()

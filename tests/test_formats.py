@@ -489,7 +489,7 @@ def test_document_pages_link_an_email_and_its_attachments(fake_pipeline, email_f
     assert "Attached to the email" in attachment_page and f'/evidence/documents/{docs["plan.eml"]["id"]}"' in attachment_page
 
 
-def test_msg_headers_body_and_attachments(make_msg):
+def test_msg_headers_body_and_attachments(make_msg, tmp_path):
     """A real Outlook file: the MAPI property streams in a Compound File Binary container, read by extract-msg."""
     forwarded = make_msg("minutes.msg", "Joint board minutes", "The joint board approved the exit strategy.")
     body = ("The exit strategy was tested at the joint board and both partners agreed the actions.\r\n\r\n"
@@ -509,9 +509,30 @@ def test_msg_headers_body_and_attachments(make_msg):
     assert [p.text for p in result.passages] == [
         "The exit strategy was tested at the joint board and both partners agreed the actions."]
     assert all(p.location.startswith("body, paragraph") and p.context == "Exit strategy" for p in result.passages)
-    assert [(a.name, a.data) for a in result.attachments] == [("actions.txt", GOOD_TEXT.encode())]
-    # an attached Outlook item (not a file) is said, and makes the message partial
-    assert result.status == "partial" and "attachment minutes.msg: an attached Outlook item, not read" in result.error
+    assert result.status == "ok", result.error
+    assert [a.name for a in result.attachments] == ["actions.txt", "minutes.msg"]
+    assert result.attachments[0].data == GOOD_TEXT.encode()
+    # the attached Outlook item is handed back as a .msg of its own, with its own headers and body
+    (tmp_path / "attached.msg").write_bytes(result.attachments[1].data)
+    attached = read_document(tmp_path / "attached.msg")
+    assert (attached.status, attached.metadata["title"]) == ("ok", "Joint board minutes")
+    assert [p.text for p in attached.passages] == ["The joint board approved the exit strategy."]
+
+
+def test_msg_attached_item_that_cannot_be_saved(make_msg, monkeypatch):
+    from extract_msg.msg_classes.msg import MSGFile
+
+    def fail(self, *args, **kwargs):
+        raise ValueError("bad embedded message")
+
+    monkeypatch.setattr(MSGFile, "exportBytes", fail)
+    forwarded = make_msg("minutes.msg", "Joint board minutes", "The joint board approved the exit strategy.")
+    result = read_document(make_msg("fwd.msg", "Fwd: minutes", "See the minutes.",
+                                    attachments=[("minutes.msg", forwarded.read_bytes())]))
+    # said with its reason, and the message is partial; its own body is still read
+    assert result.status == "partial" and result.attachments == []
+    assert "attachment minutes.msg: an attached Outlook item that could not be saved" in result.error
+    assert [p.text for p in result.passages] == ["See the minutes."]
 
 
 def test_msg_sender_without_an_smtp_address(make_msg):
@@ -529,13 +550,14 @@ def test_msg_sender_without_an_smtp_address(make_msg):
 
 def test_msg_attachments_are_documents_linked_to_their_email(fake_pipeline, tmp_path, make_msg):
     plan = write_docx(tmp_path / "src" / "plan.docx", "Relationship management plan", [("p", GOOD_TEXT)], WHEN)
+    minutes = make_msg("src/minutes.msg", "Joint board minutes", "The joint board approved the exit strategy.")
     make_msg("inbox/plan.msg", "Relationship management plan", "The plan is attached for the board.",
-             attachments=[("plan.docx", plan.read_bytes())])
+             attachments=[("plan.docx", plan.read_bytes()), ("minutes.msg", minutes.read_bytes())])
     report = fake_pipeline.ingest([tmp_path / "inbox"])
-    assert [o.status for o in report.outcomes] == ["ok", "ok"]
+    assert [o.status for o in report.outcomes] == ["ok", "ok", "ok"]
     docs = _documents(fake_pipeline)
-    assert set(docs) == {"plan.msg", "plan.docx"}
-    email, attached = docs["plan.msg"], docs["plan.docx"]
+    assert set(docs) == {"plan.msg", "plan.docx", "minutes.msg"}
+    email, attached, item = docs["plan.msg"], docs["plan.docx"], docs["minutes.msg"]
     assert (email["status"], email["parent_id"], email["title"]) == ("ok", None, "Relationship management plan")
     assert email["author"] == "Alliance Office <office@example.org>" and email["passage_count"] == 1
     assert attached["path"] == f"{email['path']}#attachment/plan.docx" and attached["parent_id"] == email["id"]
@@ -544,6 +566,9 @@ def test_msg_attachments_are_documents_linked_to_their_email(fake_pipeline, tmp_
                                                         [attached["id"]])]
     assert texts == [GOOD_TEXT]  # the attachment's own words, read from the docx inside the .msg
     assert pages.document_detail(fake_pipeline.db.conn, attached["id"])["attached_to"]["id"] == email["id"]
+    # the attached Outlook item is an email of its own, linked to the one that carries it
+    assert (item["status"], item["parent_id"], item["title"]) == ("ok", email["id"], "Joint board minutes")
+    assert item["passage_count"] == 1
 
 
 def test_pictures_in_the_body_are_not_attachments(tmp_path):
