@@ -72,21 +72,45 @@ class MsgReader:
             raise ReadError("an Outlook item that is not an email (contact, task or appointment)")
         result = ReadResult(path=path, format=self.format)
         date = message.date if isinstance(getattr(message, "date", None), dt.datetime) else None
-        result.metadata = _metadata(message.subject, message.sender, [message.to, message.cc], date,
+        result.metadata = _metadata(message.subject, _msg_sender(message), [message.to, message.cc], date,
                                     getattr(message, "messageId", None))
         text = message.body or ""
         if not text.strip() and message.htmlBody:
             text = html_to_text(message.htmlBody.decode("utf-8", "replace"))
         result.passages = body_passages(text, result.metadata.get("title", ""))
         for n, att in enumerate(message.attachments[:MAX_ATTACHMENTS], 1):
-            name = getattr(att, "longFilename", None) or getattr(att, "shortFilename", None) or f"attachment {n}"
+            name = (getattr(att, "longFilename", None) or getattr(att, "shortFilename", None)
+                    or getattr(att, "displayName", None) or f"attachment {n}")
             data = getattr(att, "data", None)
             if isinstance(data, bytes):
                 result.attachments.append(Attachment(_safe_name(name, n), data))
-            else:  # an attached Outlook item is an object of its own, not a file
+            elif hasattr(data, "exportBytes"):  # an attached Outlook item: saved as a .msg of its own and read as
+                try:                            # one, as an .eml's attached message is
+                    data = data.exportBytes()
+                except Exception as exc:
+                    result.warnings.append(f"attachment {name}: an attached Outlook item that could not be saved "
+                                           f"({short_error(exc)})")
+                    continue
+                name = name if name.lower().endswith(".msg") else f"{name}.msg"
+                result.attachments.append(Attachment(_safe_name(name, n), data))
+            else:
                 result.warnings.append(f"attachment {name}: an attached Outlook item, not read")
         _count_cut(len(message.attachments), result)
         return result.finish()
+
+
+def _msg_sender(message) -> str | None:
+    """The sender as an .eml's From gives it, "Name <address>". extract-msg adds the address only from
+    PR_SENDER_SMTP_ADDRESS, which many saved messages lack: an SMTP sender's own address (PR_SENDER_EMAIL_ADDRESS
+    with address type SMTP) is the same address. An Exchange sender's is an X.500 name, no email address."""
+    sender = message.sender
+    if sender and "@" in sender:
+        return sender
+    if (message.getStringStream("__substg1.0_0C1E") or "").strip().upper() == "SMTP":
+        address = (message.getStringStream("__substg1.0_0C1F") or "").strip()
+        if "@" in address:
+            return f"{sender} <{address}>" if sender and sender.strip() else address
+    return sender
 
 
 def _metadata(subject, sender, recipients: list, date: dt.datetime | None, message_id=None) -> dict:

@@ -7,6 +7,7 @@ from .pack import write_sample_pack
 from .writers import (
     write_docx,
     write_eml,
+    write_msg,
     write_ods,
     write_odt,
     write_pdf,
@@ -17,5 +18,5 @@ from .writers import (
     write_xlsx,
 )
 
-__all__ = ["write_docx", "write_eml", "write_odt", "write_ods", "write_pdf", "write_png", "write_pptx",
+__all__ = ["write_docx", "write_eml", "write_msg", "write_odt", "write_ods", "write_pdf", "write_png", "write_pptx",
            "write_sample_pack", "write_scan_pdf", "write_xls", "write_xlsx"]

@@ -2,7 +2,7 @@
 benchmarks.
 
 Not part of the runtime: the product reads these formats, it never writes them (fpdf2 is a demo and test
-dependency only; python-pptx and Pillow come with the readers).
+dependency only, and so is aspose-email-foss for .msg, a test one; python-pptx and Pillow come with the readers).
 """
 
 from __future__ import annotations
@@ -176,6 +176,53 @@ def write_eml(path: Path, subject: str, body: str, when: dt.datetime, sender: st
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(message.as_bytes())
     return path
+
+
+def write_msg(path: Path, subject: str, body: str, when: dt.datetime, sender: str = "Alliance Office <office@example.org>",
+              to: str = "Joint Management Team <jmt@example.org>", attachments: list[tuple[str, bytes]] | None = None,
+              message_id: str | None = None) -> Path:
+    """A saved Outlook email (.msg): a Compound File Binary container with the MAPI property streams Outlook
+    writes (subject, body, sender name and SMTP address, the time sent, one storage per recipient and per
+    attachment). Attachments are (file name, bytes); a name ending .msg attaches that Outlook message as an item
+    (an embedded message, as Outlook attaches a mail), not as a file. aspose-email-foss writes it (pure Python,
+    a test dependency only: extract-msg, which reads .msg, cannot write one)."""
+    from email.utils import getaddresses, parseaddr
+
+    from aspose.email_foss import cfb, msg
+
+    message = msg.MapiMessage.create(subject, body)
+    name, address = parseaddr(sender)
+    message.set_property(msg.PropertyId.SENDER_NAME, name or address)
+    message.set_property(msg.PropertyId.SENDER_EMAIL_ADDRESS, address)
+    when = when.replace(tzinfo=when.tzinfo or dt.timezone.utc)
+    message.set_property(0x0039, msg.PropertyTypeCode.PTYP_TIME, when)  # PR_CLIENT_SUBMIT_TIME: when it was sent
+    message.set_property(msg.PropertyId.MESSAGE_DELIVERY_TIME, when)
+    if message_id:
+        message.set_property(msg.PropertyId.INTERNET_MESSAGE_ID, message_id)
+    for name, address in getaddresses([to]):
+        message.add_recipient(address, display_name=name or address)
+    for name, data in attachments or []:
+        if name.lower().endswith(".msg"):
+            document = msg.MsgDocument.from_reader(msg.MsgReader(cfb.CFBReader(data)))
+            message.add_embedded_message_attachment(msg.MapiMessage.from_msg_document(document), filename=name)
+        else:
+            message.add_attachment(name, data)
+    document = message.to_msg_document()
+    _embedded_headers(document.root)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    msg.MsgWriter.write_file(document, path)
+    return path
+
+
+def _embedded_headers(storage) -> None:
+    """[MS-OXMSG] 2.4.1.2: an attached message's property stream has a 24-byte header, not the top level's 32
+    (aspose-email-foss 26.3 writes 32, and readers then take every property 8 bytes out of place)."""
+    for child in storage.storages:
+        if child.name == "__substg1.0_3701000D":  # PR_ATTACH_DATA_OBJ: the attached message's own storage
+            props = next(s for s in child.streams if s.name == "__properties_version1.0")
+            if (len(props.data) - 24) % 16:  # still 32: drop the 8 reserved bytes that end it
+                props.data = props.data[:24] + props.data[32:]
+        _embedded_headers(child)
 
 
 def text_image(lines: list[str], width: int = 1654, size: int = 34, margin: int = 120):

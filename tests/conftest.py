@@ -11,6 +11,7 @@ from evidence.db import open_db
 from samples import (
     write_docx,
     write_eml,
+    write_msg,
     write_pdf,
     write_png,
     write_pptx,
@@ -154,6 +155,13 @@ def make_pptx(tmp_path):
 def make_eml(tmp_path):
     def make(name: str, subject: str, body: str, **kw) -> Path:
         return write_eml(tmp_path / name, subject, body, WHEN, **kw)
+    return make
+
+
+@pytest.fixture
+def make_msg(tmp_path):
+    def make(name: str, subject: str, body: str, **kw) -> Path:
+        return write_msg(tmp_path / name, subject, body, WHEN, **kw)
     return make
 
 

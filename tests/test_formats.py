@@ -489,37 +489,86 @@ def test_document_pages_link_an_email_and_its_attachments(fake_pipeline, email_f
     assert "Attached to the email" in attachment_page and f'/evidence/documents/{docs["plan.eml"]["id"]}"' in attachment_page
 
 
-class _OutlookMessage:
-    """What extract-msg gives for a saved Outlook email (the writers cannot write .msg files)."""
-
-    subject, sender, to, cc = "Exit strategy", "Ann Lee <ann@example.org>", "JMT <jmt@example.org>", None
-    date, messageId, htmlBody = WHEN, "<exit@example.org>", None
+def test_msg_headers_body_and_attachments(make_msg, tmp_path):
+    """A real Outlook file: the MAPI property streams in a Compound File Binary container, read by extract-msg."""
+    forwarded = make_msg("minutes.msg", "Joint board minutes", "The joint board approved the exit strategy.")
     body = ("The exit strategy was tested at the joint board and both partners agreed the actions.\r\n\r\n"
             "-----Original Message-----\r\nFrom: Bob\r\nSent: Monday\r\nPlease test the exit strategy.")
-
-    class _Attachment:
-        def __init__(self, name, data):
-            self.longFilename, self.data = name, data
-
-    attachments = [_Attachment("actions.txt", GOOD_TEXT.encode()), _Attachment("Meeting request", object())]
-
-    def close(self):
-        pass
-
-
-def test_msg_headers_body_and_attachments(tmp_path, monkeypatch):
-    import extract_msg
-
-    monkeypatch.setattr(extract_msg, "openMsg", lambda path: _OutlookMessage())
-    (tmp_path / "exit.msg").write_bytes(OLE_MAGIC + b"\0" * 2048)
-    result = read_document(tmp_path / "exit.msg")
-    assert result.metadata["title"] == "Exit strategy" and result.metadata["author"] == "Ann Lee <ann@example.org>"
-    assert result.metadata["created"].startswith("2026-01-15") and result.metadata["message_id"] == "<exit@example.org>"
+    path = make_msg("exit.msg", "Exit strategy", body, sender="Ann Lee <ann@example.org>",
+                    to="JMT <jmt@example.org>, Bob Smith <bob@example.org>", message_id="<exit@example.org>",
+                    attachments=[("actions.txt", GOOD_TEXT.encode()), ("minutes.msg", forwarded.read_bytes())])
+    assert path.read_bytes()[:8] == OLE_MAGIC
+    result = read_document(path)
+    meta = result.metadata
+    assert meta["title"] == "Exit strategy" and meta["message_id"] == "<exit@example.org>"
+    # the sender's SMTP address as well as the name, as an .eml's From gives it
+    assert meta["author"] == "Ann Lee <ann@example.org>"
+    assert meta["recipients"] == "JMT <jmt@example.org>; Bob Smith <bob@example.org>"
+    assert meta["created"] == meta["modified"] == "2026-01-15T10:00:00+00:00"  # the time sent is the document's date
+    # the reply's own words once; the quoted earlier message is not counted again
     assert [p.text for p in result.passages] == [
         "The exit strategy was tested at the joint board and both partners agreed the actions."]
-    assert [(a.name, a.data) for a in result.attachments] == [("actions.txt", GOOD_TEXT.encode())]
-    # an attached Outlook item (not a file) is said, and makes the message partial
-    assert result.status == "partial" and "attachment Meeting request: an attached Outlook item, not read" in result.error
+    assert all(p.location.startswith("body, paragraph") and p.context == "Exit strategy" for p in result.passages)
+    assert result.status == "ok", result.error
+    assert [a.name for a in result.attachments] == ["actions.txt", "minutes.msg"]
+    assert result.attachments[0].data == GOOD_TEXT.encode()
+    # the attached Outlook item is handed back as a .msg of its own, with its own headers and body
+    (tmp_path / "attached.msg").write_bytes(result.attachments[1].data)
+    attached = read_document(tmp_path / "attached.msg")
+    assert (attached.status, attached.metadata["title"]) == ("ok", "Joint board minutes")
+    assert [p.text for p in attached.passages] == ["The joint board approved the exit strategy."]
+
+
+def test_msg_attached_item_that_cannot_be_saved(make_msg, monkeypatch):
+    from extract_msg.msg_classes.msg import MSGFile
+
+    def fail(self, *args, **kwargs):
+        raise ValueError("bad embedded message")
+
+    monkeypatch.setattr(MSGFile, "exportBytes", fail)
+    forwarded = make_msg("minutes.msg", "Joint board minutes", "The joint board approved the exit strategy.")
+    result = read_document(make_msg("fwd.msg", "Fwd: minutes", "See the minutes.",
+                                    attachments=[("minutes.msg", forwarded.read_bytes())]))
+    # said with its reason, and the message is partial; its own body is still read
+    assert result.status == "partial" and result.attachments == []
+    assert "attachment minutes.msg: an attached Outlook item that could not be saved" in result.error
+    assert [p.text for p in result.passages] == ["See the minutes."]
+
+
+def test_msg_sender_without_an_smtp_address(make_msg):
+    """An Exchange sender's address is an X.500 name, no email address: the name alone is the author."""
+    from aspose.email_foss import msg
+
+    path = make_msg("exchange.msg", "Board pack", "The board pack for the joint board.", sender="Ann Lee <ann@example.org>")
+    message = msg.MapiMessage.from_file(path)
+    message.set_property(msg.PropertyId.SENDER_ADDRESS_TYPE, "EX")
+    message.set_property(msg.PropertyId.SENDER_EMAIL_ADDRESS, "/O=ALLIANCE/OU=EXCHANGE/CN=RECIPIENTS/CN=ANN.LEE")
+    message.save(path)
+    result = read_document(path)
+    assert result.status == "ok" and result.metadata["author"] == "Ann Lee"
+
+
+def test_msg_attachments_are_documents_linked_to_their_email(fake_pipeline, tmp_path, make_msg):
+    plan = write_docx(tmp_path / "src" / "plan.docx", "Relationship management plan", [("p", GOOD_TEXT)], WHEN)
+    minutes = make_msg("src/minutes.msg", "Joint board minutes", "The joint board approved the exit strategy.")
+    make_msg("inbox/plan.msg", "Relationship management plan", "The plan is attached for the board.",
+             attachments=[("plan.docx", plan.read_bytes()), ("minutes.msg", minutes.read_bytes())])
+    report = fake_pipeline.ingest([tmp_path / "inbox"])
+    assert [o.status for o in report.outcomes] == ["ok", "ok", "ok"]
+    docs = _documents(fake_pipeline)
+    assert set(docs) == {"plan.msg", "plan.docx", "minutes.msg"}
+    email, attached, item = docs["plan.msg"], docs["plan.docx"], docs["minutes.msg"]
+    assert (email["status"], email["parent_id"], email["title"]) == ("ok", None, "Relationship management plan")
+    assert email["author"] == "Alliance Office <office@example.org>" and email["passage_count"] == 1
+    assert attached["path"] == f"{email['path']}#attachment/plan.docx" and attached["parent_id"] == email["id"]
+    assert attached["status"] == "ok" and attached["copy_name"]
+    texts = [r["text"] for r in fake_pipeline.db.query("select text from passages where document_id = ?",
+                                                        [attached["id"]])]
+    assert texts == [GOOD_TEXT]  # the attachment's own words, read from the docx inside the .msg
+    assert pages.document_detail(fake_pipeline.db.conn, attached["id"])["attached_to"]["id"] == email["id"]
+    # the attached Outlook item is an email of its own, linked to the one that carries it
+    assert (item["status"], item["parent_id"], item["title"]) == ("ok", email["id"], "Joint board minutes")
+    assert item["passage_count"] == 1
 
 
 def test_pictures_in_the_body_are_not_attachments(tmp_path):
