@@ -329,7 +329,10 @@ def _join(left: str, right: str) -> str:
 
 def _check_text_layer(result: ReadResult, pages: list[list], recognised: dict[int, list[Passage]]) -> None:
     if pages and not any(pages) and not any(recognised.values()):
-        raise ReadError("no text layer: needs OCR")  # and recognition, where it ran, found no text either
+        if len(recognised) == len(pages):  # every page looked at: images, drawings or blank pages, no words
+            result.error = "no text found: the pages have no text layer and text recognition (OCR) found none"
+            return
+        raise ReadError("no text layer: needs OCR")  # pages left unrecognised (the per-file budget ran out)
     empty = [i for i, lines in enumerate(pages, 1) if not lines and i not in recognised]
     if empty and len(empty) < len(pages):
         shown = ", ".join(map(str, empty[:10])) + ("..." if len(empty) > 10 else "")

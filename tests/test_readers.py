@@ -143,7 +143,7 @@ def test_pdf_pages_paragraphs_running_lines_and_hyphenation(make_pdf):
     assert p5.location.startswith(f"page {p5.page}, paragraph")
 
 
-def test_pdf_without_text_layer_needs_ocr(tmp_path):
+def test_pdf_without_text_anywhere_is_skipped_with_the_reason(tmp_path):
     from fpdf import FPDF
 
     pdf = FPDF()
@@ -152,7 +152,8 @@ def test_pdf_without_text_layer_needs_ocr(tmp_path):
     path = tmp_path / "scan.pdf"
     pdf.output(str(path))
     result = read_document(path)
-    assert result.status == "failed" and result.error == "no text layer: needs OCR"
+    assert result.status == "skipped", result  # read, and recognised: nothing that could be evidence
+    assert result.error == "no text found: the pages have no text layer and text recognition (OCR) found none"
 
 
 def test_text_markdown_and_csv(tmp_path):
