@@ -326,35 +326,35 @@ class Pipeline:
 
     def keep_copy(self, path: Path, sha: str) -> Path | None:
         """A content-addressed copy, so evidence links survive edits, renames and deletions."""
-        target = copies.copy_path(self.files_dir, copies.copy_name(sha, path))
-        if target is None:
-            return None
-        if not target.exists():
-            target.parent.mkdir(parents=True, exist_ok=True)
-            tmp = target.with_suffix(target.suffix + ".tmp")
-            try:
-                shutil.copyfile(path, tmp)
-            except OSError:
-                return None
-            if sha256_file(tmp) != sha:  # the file changed after it was hashed: keep nothing wrong
-                tmp.unlink(missing_ok=True)
-                return None
-            tmp.replace(target)
-        return target
+        def write(tmp: Path) -> bool:
+            shutil.copyfile(path, tmp)
+            return sha256_file(tmp) == sha  # the file changed after it was hashed: keep nothing wrong
+
+        return self._keep(copies.copy_name(sha, path), write)
 
     def keep_bytes(self, data: bytes, sha: str, name: str) -> Path | None:
         """A content-addressed copy of bytes that have no file of their own (an email's attachment)."""
-        target = copies.copy_path(self.files_dir, copies.copy_name(sha, name))
-        if target is None:
+        def write(tmp: Path) -> bool:
+            tmp.write_bytes(data)
+            return True
+
+        return self._keep(copies.copy_name(sha, name), write)
+
+    def _keep(self, name: str, write: Callable[[Path], bool]) -> Path | None:
+        """The kept copy called `name`, written once through a temporary file by `write` (False: do not keep)."""
+        target = copies.copy_path(self.files_dir, name)
+        if target is None or target.exists():
+            return target
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_suffix(target.suffix + ".tmp")
+        try:
+            kept = write(tmp)
+        except OSError:
             return None
-        if not target.exists():
-            target.parent.mkdir(parents=True, exist_ok=True)
-            tmp = target.with_suffix(target.suffix + ".tmp")
-            try:
-                tmp.write_bytes(data)
-            except OSError:
-                return None
-            tmp.replace(target)
+        if not kept:
+            tmp.unlink(missing_ok=True)
+            return None
+        tmp.replace(target)
         return target
 
     # ------------------------------------------------------------------ attachments

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from .chunking import paragraph, refine
 from .excel import MAX_ROWS_PER_SHEET, Row, cell_text, grid_passages
-from .model import DOC, ODS, ODT, ROW, XLS, Passage, ReadError, ReadResult, render_row, short_error
+from .model import DOC, ODS, ODT, XLS, Passage, ReadError, ReadResult, short_error, table_passages
 from .safety import KIND_NAMES, check_office_zip, is_encrypted_package, sniff
 
 ODF_TYPES = {ODT: "application/vnd.oasis.opendocument.text", ODS: "application/vnd.oasis.opendocument.spreadsheet"}
@@ -228,15 +228,4 @@ class _OdtWalker:
 
         self.table_no += 1
         rows = [[_odf_text(c) for c in row.getElementsByType(TableCell)] for row in table.getElementsByType(TableRow)]
-        rows = [r for r in rows if any(r)]
-        if not rows:
-            return
-        header = rows[0] if len(rows) > 1 and all(len(c) < 60 for c in rows[0]) else None
-        ctx = self.context()
-        if header:
-            ctx = f"{ctx} | columns: {', '.join(c for c in header if c)}".lstrip(" |")
-        for i, cells in enumerate(rows[1:] if header else rows, start=2 if header else 1):
-            text = render_row(cells, header) if header else " | ".join(c for c in cells if c)
-            if text:
-                self.passages.append(Passage(text=text, location=f"{self.prefix()}table {self.table_no}, row {i}",
-                                             context=ctx, kind=ROW, row=i))
+        self.passages += table_passages(rows, self.context(), f"{self.prefix()}table {self.table_no}")

@@ -94,6 +94,24 @@ def is_placeholder(value: str) -> bool:
     return bool(_PLACEHOLDER.match(value))
 
 
+def table_passages(rows: list[list[str]], context: str, where: str, page: int | None = None) -> list[Passage]:
+    """A document's table as row passages, the one way Word, OpenDocument and PowerPoint tables are read: a first
+    row of short cells is the header (its columns join the context, each row is said with them), empty rows are
+    dropped, and a row's location is `where` and its row number ("section 2, table 1, row 3")."""
+    rows = [r for r in rows if any(r)]
+    if not rows:
+        return []
+    header = rows[0] if len(rows) > 1 and all(len(c) < 60 for c in rows[0]) else None
+    if header:
+        context = f"{context} | columns: {', '.join(c for c in header if c)}".lstrip(" |")
+    out = []
+    for i, cells in enumerate(rows[1:] if header else rows, start=2 if header else 1):
+        text = render_row(cells, header) if header else " | ".join(c for c in cells if c)
+        if text:
+            out.append(Passage(text=text, location=f"{where}, row {i}", context=context, kind=ROW, page=page, row=i))
+    return out
+
+
 def render_row(cells: list[str], header: list[str] | None, merged: bool = False) -> str:
     """A table row as 'Header: value; Header: value', the form every reader gives rows. Empty cells and
     placeholders ("n/a", "-") are left out and a value under no header stands alone. `merged`, for sheets

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .chunking import paragraph, refine
-from .model import PARAGRAPH, PPTX, ROW, Passage, ReadResult, render_row, short_error
+from .model import PARAGRAPH, PPTX, Passage, ReadResult, short_error, table_passages
 from .safety import open_office
 
 
@@ -98,19 +98,7 @@ def _paragraphs(frame) -> list[str]:
 
 def _table_passages(table, where: str, title: str, slide: int) -> list[Passage]:
     rows = [[" ".join(cell.text.split()) for cell in row.cells] for row in table.rows]
-    rows = [r for r in rows if any(r)]
-    if not rows:
-        return []
-    header = rows[0] if len(rows) > 1 and all(len(c) < 60 for c in rows[0]) else None
-    context = title
-    if header:
-        context = f"{title} | columns: {', '.join(c for c in header if c)}".lstrip(" |")
-    out = []
-    for i, cells in enumerate(rows[1:] if header else rows, start=2 if header else 1):
-        text = render_row(cells, header) if header else " | ".join(c for c in cells if c)
-        if text:
-            out.append(Passage(text=text, location=f"{where}, row {i}", context=context, kind=ROW, page=slide, row=i))
-    return out
+    return table_passages(rows, title, where, page=slide)
 
 
 def _notes(slide) -> str:

@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 from .chunking import paragraph, refine
-from .model import COMMENT, DOCX, ROW, TEXTBOX, Passage, ReadResult, render_row
+from .model import COMMENT, DOCX, TEXTBOX, Passage, ReadResult, table_passages
 from .safety import open_office
 
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
@@ -157,18 +157,7 @@ class _BodyWalker:
     def on_table(self, tbl) -> None:
         self.table_no += 1
         rows = [_row_cells(tr) for tr in tbl.iter(f"{W}tr") if _owning_table(tr) is tbl]
-        rows = [r for r in rows if any(r)]
-        if not rows:
-            return
-        header = rows[0] if len(rows) > 1 and all(len(c) < 60 for c in rows[0]) else None
-        ctx = self.context()
-        if header:
-            ctx = f"{ctx} | columns: {', '.join(c for c in header if c)}".lstrip(" |")
-        for i, cells in enumerate(rows[1:] if header else rows, start=2 if header else 1):
-            text = _render_row(cells, header)
-            if text:
-                loc = f"{self.prefix()}table {self.table_no}, row {i}"
-                self.passages.append(Passage(text=text, location=loc, context=ctx, kind=ROW, row=i))
+        self.passages += table_passages(rows, self.context(), f"{self.prefix()}table {self.table_no}")
 
     def text_boxes(self, p) -> None:
         for box in p.iter(f"{W}txbxContent"):
@@ -202,12 +191,6 @@ def _row_cells(tr) -> list[str]:
             continue
         cells.append(" ".join(t for t in (_text(p) for p in tc.iter(f"{W}p")) if t))
     return cells
-
-
-def _render_row(cells: list[str], header: list[str] | None) -> str:
-    if not header:
-        return " | ".join(c for c in cells if c)
-    return render_row(cells, header)
 
 
 def _style_levels(document) -> dict[str, int]:
