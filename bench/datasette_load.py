@@ -3,8 +3,8 @@
     python bench/datasette_load.py DB [--requests 300] [--concurrency 4] [--seconds 60]
 
 Serves DB with `evidence serve` and drives each page with ApacheBench (`ab`, Debian's apache2-utils),
-bounded in requests and in time: the evidence matrix, a requirement's drill-down page and a full-text
-search over passages.
+bounded in requests and in time: the evidence matrix, a requirement's drill-down page, a full-text search
+over passages, and the page of the document with the most passages.
 """
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ def main() -> None:
     con = sqlite3.connect(args.db)
     passages = con.execute("select count(*) from passages").fetchone()[0]
     busiest = con.execute("select requirement_id from evidence group by requirement_id order by count(*) desc limit 1").fetchone()[0]
+    longest = con.execute("select document_id from passages group by document_id order by count(*) desc limit 1").fetchone()[0]
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -57,6 +58,7 @@ def main() -> None:
         pages = {
             "evidence matrix (HTML, facets)": "/evidence/matrix",
             f"requirement drill-down ({busiest}, the most evidenced)": f"/evidence/requirements/{tilde_encode(busiest)}",
+            f"document page (document {longest}, the most passages)": f"/evidence/documents/{longest}",
             "full-text search (HTML)": "/evidence/passages?_search=joint+risk+register",
         }
         print(f"{passages} passages; ab -n {args.requests} -c {args.concurrency} -t {args.seconds}, after one warm-up request")

@@ -76,20 +76,23 @@ left join current_reviews v on v.passage_hash = p.text_hash and v.requirement_id
 order by {outer}
 """.format(inner=EVIDENCE_ORDER.format(e=""), outer=EVIDENCE_ORDER.format(e="e."))
 
-EVIDENCE_COUNT = "select count(*) from effective_evidence where requirement_id = :rid"
+# what coverage counted (the same effective evidence), without counting tens of thousands of links again per page
+EVIDENCE_COUNT = "select coalesce((select evidence_count from coverage where requirement_id = :rid), 0)"
 
 # The tool's links that no longer count, shown apart with the rejection that took them (on this requirement,
 # or on the item a crosswalk link came through)
 REJECTED_FOR = """
+with rejected as materialized (  -- few: driven from the reviews, never from every link of a busy requirement
+  select r.id as review_id, p.id as passage_id, r.requirement_id from current_reviews r
+  join passages p on p.text_hash = r.passage_hash where r.decision = 'reject')
 select e.passage_id, round(e.score, 3) as score, e.rank, e.via, e.why, p.text, p.location,
        d.id as document_id, d.name as document, d.doc_type, d.document_date,
        v.decision, v.comment as review_comment, v.reviewer, v.reviewed_at
 from evidence e join passages p on p.id = e.passage_id join documents d on d.id = p.document_id
-left join current_reviews v on v.id = (
-  select max(r.id) from current_reviews r where r.passage_hash = p.text_hash and r.decision = 'reject'
-    and r.requirement_id in (e.requirement_id, coalesce(e.via, '')))
-where e.requirement_id = :rid
-  and not exists (select 1 from effective_evidence f where f.passage_id = e.passage_id and f.requirement_id = :rid)
+join current_reviews v on v.id = (
+  select max(x.review_id) from rejected x where x.passage_id = e.passage_id
+    and x.requirement_id in (e.requirement_id, coalesce(e.via, '')))
+where e.requirement_id = :rid and e.passage_id in (select passage_id from rejected)
 order by e.via is not null, e.score desc limit :limit
 """
 
