@@ -30,19 +30,27 @@ where r.id = (select max(r2.id) from reviews r2
 
 # What counts as evidence: the tool's links less those an assessor rejected (a rejected item also takes its
 # crosswalk links with it), plus accepted candidates and links assessors added, whatever their score.
-EFFECTIVE_EVIDENCE_SQL = """
+def effective_evidence_sql(passages: str = "") -> str:
+    """What counts as evidence, as SQL: the view's definition, or with `passages` (a condition on `p`, the
+    passage) the same rule for some passages only, which SQLite can then look up by index instead of reading
+    the whole view (a document's page)."""
+    only = f"\n  and {passages}" if passages else ""
+    return f"""
 select e.passage_id, e.requirement_id, e.score, e.via, 'tool' as source
 from evidence e join passages p on p.id = e.passage_id
 where not exists (
   select 1 from current_reviews r
   where r.passage_hash = p.text_hash and r.decision = 'reject'
-    and r.requirement_id in (e.requirement_id, coalesce(e.via, '')))
+    and r.requirement_id in (e.requirement_id, coalesce(e.via, ''))){only}
 union all
 select p.id, r.requirement_id, null, null, 'assessor'
 from current_reviews r join passages p on p.text_hash = r.passage_hash
 where r.decision in ('accept', 'add')
-  and not exists (select 1 from evidence e where e.passage_id = p.id and e.requirement_id = r.requirement_id)
+  and not exists (select 1 from evidence e where e.passage_id = p.id and e.requirement_id = r.requirement_id){only}
 """
+
+
+EFFECTIVE_EVIDENCE_SQL = effective_evidence_sql()
 
 # One row per requirement with its best evidence and where it sits: what an assessor reads first.
 MATRIX_SQL = """

@@ -13,7 +13,7 @@ import sqlite3
 
 from mapping.scoring import Why
 
-from .db import EVIDENCE_ORDER
+from .db import EVIDENCE_ORDER, effective_evidence_sql
 
 STATUSES = ("evidenced", "weak", "gap", "not_applicable")
 
@@ -131,9 +131,9 @@ def requirement_detail(conn: sqlite3.Connection, requirement_id: str, limit: int
 
 DOCUMENT_REQUIREMENTS = """
 select e.requirement_id, r.title, r.framework, count(*) as passages, round(max(e.score), 3) as best_score
-from effective_evidence e join passages p on p.id = e.passage_id join requirements r on r.id = e.requirement_id
-where p.document_id = ? group by e.requirement_id order by r.framework, r.position
-"""
+from ({effective}) e join requirements r on r.id = e.requirement_id
+group by e.requirement_id order by r.framework, r.position
+""".format(effective=effective_evidence_sql("p.document_id = :doc"))
 
 
 ATTACHMENTS_OF = """
@@ -148,7 +148,7 @@ where d.id = ?
 def document_detail(conn: sqlite3.Connection, document_id: str | int) -> dict:
     """Which requirements a document evidences (with how many of its passages), its versions, a newer
     version that could not be read, the attachments an email brought and the email an attachment came in."""
-    rows = _dicts(conn, DOCUMENT_REQUIREMENTS, [document_id])
+    rows = _dicts(conn, DOCUMENT_REQUIREMENTS, {"doc": document_id})
     unread = _dicts(conn, "select unread_error, unread_at from documents where id = ? and unread_sha256 is not null",
                     [document_id])
     versions = _dicts(conn, "select id, status, error, passage_count, ingested_at, replaced_at from document_versions "
