@@ -111,13 +111,14 @@ def combined_z(profiles: Profiles, text_vectors: np.ndarray, context_vectors: np
                parts: dict[str, np.ndarray] | None = None,
                evidence_probability: np.ndarray | None = None,
                text_scores: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
-               register: np.ndarray | None = None,
+               register: np.ndarray | None = None, context_scores: np.ndarray | None = None,
                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(combined z (n, R), raw text similarity (n, R), best example index (n, R)); `lexical`: (n, R) 1 where a
     passage uses the standard's own words for a requirement; `parts`, if given, receives each signal's
     contribution, (n, R) or (n, 1), for the explanations; `text_scores`: `profiles.calibrated(text_vectors)`
     when the caller has it already; `register`: (n, R) the requirement each row's register is for (see
-    `register_requirements`)."""
+    `register_requirements`); `context_scores`: the calibrated scores of `context_vectors`, when the caller has
+    them already."""
     parts = {} if parts is None else parts
     z_text, raw, best_idx = text_scores if text_scores is not None else profiles.calibrated(text_vectors)
     parts["text"] = z_text
@@ -129,7 +130,7 @@ def combined_z(profiles: Profiles, text_vectors: np.ndarray, context_vectors: np
     if config.hub_weight:
         parts["matches_everything"] = _matches_everything(z_text + parts.get("short_text", 0), profiles, config)
     if context_vectors is not None and (config.context_weight or config.row_context_weight):
-        z_ctx, _, _ = profiles.calibrated(context_vectors)
+        z_ctx = context_scores if context_scores is not None else profiles.calibrated(context_vectors)[0]
         rows = np.array([k == "row" for k in kinds] if kinds else [False] * len(z_text), dtype=bool)[:, None]
         weight = np.where(rows, config.row_context_weight, config.context_weight)
         gate = np.where(rows, _gate(z_text, config.row_context_gate), _gate(z_text, config.context_gate))
@@ -146,21 +147,24 @@ def combined_z(profiles: Profiles, text_vectors: np.ndarray, context_vectors: np
     return sum(parts.values()), raw, best_idx
 
 
-def register_requirements(profiles: Profiles, context_vectors: list[np.ndarray | None], kinds: list[str],
-                          config: MappingConfig, p_evidence: np.ndarray | None = None) -> np.ndarray | None:
+def register_requirements(profiles: Profiles, context_scores: np.ndarray | None,
+                          raw_context_vectors: np.ndarray | None, kinds: list[str], config: MappingConfig,
+                          p_evidence: np.ndarray | None = None) -> np.ndarray | None:
     """(n, R) 1 where a row sits in a register for the requirement: one of its contexts (the sheet or table name
     and columns as the reader wrote them, or those with the document's title) points, on its own, at that one
-    requirement of a framework, clearly ahead of the rest; None if no row does."""
+    requirement of a framework, clearly ahead of the rest; None if no row does. `context_scores`: the calibrated
+    scores of the contexts with the title (computed once by the caller, the context signal reads them too)."""
     rows = np.array([k == "row" for k in kinds], dtype=bool)
     if p_evidence is not None:  # a routine entry of one party's is still kept in the log; it evidences nothing
         rows &= p_evidence >= config.register_min_probability
-    vectors = [v for v in context_vectors if v is not None]
-    if not vectors or not config.register_weight or not rows.any():
+    if not config.register_weight or not rows.any() or (context_scores is None and raw_context_vectors is None):
         return None
+    scores = [context_scores] if context_scores is not None else []
+    if raw_context_vectors is not None:
+        scores.append(profiles.calibrated(raw_context_vectors)[0])
     frameworks = np.array(profiles.frameworks)
     register = np.zeros((len(kinds), len(frameworks)), dtype=np.float32)
-    for v in vectors:
-        z_ctx, _, _ = profiles.calibrated(v)
+    for z_ctx in scores:
         for fw in set(profiles.frameworks):
             cols = np.flatnonzero(frameworks == fw)
             if len(cols) < 2:
@@ -214,9 +218,11 @@ def map_passages(profiles: Profiles, text_vectors: np.ndarray, context_vectors: 
                            contexts[i] if contexts else "") for i in range(len(texts))]
     unrelated = _unrelated_document(p_evidence, [f is None for f in furniture], config)
     parts: dict[str, np.ndarray] = {}
-    register = register_requirements(profiles, [context_vectors, raw_context_vectors], kinds, config, p_evidence)
+    # the contexts' scores, read by the context signal and the register rule alike: computed once
+    context_scores = profiles.calibrated(context_vectors)[0] if context_vectors is not None else None
+    register = register_requirements(profiles, context_scores, raw_context_vectors, kinds, config, p_evidence)
     z, raw, best_idx = combined_z(profiles, text_vectors, context_vectors, doc_types, config, texts, kinds, lexical,
-                                  parts, p_evidence, text_scores, register)
+                                  parts, p_evidence, text_scores, register, context_scores)
     if config.document_stage_weight:
         parts["document_stage"] = _document_stage(profiles, z, parts["text"], [f is None for f in furniture], config)
         z = z + parts["document_stage"]
