@@ -161,10 +161,6 @@ class Pipeline:
         """Vectors for texts, from the cache where this model has seen the text before."""
         return self.embeddings.embed(texts)
 
-    def passage_inputs(self, passages, title: str, doc_type: str) -> tuple[list[str], list[str]]:
-        """(text to embed, context to embed) for each passage; the context carries where it sits."""
-        return self.mapper.passage_inputs(passages, title, doc_type)
-
     # ------------------------------------------------------------------ ingest
     def ingest(self, paths: Iterable[str | Path], on_result: OnResult | None = None, force: bool = False,
                progress: Callable[[Iterable], Iterable] | None = None, follow_links: bool = False) -> IngestReport:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from .chunking import paragraph, refine
 from .model import PARAGRAPH, PPTX, Passage, ReadResult, short_error, table_passages
-from .safety import open_office
+from .safety import core_properties, open_office
 
 
 class PowerPointReader:
@@ -34,20 +34,10 @@ class PowerPointReader:
 
 
 def _properties(deck) -> dict:
-    meta = {}
     try:
-        props = deck.core_properties
-    except Exception:
-        return meta
-    for key, attr in (("title", "title"), ("author", "author"), ("subject", "subject"), ("created", "created"),
-                      ("modified", "modified"), ("last_modified_by", "last_modified_by")):
-        try:
-            value = getattr(props, attr)
-        except Exception:  # malformed dates in docProps/core.xml
-            continue
-        if value:
-            meta[key] = value.isoformat() if hasattr(value, "isoformat") else str(value).strip()
-    return meta
+        return core_properties(deck.core_properties)
+    except Exception:  # a malformed properties part costs the metadata, not the slides
+        return {}
 
 
 def _slide_passages(number: int, slide) -> list[Passage]:

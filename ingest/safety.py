@@ -129,3 +129,17 @@ def open_package(path: Path) -> Path | io.BytesIO:
                 dst.writestr(info, data)
     out.seek(0)
     return out
+
+
+def core_properties(props) -> dict:
+    """An Office package's core properties (docProps/core.xml) as document metadata: title, author, subject,
+    dates and last editor, each left out when empty or unreadable."""
+    meta = {}
+    for key in ("title", "author", "subject", "created", "modified", "last_modified_by"):
+        try:
+            value = getattr(props, key)
+        except Exception:  # malformed dates in docProps/core.xml
+            continue
+        if value:
+            meta[key] = value.isoformat() if hasattr(value, "isoformat") else str(value).strip()
+    return meta

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from .chunking import paragraph, refine
 from .model import COMMENT, DOCX, TEXTBOX, Passage, ReadResult, table_passages
-from .safety import open_office
+from .safety import core_properties, open_office
 
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 MC_FALLBACK = "{http://schemas.openxmlformats.org/markup-compatibility/2006}Fallback"
@@ -26,7 +26,7 @@ class WordReader:
         document = open_office(path, self.format, docx.Document)
         result = ReadResult(path=path, format=self.format)
         try:
-            result.metadata = _core_properties(document.core_properties)
+            result.metadata = core_properties(document.core_properties)
         except Exception:  # a malformed properties part costs the metadata, not the text
             result.warnings.append("document properties unreadable")
         result.metadata.update(_headers_footers(document))
@@ -36,18 +36,6 @@ class WordReader:
         if not result.metadata.get("title") and walker.first_heading:
             result.metadata["title"] = walker.first_heading
         return result.finish()
-
-
-def _core_properties(props) -> dict:
-    meta = {}
-    for key in ("title", "author", "subject", "created", "modified", "last_modified_by"):
-        try:
-            value = getattr(props, key)
-        except Exception:  # malformed dates in docProps/core.xml
-            continue
-        if value:
-            meta[key] = value.isoformat() if hasattr(value, "isoformat") else str(value).strip()
-    return meta
 
 
 def _headers_footers(document) -> dict:
