@@ -20,7 +20,8 @@ from .db import get_setting, open_db, set_setting, write_transaction
 from .pipeline import FileOutcome, IngestError, IngestReport, Pipeline
 from .serve import files_dir_for
 
-__all__ = ["open_pipeline", "Pipeline", "IngestError", "IngestReport", "FileOutcome", "open_db", "files_dir_for"]
+__all__ = ["open_pipeline", "choose_frameworks", "switch_frameworks", "frameworks_overview", "Pipeline", "IngestError",
+           "IngestReport", "FileOutcome", "open_db", "files_dir_for"]
 
 
 def open_pipeline(db_path: str | Path, catalogue_files: list[str] | None = None, model: str | None = None,
@@ -61,3 +62,25 @@ def optional_frameworks(db) -> tuple[str, ...]:
     """The optional frameworks a database assesses, as remembered in its settings."""
     enabled = (get_setting(db, "frameworks") or "").split(",")
     return tuple(f for f in available_frameworks() if f in enabled)
+
+
+def choose_frameworks(db_path: str | Path, enable=(), disable=()) -> tuple[str, ...]:
+    """The optional frameworks a database assesses once those named in `enable` are added and those in `disable`
+    dropped; with neither, what it remembers (nothing for a database not made yet)."""
+    current = optional_frameworks(open_db(db_path)) if Path(db_path).exists() else ()
+    gone = set(normalise_frameworks(disable))
+    return tuple(f for f in dict.fromkeys(current + normalise_frameworks(enable)) if f not in gone)
+
+
+def switch_frameworks(db_path: str | Path, enable=(), disable=()) -> tuple[str, ...]:
+    """Enable and disable optional frameworks of a database and re-map it from cached vectors; returns them."""
+    chosen = choose_frameworks(db_path, enable, disable)
+    open_pipeline(db_path, frameworks=chosen).sync_catalogue()
+    return chosen
+
+
+def frameworks_overview(chosen: tuple[str, ...]) -> list[tuple[bool, str, int, str]]:
+    """(assessed, id, items, name) for every framework available, default ones and those that can be chosen."""
+    catalogue = load_catalogue(frameworks=available_frameworks())
+    return [(fw.default or fw.id in chosen, fw.id, sum(r.framework == fw.id for r in catalogue), fw.name)
+            for fw in catalogue.frameworks.values()]

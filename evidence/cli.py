@@ -92,13 +92,9 @@ def ingest(paths, db_path, catalogues, model, workers, timeout, force, quiet, fo
 
 def _with_remembered(db_path, named) -> tuple[str, ...] | None:
     """The optional frameworks a database already assesses, plus those named now (None: as remembered)."""
-    if not named:
-        return None
-    from . import normalise_frameworks, optional_frameworks
-    from .db import open_db
+    from . import choose_frameworks
 
-    before = optional_frameworks(open_db(db_path)) if Path(db_path).exists() else ()
-    return tuple(dict.fromkeys(before + normalise_frameworks(named)))
+    return choose_frameworks(db_path, enable=named) if named else None
 
 
 @cli.command()
@@ -107,24 +103,11 @@ def _with_remembered(db_path, named) -> tuple[str, ...] | None:
 @click.option("--disable", multiple=True, metavar="ID", help="Stop assessing this optional framework")
 def frameworks(db_path, enable, disable):
     """List the frameworks a database assesses; enable or disable optional ones (re-maps from cached vectors)."""
-    from . import normalise_frameworks, optional_frameworks
-    from .db import open_db
+    from . import choose_frameworks, frameworks_overview, switch_frameworks
 
-    current = optional_frameworks(open_db(db_path)) if Path(db_path).exists() else ()
-    if enable or disable:
-        gone = set(normalise_frameworks(disable))
-        chosen = tuple(f for f in dict.fromkeys(current + normalise_frameworks(enable)) if f not in gone)
-        pipeline = open_pipeline(db_path, frameworks=chosen)
-        pipeline.sync_catalogue()
-        current = chosen
-    from standards import available_frameworks
-    from standards import load_catalogue as load
-
-    catalogue = load(frameworks=available_frameworks())
-    for fw in catalogue.frameworks.values():
-        assessed = fw.default or fw.id in current
-        items = sum(r.framework == fw.id for r in catalogue)
-        echo(f"{'assessed' if assessed else '-':9} {fw.id:9} {items:4} items  {fw.name}")
+    chosen = switch_frameworks(db_path, enable, disable) if enable or disable else choose_frameworks(db_path)
+    for assessed, fw_id, items, name in frameworks_overview(chosen):
+        echo(f"{'assessed' if assessed else '-':9} {fw_id:9} {items:4} items  {name}")
 
 
 def _describe(o: FileOutcome) -> str:
