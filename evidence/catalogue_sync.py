@@ -39,7 +39,8 @@ class PassageMapper:
             # the catalogue and background are the same for every database: the per-user cache keeps them
             self._profiles = build_profiles(self.catalogue, lambda texts: self.embeddings.embed(texts, shared=True),
                                             accepted, rejected,
-                                            model_name=self.embeddings.embedder.name)
+                                            model_name=self.embeddings.embedder.name,
+                                            fits=self.embeddings.shared.fits if self.embeddings.shared else None)
         return self._profiles
 
     def forget_profiles(self) -> None:

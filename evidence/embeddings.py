@@ -50,6 +50,11 @@ class SharedVectors:
         self.path = path
         self._conn: sqlite3.Connection | None = None
 
+    @property
+    def fits(self) -> Path | None:
+        """Beside the vectors, the evidence-or-not fits made for sentence models without a shipped one."""
+        return self.path.parent / "evidence-fits" if self.path is not None else None
+
     def get(self, model: str, hashes: list[str]) -> dict[str, np.ndarray]:
         out: dict[str, np.ndarray] = {}
         for start in range(0, len(hashes), SQL_VARIABLES):

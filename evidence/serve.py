@@ -48,9 +48,12 @@ def database_names(db_paths: list[Path]) -> list[str]:
     return names
 
 
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml where PyYAML has it: every server reads it
+
+
 def load_metadata(names: list[str], require_login: bool = False) -> dict:
     """metadata.yml with its `evidence` database block applied to every published name."""
-    raw = yaml.safe_load((config_dir() / "metadata.yml").read_text())
+    raw = yaml.load((config_dir() / "metadata.yml").read_text(), Loader=_YAML_LOADER)
     template = raw.get("databases", {}).get(DEFAULT_NAME, {})
     raw["databases"] = {name: copy.deepcopy(template) for name in names}
     raw.setdefault("plugins", {})

@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -139,17 +140,59 @@ def train(embed: EmbedFn, relevance: RelevanceFn, profiles_version: str = "",
 _FITTED: dict[tuple[str, str], EvidenceModel] = {}  # fits made in this process, by model name and version
 
 
-def for_model(model_name: str, embed: EmbedFn, relevance: RelevanceFn, profiles_version: str) -> EvidenceModel:
+def for_model(model_name: str, embed: EmbedFn, relevance: RelevanceFn, profiles_version: str,
+              fits: Path | None = None) -> EvidenceModel:
     """The shipped fit when it was made for this sentence model, today's corpus and these profiles, else a
-    fit made earlier in this process for the same (a watcher re-maps after every review), else a fresh fit.
-    Sentence models are deterministic, so the model name and the versions say everything a fit depends on."""
+    fit made earlier in this process for the same (a watcher re-maps after every review), else one kept in
+    the folder `fits` (the user's cache: another sentence model is fitted once per user, not once per run),
+    else a fresh fit, kept there. Sentence models are deterministic, so the model name and the versions say
+    everything a fit depends on."""
     version = f"{corpus_version(load_corpus())}-{profiles_version}"
     shipped = load_shipped()
     if shipped and shipped[0] == model_name and shipped[1].version == version:
         return shipped[1]
     if (model_name, version) not in _FITTED:
-        _FITTED[model_name, version] = train(embed, relevance, profiles_version)
+        fitted = _kept_fit(model_name, version, fits)
+        if fitted is None:
+            fitted = rounded(train(embed, relevance, profiles_version))
+            _keep_fit(model_name, fitted, fits)
+        _FITTED[model_name, version] = fitted
     return _FITTED[model_name, version]
+
+
+def rounded(model: EvidenceModel) -> EvidenceModel:
+    """The fit as it is written (six decimals): a kept fit and a fresh one decide alike."""
+    return EvidenceModel(np.array([round(float(w), 6) for w in model.weights], dtype=np.float32),
+                         round(model.bias, 6), model.version)
+
+
+def _fit_path(model_name: str, version: str, fits: Path) -> Path:
+    key = hashlib.sha256(f"{model_name}\x1f{version}".encode()).hexdigest()[:16]
+    return fits / f"evidence-model-{key}.json"
+
+
+def _kept_fit(model_name: str, version: str, fits: Path | None) -> EvidenceModel | None:
+    if fits is None:
+        return None
+    try:
+        kept = load_shipped(_fit_path(model_name, version, fits))
+    except (OSError, ValueError, KeyError):  # a half-written or foreign file: fit again
+        return None
+    return kept[1] if kept and kept[0] == model_name and kept[1].version == version else None
+
+
+def _keep_fit(model_name: str, model: EvidenceModel, fits: Path | None) -> None:
+    """Save a fit in the user's cache; a cache that cannot be written is skipped, never fatal."""
+    if fits is None:
+        return
+    path = _fit_path(model_name, model.version, fits)
+    try:
+        fits.mkdir(parents=True, exist_ok=True)
+        partial = path.with_suffix(f".{os.getpid()}.part")
+        write_shipped(model_name, model, partial)
+        partial.replace(path)  # whole or not at all: another process may be reading it
+    except OSError:
+        pass
 
 
 def load_shipped(path: Path = SHIPPED) -> tuple[str, EvidenceModel] | None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import re
+from pathlib import Path
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -221,9 +222,10 @@ def core_version(catalogue: Catalogue) -> str:
 
 def build_profiles(catalogue: Catalogue, embed: EmbedFn, accepted: list[tuple[str, str]] = (),
                    rejected: list[tuple[str, str]] = (), with_evidence_model: bool = True,
-                   model_name: str = "") -> Profiles:
+                   model_name: str = "", fits: Path | None = None) -> Profiles:
     """Profiles from the catalogue, sharpened by assessors' decisions: (requirement id, passage text) pairs
-    they accepted become examples, those they rejected become counter-examples."""
+    they accepted become examples, those they rejected become counter-examples; `fits`: where evidence-or-not
+    fits for sentence models without a shipped one are kept (see `evidence_model.for_model`)."""
     descriptions, examples = requirement_texts(catalogue)
     index = {r.id: i for i, r in enumerate(catalogue)}
     # reviewed passages are precedents, not profile examples: texts of one relationship share names and
@@ -256,5 +258,5 @@ def build_profiles(catalogue: Catalogue, embed: EmbedFn, accepted: list[tuple[st
     profiles.spread = np.maximum(background.std(axis=0), 0.03)
     if with_evidence_model:
         profiles.evidence_model = for_model(model_name, embed, profiles.relevance_features,
-                                            core_version(catalogue))
+                                            core_version(catalogue), fits)
     return profiles

@@ -41,6 +41,7 @@ scale of named answers. Bare yes/no (YAML booleans) on a scale or in a rule mean
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections.abc import Iterable
@@ -189,9 +190,8 @@ def load_catalogue(extra: Iterable[str | Path] = (), builtin: bool = True, frame
     catalogue = Catalogue()
     digest = hashlib.sha256()
     for path in paths:
-        raw = _read_yaml(path)
-        # JSON, not a YAML dump: the same version whichever YAML emitter a machine has
-        digest.update(path.name.encode() + b"\0" + json.dumps(raw, sort_keys=True, default=str).encode())
+        raw, canonical = _read_yaml(path)
+        digest.update(path.name.encode() + b"\0" + canonical)
         _add_file(catalogue, raw, path)
     for fid, path in optional:
         if fid not in catalogue.frameworks:  # a file under the wrong name would silently load another framework
@@ -221,16 +221,25 @@ def _optional_path(framework_id: str) -> Path:
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-def _read_yaml(path: Path) -> dict:
+def _read_yaml(path: Path) -> tuple[dict, bytes]:
+    """(the file's mapping, its canonical JSON for the version); the mapping is shared, read it, never change it."""
     try:
-        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER)
+        raw, canonical = _parse(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise CatalogueError(f"{path}: catalogue file not found") from None
     except yaml.YAMLError as exc:
         raise CatalogueError(f"{path}: not valid YAML: {exc}") from None
     if not isinstance(raw, dict) or not isinstance(raw.get("framework"), dict):
         raise CatalogueError(f"{path}: a catalogue needs a 'framework' mapping at the top")
-    return raw
+    return raw, canonical
+
+
+# a watcher, a server and every new database load the same files again: parsed once per content, per process
+@functools.lru_cache(maxsize=32)
+def _parse(text: str) -> tuple[object, bytes]:
+    raw = yaml.load(text, Loader=_LOADER)
+    # JSON, not a YAML dump: the same version whichever YAML emitter a machine has
+    return raw, json.dumps(raw, sort_keys=True, default=str).encode()
 
 
 def _add_file(catalogue: Catalogue, raw: dict, path: Path) -> None:

@@ -32,24 +32,6 @@ def own_vector_cache(tmp_path_factory):
         yield
 
 
-@pytest.fixture(scope="session", autouse=True)
-def corpus_read_once():
-    """Every new pipeline's profiles read the evidence-or-not corpus (some twenty YAML files, seconds of parsing);
-    the files do not change during a run, so read each folder once and hand out copies of the list."""
-    import mapping.evidence_model as evidence_model
-
-    read, cache = evidence_model.load_corpus, {}
-
-    def load_corpus(folder=None):
-        if folder not in cache:
-            cache[folder] = read(folder)
-        return list(cache[folder])
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(evidence_model, "load_corpus", load_corpus)
-        yield
-
-
 @pytest.fixture
 def db_path(tmp_path) -> Path:
     return tmp_path / "evidence.db"

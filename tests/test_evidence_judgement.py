@@ -243,6 +243,32 @@ def test_a_lone_borderline_link_leaves_its_item_weak(tmp_path, catalogue):
     assert db.execute("select status from coverage where requirement_id = 'BS11000-S5.1'").fetchone()[0] == "evidenced"
 
 
+def test_a_model_without_a_shipped_fit_is_fitted_once_per_user(tmp_path, monkeypatch):
+    """Another sentence model's fit is kept in the user's cache: a later process (the watcher restarted, a new
+    database) reads it instead of fitting again, and decides exactly as the fresh fit did."""
+    import numpy as np
+
+    from mapping import build_profiles, evidence_model
+    from mapping.embedder import HashEmbedder
+    from mapping.profiles import core_version
+    from standards import load_catalogue
+
+    embedder, catalogue = HashEmbedder(dim=96), load_catalogue()
+    profiles = build_profiles(catalogue, embedder.embed, with_evidence_model=False)
+    args = ("a-model-of-our-own", embedder.embed, profiles.relevance_features, core_version(catalogue))
+    monkeypatch.setattr(evidence_model, "_FITTED", {})
+    fresh = evidence_model.for_model(*args, fits=tmp_path / "fits")
+    assert len(list((tmp_path / "fits").glob("*.json"))) == 1
+    monkeypatch.setattr(evidence_model, "_FITTED", {})  # as a new process starts
+    monkeypatch.setattr(evidence_model, "train", lambda *a, **k: pytest.fail("fitted again"))
+    kept = evidence_model.for_model(*args, fits=tmp_path / "fits")
+    assert kept.version == fresh.version and kept.bias == fresh.bias and np.array_equal(kept.weights, fresh.weights)
+    (tmp_path / "fits" / next((tmp_path / "fits").glob("*.json")).name).write_text("{half a fi")
+    monkeypatch.setattr(evidence_model, "_FITTED", {})
+    with pytest.raises(pytest.fail.Exception, match="fitted again"):  # a damaged file is fitted again, not read
+        evidence_model.for_model(*args, fits=tmp_path / "fits")
+
+
 def test_the_shipped_fit_was_made_from_todays_corpus():
     """Editing the corpus without refitting (bench/fit_evidence_model.py) would ship a stale model."""
     from mapping.evidence_model import load_shipped

@@ -24,7 +24,8 @@ def _links(profiles, embedder, texts, contexts=None, doc_types=None, config=None
 
 @pytest.fixture(scope="module")
 def hash_profiles(catalogue):
-    return build_profiles(catalogue, HashEmbedder().embed)
+    embedder = HashEmbedder()  # named as the pipeline names it: the same evidence-or-not fit, made once
+    return build_profiles(catalogue, embedder.embed, model_name=embedder.name)
 
 
 def test_a_passage_phrased_like_an_example_is_evidence_of_that_requirement(catalogue, hash_profiles):

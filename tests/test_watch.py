@@ -181,7 +181,7 @@ def test_database_on_a_network_share_is_refused(watcher, folder, monkeypatch):
         Watcher(watcher.pipeline, folder)
 
 
-def _big_docx(path: Path, paragraphs: int = 3000) -> Path:
+def _big_docx(path: Path, paragraphs: int = 1200) -> Path:
     blocks = [("h1", "1 Plan")] + [("p", f"Paragraph {i}: the joint management team reviews risk, value and the "
                                          f"exit strategy with both senior executives responsible.") for i in range(paragraphs)]
     return write_docx(path, "Big plan", blocks, WHEN)
