@@ -6,9 +6,9 @@ from __future__ import annotations
 import functools
 import hashlib
 import re
-from pathlib import Path
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
