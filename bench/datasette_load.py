@@ -1,6 +1,6 @@
 """Datasette at scale: 95th-percentile latency of the pages assessors use, under load on loopback.
 
-    python bench/datasette_load.py DB [--requests 300] [--concurrency 4] [--seconds 60]
+    python bench/datasette_load.py DB [--requests 300] [--concurrency 4] [--seconds 60] [--workers 1]
 
 Serves DB with `evidence serve` and drives each page with ApacheBench (`ab`, Debian's apache2-utils),
 bounded in requests and in time: the evidence matrix, a requirement's drill-down page, a full-text search
@@ -37,6 +37,7 @@ def main() -> None:
     ap.add_argument("--requests", type=int, default=300)
     ap.add_argument("--concurrency", type=int, default=4)
     ap.add_argument("--seconds", type=int, default=60)
+    ap.add_argument("--workers", type=int, default=1, help="server processes (evidence serve --workers)")
     args = ap.parse_args()
     con = sqlite3.connect(args.db)
     passages = con.execute("select count(*) from passages").fetchone()[0]
@@ -45,7 +46,8 @@ def main() -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    proc = subprocess.Popen([sys.executable, "-m", "evidence", "serve", "--db", str(args.db), "--port", str(port)],
+    proc = subprocess.Popen([sys.executable, "-m", "evidence", "serve", "--db", str(args.db), "--port", str(port),
+                             "--workers", str(args.workers)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     try:
@@ -61,7 +63,8 @@ def main() -> None:
             f"document page (document {longest}, the most passages)": f"/evidence/documents/{longest}",
             "full-text search (HTML)": "/evidence/passages?_search=joint+risk+register",
         }
-        print(f"{passages} passages; ab -n {args.requests} -c {args.concurrency} -t {args.seconds}, after one warm-up request")
+        print(f"{passages} passages; {args.workers} server process(es); ab -n {args.requests} -c {args.concurrency} "
+          f"-t {args.seconds}, after one warm-up request")
         print("| page | p50 ms | p95 ms | max ms | requests | failed |\n|---|---|---|---|---|---|")
         for name, path in pages.items():
             urllib.request.urlopen(base + path, timeout=30).read()

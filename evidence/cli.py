@@ -158,9 +158,11 @@ def _scan_progress(results):
 @click.option("--port", default=8001, show_default=True, type=int)
 @click.option("--watch", "watch_folder", type=click.Path(exists=True, file_okay=False), default=None,
               help="Also watch this folder and ingest changes into --db while serving")
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="Server processes answering on the port: one per core for many readers at once")
 @SETTLE_OPTION
 @POLL_OPTION
-def serve(databases, db_path, host, port, watch_folder, settle, poll):
+def serve(databases, db_path, host, port, watch_folder, workers, settle, poll):
     """Publish evidence databases with Datasette (default: --db)."""
     from .serve import serve as run
     from .watch import BackgroundWatch
@@ -174,7 +176,7 @@ def serve(databases, db_path, host, port, watch_folder, settle, poll):
                                      log=echo).start()
     echo(f"Serving {', '.join(dbs)} on http://{host}:{port}/ (Ctrl-C to stop)")
     try:
-        run(dbs, host=host, port=port)
+        run(dbs, host=host, port=port, workers=workers)
     finally:
         if background is not None:
             background.stop()

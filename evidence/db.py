@@ -30,24 +30,35 @@ where r.id = (select max(r2.id) from reviews r2
 
 # What counts as evidence: the tool's links less those an assessor rejected (a rejected item also takes its
 # crosswalk links with it), plus accepted candidates and links assessors added, whatever their score.
-def effective_evidence_sql(passages: str = "") -> str:
-    """What counts as evidence, as SQL: the view's definition, or with `passages` (a condition on `p`, the
-    passage) the same rule for some passages only, which SQLite can then look up by index instead of reading
-    the whole view (a document's page)."""
+def effective_evidence_sql(passages: str = "", requirement: str = "", top: str = "") -> str:
+    """What counts as evidence, as SQL: the view's definition, or the same rule for some rows only, which SQLite
+    can then look up by index instead of reading the whole view. `passages`: a condition on `p`, the passage (a
+    document's page); `requirement`: a parameter naming one requirement; with it, `top`: a parameter for how many
+    of its best to keep, each part read in `EVIDENCE_ORDER` from its index and stopped there (a requirement of a
+    large estate has tens of thousands of links; its page shows fifty)."""
     only = f"\n  and {passages}" if passages else ""
-    return f"""
+    tool = f"\n  and e.requirement_id = {requirement}" if requirement else ""
+    assessor = f"\n  and r.requirement_id = {requirement}" if requirement else ""
+    # the tool's part in the order of idx_evidence_requirement_order; the assessors' (no score) by passage
+    tool_top = f"\norder by e.via is not null, e.score desc, e.passage_id limit {top}" if requirement and top else ""
+    assessor_top = f"\norder by p.id limit {top}" if requirement and top else ""
+    sql_tool = f"""
 select e.passage_id, e.requirement_id, e.score, e.via, 'tool' as source
 from evidence e join passages p on p.id = e.passage_id
 where not exists (
   select 1 from current_reviews r
   where r.passage_hash = p.text_hash and r.decision = 'reject'
-    and r.requirement_id in (e.requirement_id, coalesce(e.via, ''))){only}
-union all
+    and r.requirement_id in (e.requirement_id, coalesce(e.via, ''))){only}{tool}{tool_top}"""
+    # from the reviews to their passages (few reviews, many passages): CROSS JOIN keeps SQLite to that order
+    sql_assessor = f"""
 select p.id, r.requirement_id, null, null, 'assessor'
-from current_reviews r join passages p on p.text_hash = r.passage_hash
+from current_reviews r cross join passages p on p.text_hash = r.passage_hash
 where r.decision in ('accept', 'add')
-  and not exists (select 1 from evidence e where e.passage_id = p.id and e.requirement_id = r.requirement_id){only}
-"""
+  and not exists (select 1 from evidence e where e.passage_id = p.id and e.requirement_id = r.requirement_id){only}\
+{assessor}{assessor_top}"""
+    if tool_top:  # a part with its own order and limit is a subquery of the compound
+        return f"select * from ({sql_tool}\n)\nunion all\nselect * from ({sql_assessor}\n)\n"
+    return f"{sql_tool}\nunion all{sql_assessor}\n"
 
 
 EFFECTIVE_EVIDENCE_SQL = effective_evidence_sql()

@@ -197,3 +197,16 @@ def m013_ocr_confidence(db: sqlite_utils.Database) -> None:
     # Text recognised from a scan carries the recogniser's mean confidence; text read from a text layer has none.
     # Low-confidence text is stored and searchable, never claimed as evidence on its own.
     db["passages"].add_column("ocr_confidence", float)
+
+
+@migrations()
+def m014_evidence_best_first(db: sqlite_utils.Database) -> None:
+    # A requirement's links in the order its page lists them (direct before crosswalk, best score first, ties by
+    # passage): the page reads its fifty best from here and stops, whatever the requirement's tens of thousands
+    # of links. It serves every lookup by requirement the older index did, so that one goes.
+    db.execute("create index if not exists idx_evidence_requirement_order "
+               "on evidence (requirement_id, via is not null, score desc, passage_id)")
+    db.execute("drop index if exists idx_evidence_requirement_via_score")
+    # ...and its twenty strongest candidates, likewise
+    db.execute("create index if not exists idx_candidates_requirement_score on candidates (requirement_id, score desc)")
+    db.execute("drop index if exists idx_candidates_requirement_id")

@@ -61,20 +61,21 @@ def _stage_key(stage: str):
 EVIDENCE_LIMIT = 50  # the best links on the page; the rest are one click away in the filtered table
 
 # What the page counts and lists as evidence is what coverage counts (the effective_evidence view): the tool's
-# links less those an assessor rejected, plus accepted candidates and links assessors added. Direct links by
-# score come first, then assessors' (no score), then crosswalk links.
+# links less those an assessor rejected, plus accepted candidates and links assessors added, in EVIDENCE_ORDER
+# (assessors' own links, then direct links by score, then crosswalk links): the best `limit` of them read from
+# the index in that order, however many links the requirement has.
 EVIDENCE_FOR = """
 select e.passage_id, round(e.score, 3) as score, x.rank, e.via, coalesce(x.why, c.why) as why, p.text, p.location,
        d.id as document_id, d.name as document, d.doc_type, d.document_date,
        v.decision, v.comment as review_comment, v.reviewer, v.reviewed_at
-from (select passage_id, requirement_id, score, via, source from effective_evidence where requirement_id = :rid
-      order by {inner} limit :limit) e
+from (select * from ({top}) order by {inner} limit :limit) e
 join passages p on p.id = e.passage_id join documents d on d.id = p.document_id
 left join evidence x on x.passage_id = e.passage_id and x.requirement_id = e.requirement_id
 left join candidates c on c.passage_id = e.passage_id and c.requirement_id = e.requirement_id
 left join current_reviews v on v.passage_hash = p.text_hash and v.requirement_id = e.requirement_id
 order by {outer}
-""".format(inner=EVIDENCE_ORDER.format(e=""), outer=EVIDENCE_ORDER.format(e="e."))
+""".format(top=effective_evidence_sql(requirement=":rid", top=":limit"), inner=EVIDENCE_ORDER.format(e=""),
+           outer=EVIDENCE_ORDER.format(e="e."))
 
 # what coverage counted (the same effective evidence), without counting tens of thousands of links again per page
 EVIDENCE_COUNT = "select coalesce((select evidence_count from coverage where requirement_id = :rid), 0)"
@@ -88,11 +89,12 @@ with rejected as materialized (  -- few: driven from the reviews, never from eve
 select e.passage_id, round(e.score, 3) as score, e.rank, e.via, e.why, p.text, p.location,
        d.id as document_id, d.name as document, d.doc_type, d.document_date,
        v.decision, v.comment as review_comment, v.reviewer, v.reviewed_at
-from evidence e join passages p on p.id = e.passage_id join documents d on d.id = p.document_id
+from (select distinct passage_id from rejected) k
+cross join evidence e on e.passage_id = k.passage_id and e.requirement_id = :rid
+join passages p on p.id = e.passage_id join documents d on d.id = p.document_id
 join current_reviews v on v.id = (
   select max(x.review_id) from rejected x where x.passage_id = e.passage_id
     and x.requirement_id in (e.requirement_id, coalesce(e.via, '')))
-where e.requirement_id = :rid and e.passage_id in (select passage_id from rejected)
 order by e.via is not null, e.score desc limit :limit
 """
 

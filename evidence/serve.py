@@ -5,8 +5,10 @@ from __future__ import annotations
 import copy
 import importlib.util
 import ipaddress
+import json
 import os
 import re
+import secrets
 from pathlib import Path
 
 import yaml
@@ -62,20 +64,29 @@ def load_metadata(names: list[str], require_login: bool = False) -> dict:
     return raw
 
 
-def build_datasette(db_paths: list[str | Path], accounts: dict[str, str] | None = None, require_login: bool = False):
-    """A Datasette instance publishing the given evidence databases under stable names."""
-    from datasette.app import Datasette
-    from datasette.database import Database
-
+def prepare(db_paths: list[str | Path]) -> list[Path]:
+    """The databases to publish, each present and brought to the schema the pages read."""
     paths = [Path(p).resolve() for p in db_paths]
     for p in paths:
         if not p.exists():
             raise ServeError(f"no database at {p}: run `evidence ingest` first")
         _upgrade(p)
+    database_names(paths)  # names that clash are refused before anything starts
+    return paths
+
+
+def build_datasette(db_paths: list[str | Path], accounts: dict[str, str] | None = None, require_login: bool = False,
+                    secret: str | None = None):
+    """A Datasette instance publishing the given evidence databases under stable names; `secret` signs its
+    cookies (logins, CSRF tokens), random unless given."""
+    from datasette.app import Datasette
+    from datasette.database import Database
+
+    paths = prepare(db_paths)
     names = database_names(paths)
     metadata = load_metadata(names, require_login)
     metadata.setdefault("plugins", {})["evidence"] = {"files": {n: str(files_dir_for(p)) for n, p in zip(names, paths)}}
-    ds = Datasette(files=[], metadata=metadata, config_dir=config_dir(),
+    ds = Datasette(files=[], metadata=metadata, config_dir=config_dir(), secret=secret,
                    settings={"default_page_size": 50, "sql_time_limit_ms": 3000, "facet_time_limit_ms": 500,
                              "suggest_facets": False})  # curated facets only: suggestions cost a query per column
     for name, path in zip(names, paths):
@@ -139,8 +150,12 @@ def accounts_from_env() -> dict[str, str]:
     return accounts
 
 
-def serve(db_paths: list[str | Path], host: str = "127.0.0.1", port: int = 8001) -> None:
-    """Run Datasette with uvicorn; anything beyond loopback requires a login."""
+SERVE_ENV = "EVIDENCE_SERVE"  # what the worker processes of one `serve` publish, set by it for them
+
+
+def serve(db_paths: list[str | Path], host: str = "127.0.0.1", port: int = 8001, workers: int = 1) -> None:
+    """Run Datasette with uvicorn; anything beyond loopback requires a login. With several `workers`, as many
+    processes answer on the one port (a page's rendering holds one core: more readers at once need more)."""
     import uvicorn
 
     accounts = accounts_from_env()
@@ -149,5 +164,23 @@ def serve(db_paths: list[str | Path], host: str = "127.0.0.1", port: int = 8001)
         raise ServeError(
             f"refusing to publish commercial evidence on {host} without authentication: set "
             "EVIDENCE_PASSWORD_HASH (make one with `evidence hash-password`), or bind to 127.0.0.1")
-    ds = build_datasette(db_paths, accounts=accounts, require_login=exposed)
-    uvicorn.run(ds.app(), host=host, port=port, log_level="warning")
+    if workers < 1:
+        raise ServeError("--workers needs 1 or more")
+    if workers == 1:
+        ds = build_datasette(db_paths, accounts=accounts, require_login=exposed)
+        uvicorn.run(ds.app(), host=host, port=port, log_level="warning")
+        return
+    # each worker builds the same Datasette from what was checked here (and upgraded once, not by each), and all
+    # sign cookies with one secret: a login or a review form one worker served, another accepts
+    os.environ[SERVE_ENV] = json.dumps({"databases": [str(p) for p in prepare(db_paths)], "require_login": exposed,
+                                        "secret": secrets.token_hex(32)})
+    uvicorn.run("evidence.serve:worker_app", factory=True, workers=workers, host=host, port=port,
+                log_level="warning")
+
+
+def worker_app():
+    """The ASGI app of one worker process of `serve(..., workers=N)`, from what that call set in SERVE_ENV."""
+    config = json.loads(os.environ[SERVE_ENV])
+    ds = build_datasette(config["databases"], accounts=accounts_from_env(), require_login=config["require_login"],
+                         secret=config["secret"])
+    return ds.app()

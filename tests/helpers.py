@@ -52,12 +52,13 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def served(db_path: Path, env: dict | None = None) -> Iterator[str]:
+def served(db_path: Path, env: dict | None = None, args: tuple[str, ...] = ()) -> Iterator[str]:
     """`evidence serve` on a free local port for the length of the block: yields its base URL."""
     import pytest
 
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "evidence", "serve", "--db", str(db_path), "--port", str(port)],
+    proc = subprocess.Popen([sys.executable, "-m", "evidence", "serve", "--db", str(db_path), "--port", str(port),
+                             *args],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})})
     url = f"http://127.0.0.1:{port}"
     try:

@@ -31,3 +31,38 @@ def test_page_data_comes_from_the_database_alone(fake_pipeline, sample_pack):
 def test_a_crosswalk_reason_reads_as_a_sentence():
     assert pages.why_text(json.dumps({"crosswalk_from": "BS11000-S5.1"})) == "through the crosswalk from BS11000-S5.1"
     assert pages.why_text("not json") == ""
+
+
+def test_a_requirement_page_lists_the_best_of_what_coverage_counts_after_reviews(pack_db):
+    """The page reads a requirement's best links straight from the index and stops; what it lists must be
+    exactly the head of `effective_evidence` in EVIDENCE_ORDER, whatever assessors rejected, accepted or added
+    (and a rejection of an item that also takes its crosswalk links)."""
+    import sqlite3
+
+    from evidence.db import EVIDENCE_ORDER
+    from evidence.reviews import record_review
+
+    conn = sqlite3.connect(pack_db)
+    busy = [rid for rid, in conn.execute("select requirement_id from evidence group by requirement_id "
+                                         "order by count(*) desc, requirement_id limit 4")]
+    for rid in busy[:2]:  # the best link rejected, and a link of one through the crosswalk
+        best = conn.execute("select passage_id from evidence where requirement_id = ? and via is null "
+                            "order by score desc limit 1", [rid]).fetchone()[0]
+        record_review(conn, rid, "reject", "assessor", best)
+    via = conn.execute("select via, passage_id from evidence where via is not null limit 1").fetchone()
+    if via:
+        record_review(conn, via[0], "reject", "assessor", via[1])
+    candidate = conn.execute("select requirement_id, passage_id from candidates order by score desc limit 1").fetchone()
+    record_review(conn, *candidate[:1], "accept", "assessor", candidate[1])
+    unlinked = conn.execute("select id from passages where id not in (select passage_id from evidence) "
+                            "order by id limit 1").fetchone()[0]
+    record_review(conn, busy[2], "add", "assessor", unlinked)
+    conn.commit()
+    for rid in {*busy, candidate[0], *(via[:1] if via else ())}:
+        for limit in (1, 3, 50):
+            listed = [row["passage_id"] for row in pages.requirement_detail(conn, rid, limit=limit)["evidence"]]
+            head = [pid for pid, in conn.execute(
+                f"select passage_id from effective_evidence where requirement_id = ? "
+                f"order by {EVIDENCE_ORDER.format(e='')} limit ?", [rid, limit])]
+            assert listed == head, (rid, limit)
+    assert unlinked in [row["passage_id"] for row in pages.requirement_detail(conn, busy[2])["evidence"]][:1]

@@ -443,3 +443,27 @@ def test_requirement_page_counts_what_coverage_counts_after_reviews(pack_db):
         assert len(listed) == len(exported) == coverage, rid
     rejected_page = asyncio.run(ds.client.get(f"/evidence/requirements/{tilde_encode(rejected)}")).text
     assert "Rejected by an assessor (1)" in rejected_page and "not about this" in rejected_page
+
+
+def test_a_login_holds_on_every_worker_process(pack_db):
+    """`serve --workers 2`: two processes answer on one port. A login form one served, the other accepts, and the
+    login cookie holds whichever answers next (every connection below is new, so both take turns)."""
+    import http.cookiejar
+    import urllib.parse
+    import urllib.request
+
+    from datasette_auth_passwords.utils import hash_password
+    from helpers import served
+
+    env = {"EVIDENCE_PASSWORD_HASH": hash_password("correct horse")}
+    with served(pack_db, env=env, args=("--workers", "2")) as url:
+        for attempt in range(3):  # each login's form and post may land on either process
+            jar = http.cookiejar.CookieJar()
+            opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+            page = opener.open(url + "/-/login").read().decode()
+            token = re.search(r'name="csrftoken" value="([^"]+)"', page).group(1)
+            form = urllib.parse.urlencode({"csrftoken": token, "username": "assessor",
+                                           "password": "correct horse"}).encode()
+            opener.open(url + "/-/login", data=form).read()
+            actors = [opener.open(url + "/-/actor.json").read().decode() for _ in range(6)]
+            assert all('"id": "assessor"' in a for a in actors), (attempt, actors)
