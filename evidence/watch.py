@@ -1,6 +1,7 @@
 """The watched folder: new, changed, renamed and deleted documents update the matrix by themselves.
 
-A file is read once its size and modification time have been still for `settle` seconds. Identity is
+A file is read once its size and modification time have been still for `settle` seconds, or at once when its
+own format says it is whole (an Office package or PDF is written from start to end, its last bytes last). Identity is
 the content hash, so a renamed file keeps its evidence and an unchanged one is never read again. A
 restart catches up with whatever changed while nobody watched; each document is one transaction, so a
 kill at any moment leaves nothing half-written.
@@ -15,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ingest import fingerprint, is_ignorable, printable
+from ingest import fingerprint, is_ignorable, is_whole, printable
 
 from .db import set_setting, write_transaction
 from .pipeline import FileOutcome, Pipeline
@@ -158,7 +159,10 @@ class Watcher:
         now = self.clock()
         for path, state in list(self.pending.items()):
             current = fingerprint(path)
-            if current != state.fingerprint:
+            if current is not None and current != state.fingerprint and is_whole(path):
+                ready_files.append(path)  # complete as it stands: a finished copy, a save by rename
+                del self.pending[path]
+            elif current != state.fingerprint:
                 state.fingerprint, state.since = current, now
             elif now - state.since >= self.settle:
                 (ready_gone if current is None else ready_files).append(path)

@@ -467,3 +467,25 @@ def test_a_pdf_of_page_numbers_alone_has_no_text_and_needs_no_ocr(tmp_path):
     pdf.output(str(tmp_path / "blank-numbered.pdf"))
     result = read_document(tmp_path / "blank-numbered.pdf")
     assert (result.status, result.error) == ("skipped", "no text found in the file")
+
+
+def test_a_file_is_whole_only_once_its_last_bytes_land(good_docx, make_pdf, tmp_path):
+    """A copy in progress is a prefix of the file: an Office package or a PDF is not whole until the end; a
+    format that cannot tell (plain text) is never called whole, so the watcher waits for it to settle."""
+    from ingest import is_whole
+
+    for source in (good_docx, make_pdf("plan.pdf", [("p", GOOD_TEXT)])):
+        data = source.read_bytes()
+        assert is_whole(source), source.name
+        last = data.rfind(b"%%EOF") + 4 if source.suffix == ".pdf" else len(data) - 1  # the end marker, all but one byte
+        for cut in (1, 100, len(data) // 2, len(data) - 23, last):
+            partial = tmp_path / f"partial{source.suffix}"
+            partial.write_bytes(data[:cut])
+            assert not is_whole(partial), (source.name, cut)
+    commented = tmp_path / "commented.xlsx"  # a zip may end with a comment after its end record
+    with zipfile.ZipFile(commented, "w") as zf:
+        zf.writestr("xl/workbook.xml", "<workbook/>")
+        zf.comment = b"written by a scanner"
+    assert is_whole(commented)
+    (tmp_path / "notes.txt").write_text(GOOD_TEXT)
+    assert not is_whole(tmp_path / "notes.txt") and not is_whole(tmp_path / "gone.docx")

@@ -64,6 +64,25 @@ def q(w, sql, params=()):
     return w.pipeline.db.execute(sql, params).fetchall()
 
 
+def test_a_whole_document_is_read_at_once_and_a_partial_one_waits(watcher, folder, tmp_path):
+    """A finished copy of a Word file is read on the first look, without waiting for it to settle; the first
+    half of one (a copy still landing) waits, and once it has been still for the settle time it is read and
+    failed with its reason, like any damaged file."""
+    w = watcher
+    whole = plan(tmp_path, "whole.docx", "The joint risk register is reviewed monthly by both partners.")
+    data = whole.read_bytes()
+    os.replace(whole, folder / "whole.docx")
+    (folder / "landing.docx").write_bytes(data[: len(data) // 2])
+    w.notice(folder / "whole.docx")
+    w.notice(folder / "landing.docx")
+    outcomes = w.process_ready()  # the clock has not moved
+    assert [(o.path.name, o.status) for o in outcomes] == [("whole.docx", "ok")]
+    assert list(w.pending) == [folder / "landing.docx"]
+    w.clock.advance(w.settle)
+    outcomes = w.process_ready()
+    assert [(o.path.name, o.status) for o in outcomes] == [("landing.docx", "failed")]
+
+
 def test_added_modified_renamed_deleted(watcher, folder):
     w = watcher
     first = plan(folder, "RMP v3.docx", "The joint management team meets monthly and owns the joint risk register.")
