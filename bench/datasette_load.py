@@ -3,8 +3,8 @@
     python bench/datasette_load.py DB [--requests 300] [--concurrency 4] [--seconds 60] [--workers 1]
 
 Serves DB with `evidence serve` and drives each page with ApacheBench (`ab`, Debian's apache2-utils),
-bounded in requests and in time: the evidence matrix, a requirement's drill-down page, a full-text search
-over passages, and the page of the document with the most passages.
+bounded in requests and in time: the evidence matrix, a requirement's drill-down page, the page of the document
+with the most passages, and a full-text search over passages (the search page and Datasette's table).
 """
 
 from __future__ import annotations
@@ -61,7 +61,8 @@ def main() -> None:
             "evidence matrix (HTML, facets)": "/evidence/matrix",
             f"requirement drill-down ({busiest}, the most evidenced)": f"/evidence/requirements/{tilde_encode(busiest)}",
             f"document page (document {longest}, the most passages)": f"/evidence/documents/{longest}",
-            "full-text search (HTML)": "/evidence/passages?_search=joint+risk+register",
+            "full-text search (search page, best matches first)": "/evidence/-/search?q=joint+risk+register",
+            "full-text search (Datasette's table of passages)": "/evidence/passages?_search=joint+risk+register",
         }
         print(f"{passages} passages; {args.workers} server process(es); ab -n {args.requests} -c {args.concurrency} "
           f"-t {args.seconds}, after one warm-up request")

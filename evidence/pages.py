@@ -161,6 +161,59 @@ def document_detail(conn: sqlite3.Connection, document_id: str | int) -> dict:
             "attachments": _dicts(conn, ATTACHMENTS_OF, [document_id]), "attached_to": email[0] if email else None}
 
 
+SEARCH_LIMIT = 50
+SNIPPET_MARKS = ("\x02", "\x03")  # around matched words in a snippet; no text we store holds them (clean_text)
+
+# the best matches by relevance (bm25, as FTS5 ranks them), read from the index and stopped at the limit
+SEARCH_PASSAGES = """
+select p.id as passage_id, f.snippet, p.location, p.page,
+       d.id as document_id, d.name as document, d.doc_type, d.document_date
+from (select rowid, rank, snippet(passages_fts, 0, :open, :close, ' … ', 40) as snippet from passages_fts
+      where passages_fts match :query order by rank limit :limit) f
+join passages p on p.id = f.rowid join documents d on d.id = p.document_id
+order by f.rank
+"""
+
+
+class SearchError(Exception):
+    """A search the index cannot answer as written."""
+
+
+def search_passages(conn: sqlite3.Connection, query: str, limit: int = SEARCH_LIMIT) -> dict:
+    """Passages matching the words of `query` (each word as written, never as FTS syntax), best first, with the
+    requirements each counts as evidence for and how many passages match in all. Snippets are plain text with
+    the matched words between the two `SNIPPET_MARKS`, for the page to escape and mark."""
+    import sqlite_utils
+
+    words = sqlite_utils.Database(conn).quote_fts(query.strip()) if query.strip() else ""
+    if not words:
+        return {"query": query, "total": 0, "results": []}
+    params = {"query": words, "limit": limit, "open": SNIPPET_MARKS[0], "close": SNIPPET_MARKS[1]}
+    try:
+        total = conn.execute("select count(*) from passages_fts where passages_fts match :query", params).fetchone()[0]
+        results = _dicts(conn, SEARCH_PASSAGES, params)
+    except sqlite3.OperationalError as exc:
+        raise SearchError(f"cannot search for {query!r}: {exc}") from None
+    evidence = _evidence_of([r["passage_id"] for r in results], conn)
+    for row in results:
+        row["requirements"] = evidence.get(row["passage_id"], [])
+    return {"query": query, "total": total, "results": results}
+
+
+def _evidence_of(passage_ids: list[int], conn: sqlite3.Connection) -> dict[int, list[str]]:
+    """The requirements each passage counts as evidence for (what coverage counts), in catalogue order."""
+    if not passage_ids:
+        return {}
+    marks = ",".join("?" * len(passage_ids))
+    rows = conn.execute(f"select e.passage_id, e.requirement_id from ({effective_evidence_sql(f'p.id in ({marks})')}) e "
+                        f"join requirements r on r.id = e.requirement_id order by r.framework, r.position",
+                        passage_ids * 2).fetchall()
+    out: dict[int, list[str]] = {}
+    for pid, rid in rows:
+        out.setdefault(pid, []).append(rid)
+    return out
+
+
 def why_text(raw: str | None) -> str:
     """A link's `why` JSON in words, for the page and the table cells."""
     try:

@@ -87,6 +87,7 @@ def _pages(db_path) -> list[str]:
         f"/evidence/documents/{versioned}", f"/evidence/documents/{text_doc}", f"/evidence/passages/{passage}",
         f"/-/diff/evidence/{versioned}",
         "/evidence/passages?_search=risk", "/evidence/passages?_search=" + urllib.request.quote(SCRIPT),
+        "/evidence/-/search?q=risk", "/evidence/-/search?q=" + urllib.request.quote(SCRIPT),
         "/evidence/matrix?status=" + urllib.request.quote(ATTRIBUTE),
         f"/-/source/evidence/{text_doc}",
     ]

@@ -1,12 +1,14 @@
 """Published pages through Datasette's own test client."""
 
 import asyncio
+import sqlite3
 
 import markupsafe
 import pytest
+from datasette.utils import tilde_encode
 from helpers import copy_database
 
-from evidence import open_pipeline
+from evidence import open_pipeline, pages
 from evidence.serve import build_datasette
 
 
@@ -158,9 +160,11 @@ def test_hostile_document_shows_as_plain_text(tmp_path):
     pipeline = open_pipeline(db_path, model="hash", workers=0)
     pipeline.ingest([hostile])
     ds = build_datasette([db_path])
-    for path in ("/evidence/passages", "/evidence/documents", "/evidence/passages/1", "/evidence/documents/1"):
+    for path in ("/evidence/passages", "/evidence/documents", "/evidence/passages/1", "/evidence/documents/1",
+                 "/evidence/-/search?q=script+alert", "/evidence/-/search?q=%3Cscript%3E"):
         page = get(ds, path).text
         assert "<script>alert" not in page and "<img src=x" not in page and "<b>name" not in page, path
+    assert "&lt;<mark>script</mark>&gt;<mark>alert</mark>" in get(ds, "/evidence/-/search?q=script+alert").text
     assert "&lt;script&gt;" in get(ds, "/evidence/passages/1").text
     assert get(ds, "/evidence/documents.json").json()["rows"], "the documents table survived"
     source = get(ds, "/-/source/evidence/1")
@@ -169,6 +173,20 @@ def test_hostile_document_shows_as_plain_text(tmp_path):
     assert "sandbox" in source.headers["content-security-policy"]
     disposition = source.headers["content-disposition"]
     assert "/" not in disposition.split("filename=")[1] and "\\" not in disposition and "<" not in disposition
+
+
+def test_search_page_lists_the_best_matches_with_their_documents_and_requirements(ds, published):
+    page = get(ds, "/evidence/-/search?q=joint+risk+register")
+    assert page.status_code == 200
+    conn = sqlite3.connect(published)
+    total = conn.execute("select count(*) from passages_fts where passages_fts match 'joint risk register'").fetchone()[0]
+    assert f"{total} passage" in page.text and "<mark>risk</mark>" in page.text
+    first = pages.search_passages(conn, "joint risk register")["results"][0]
+    assert f'href="/evidence/documents/{first["document_id"]}"' in page.text
+    assert all(f'href="/evidence/requirements/{tilde_encode(rid)}"' in page.text for rid in first["requirements"])
+    assert 'href="/evidence/passages?_search=joint+risk+register"' in page.text  # every match, as a table
+    assert 'href="/evidence/-/search"' in get(ds, "/").text
+    assert get(ds, "/nosuchdb/-/search?q=risk").status_code == 404
 
 
 def test_several_databases_are_published_side_by_side(tmp_path, sample_pack):

@@ -66,3 +66,29 @@ def test_a_requirement_page_lists_the_best_of_what_coverage_counts_after_reviews
                 f"order by {EVIDENCE_ORDER.format(e='')} limit ?", [rid, limit])]
             assert listed == head, (rid, limit)
     assert unlinked in [row["passage_id"] for row in pages.requirement_detail(conn, busy[2])["evidence"]][:1]
+
+
+def test_search_finds_the_words_best_first_with_what_each_passage_evidences(pack_db):
+    """Words, never FTS syntax: quotes, OR and NOT are searched as written; the count is every match; each
+    result names its document and the requirements it counts as evidence for, as coverage counts them."""
+    import sqlite3
+
+    conn = sqlite3.connect(pack_db)
+    found = pages.search_passages(conn, "joint risk register")
+    matching = [pid for pid, in conn.execute(
+        "select id from passages where text like '%joint%' and text like '%risk%' and text like '%register%'")]
+    assert found["total"] >= len(matching) > 0 and len(found["results"]) == min(found["total"], pages.SEARCH_LIMIT)
+    first = found["results"][0]
+    opening, closing = pages.SNIPPET_MARKS
+    assert f"{opening}risk{closing}" in first["snippet"].lower() and first["document"] and first["location"]
+    for row in found["results"]:
+        counted = {rid for rid, in conn.execute(
+            "select requirement_id from effective_evidence where passage_id = ?", [row["passage_id"]])}
+        assert set(row["requirements"]) == counted
+    # OR in capitals would be FTS5's union; here it is the word "or", as the lower-case one always is
+    as_words = pages.search_passages(conn, 'risk OR "register')["total"]
+    union = conn.execute("select count(*) from passages_fts where passages_fts match 'risk OR register'").fetchone()[0]
+    assert as_words == pages.search_passages(conn, "risk or register")["total"] < union
+    negated = pages.search_passages(conn, "NOT")["results"]  # alone, FTS5 would refuse it as a syntax error
+    assert negated and all(f"{opening}not{closing}" in r["snippet"].lower() for r in negated)
+    assert pages.search_passages(conn, "  ") == {"query": "  ", "total": 0, "results": []}

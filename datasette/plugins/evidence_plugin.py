@@ -300,6 +300,31 @@ async def no_password_tool(request, datasette):
     return Response.text("Make a password hash with `evidence hash-password` on the server", status=404)
 
 
+async def search(request, datasette):
+    """Full-text search over a database's passages, best matches first, each with its document, its place and
+    the requirements it counts as evidence for."""
+    database = await _viewable(request, datasette)
+    query = request.args.get("q", "")
+    try:
+        found = await datasette.get_database(database).execute_fn(lambda conn: pages.search_passages(conn, query))
+    except pages.SearchError as exc:
+        return Response.text(str(exc), status=400)
+    for row in found["results"]:
+        row["snippet_html"] = marked(row["snippet"])
+        row["requirement_urls"] = [(rid, requirement_url(datasette, database, rid)) for rid in row["requirements"]]
+    return Response.html(await datasette.render_template(
+        "search.html", {"database": database, "found": found,
+                        "table_url": datasette.urls.table(database, "passages") + "?" + urlencode({"_search": query})},
+        request=request))
+
+
+def marked(snippet: str) -> Markup:
+    """A search snippet as HTML: its text escaped, the matched words (between the library's marks) in <mark>."""
+    opening, closing = pages.SNIPPET_MARKS
+    text = str(escape(snippet or ""))
+    return Markup(text.replace(opening, "<mark>").replace(closing, "</mark>"))
+
+
 async def assessments(request, datasette):
     """The assessed frameworks of a database, each linking to its page."""
     database = await _viewable(request, datasette)
@@ -409,6 +434,7 @@ def register_routes():
         (r"^/-/review/(?P<database>[^/]+)$", review),
         (r"^/-/export/(?P<database>[^/.]+)\.(?P<format>xlsx|csv)$", export),
         (r"^/(?P<database>[^/]+)/-/assess$", assessments),
+        (r"^/(?P<database>[^/]+)/-/search$", search),
         (r"^/(?P<database>[^/]+)/-/assess/(?P<framework>[A-Za-z0-9_.-]+)$", assessment),
         (r"^/-/login$", login),
         (r"^/-/password-tool$", no_password_tool),
