@@ -162,6 +162,9 @@ def document_detail(conn: sqlite3.Connection, document_id: str | int) -> dict:
 
 
 SEARCH_LIMIT = 50
+# ranking computes bm25 for every match: cheap for a few thousand, 30 ms and more for tens of thousands (a common
+# word in a large estate); past this many matches the newest passages come first and the page says so
+SEARCH_RANKED_UP_TO = 3000
 SNIPPET_MARKS = ("\x02", "\x03")  # around matched words in a snippet; no text we store holds them (clean_text)
 
 # the best matches by relevance (bm25, as FTS5 ranks them), read from the index and stopped at the limit
@@ -169,9 +172,9 @@ SEARCH_PASSAGES = """
 select p.id as passage_id, f.snippet, p.location, p.page,
        d.id as document_id, d.name as document, d.doc_type, d.document_date
 from (select rowid, rank, snippet(passages_fts, 0, :open, :close, ' … ', 40) as snippet from passages_fts
-      where passages_fts match :query order by rank limit :limit) f
+      where passages_fts match :query order by {order} limit :limit) f
 join passages p on p.id = f.rowid join documents d on d.id = p.document_id
-order by f.rank
+order by {outer}
 """
 
 
@@ -180,24 +183,27 @@ class SearchError(Exception):
 
 
 def search_passages(conn: sqlite3.Connection, query: str, limit: int = SEARCH_LIMIT) -> dict:
-    """Passages matching the words of `query` (each word as written, never as FTS syntax), best first, with the
-    requirements each counts as evidence for and how many passages match in all. Snippets are plain text with
-    the matched words between the two `SNIPPET_MARKS`, for the page to escape and mark."""
+    """Passages matching the words of `query` (each word as written, never as FTS syntax), best first (newest
+    first past SEARCH_RANKED_UP_TO matches: `ranked` says which), with the requirements each counts as evidence for
+    and how many passages match in all. Snippets are plain text with the matched words between the two
+    `SNIPPET_MARKS`, for the page to escape and mark."""
     import sqlite_utils
 
     words = sqlite_utils.Database(conn).quote_fts(query.strip()) if query.strip() else ""
     if not words:
-        return {"query": query, "total": 0, "results": []}
+        return {"query": query, "total": 0, "results": [], "ranked": True}
     params = {"query": words, "limit": limit, "open": SNIPPET_MARKS[0], "close": SNIPPET_MARKS[1]}
     try:
         total = conn.execute("select count(*) from passages_fts where passages_fts match :query", params).fetchone()[0]
-        results = _dicts(conn, SEARCH_PASSAGES, params)
+        ranked = total <= SEARCH_RANKED_UP_TO
+        order = ("rank", "f.rank") if ranked else ("rowid desc", "p.id desc")
+        results = _dicts(conn, SEARCH_PASSAGES.format(order=order[0], outer=order[1]), params)
     except sqlite3.OperationalError as exc:
         raise SearchError(f"cannot search for {query!r}: {exc}") from None
     evidence = _evidence_of([r["passage_id"] for r in results], conn)
     for row in results:
         row["requirements"] = evidence.get(row["passage_id"], [])
-    return {"query": query, "total": total, "results": results}
+    return {"query": query, "total": total, "results": results, "ranked": ranked}
 
 
 def _evidence_of(passage_ids: list[int], conn: sqlite3.Connection) -> dict[int, list[str]]:

@@ -91,4 +91,18 @@ def test_search_finds_the_words_best_first_with_what_each_passage_evidences(pack
     assert as_words == pages.search_passages(conn, "risk or register")["total"] < union
     negated = pages.search_passages(conn, "NOT")["results"]  # alone, FTS5 would refuse it as a syntax error
     assert negated and all(f"{opening}not{closing}" in r["snippet"].lower() for r in negated)
-    assert pages.search_passages(conn, "  ") == {"query": "  ", "total": 0, "results": []}
+    assert pages.search_passages(conn, "  ") == {"query": "  ", "total": 0, "results": [], "ranked": True}
+
+
+def test_a_search_with_too_many_matches_to_rank_lists_the_newest_and_says_so(pack_db, monkeypatch):
+    import sqlite3
+
+    conn = sqlite3.connect(pack_db)
+    ranked = pages.search_passages(conn, "the")
+    assert ranked["ranked"] and ranked["total"] > 3
+    monkeypatch.setattr(pages, "SEARCH_RANKED_UP_TO", 3)
+    newest = pages.search_passages(conn, "the", limit=5)
+    assert not newest["ranked"] and newest["total"] == ranked["total"]
+    ids = [r["passage_id"] for r in newest["results"]]
+    assert ids == sorted(ids, reverse=True) == [pid for pid, in conn.execute(
+        "select rowid from passages_fts where passages_fts match 'the' order by rowid desc limit 5")]
