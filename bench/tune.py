@@ -1,6 +1,6 @@
 """Choose mapping settings on one labelled pack, report them on the other: leave one pack out.
 
-    python bench/tune.py --packs ../shared/eval/dev ../shared/eval/rail [--grid GRID.json]
+    python bench/tune.py --packs ../shared/eval/dev ../shared/eval/rail [--grid GRID.json [--random N --seed S]]
 
 Each pack is ingested once into a database kept under --workdir (embeddings cached there); every setting of the
 grid is then a re-map from cached vectors and a run of the pack's score.py. For each pack as the tuning pack, the
@@ -15,6 +15,7 @@ import importlib.util
 import io
 import itertools
 import json
+import random
 import sys
 from contextlib import redirect_stdout
 from pathlib import Path
@@ -60,8 +61,12 @@ def merit(fig: dict) -> tuple[int, float]:
     return sum(m >= 0 for m in margins), sum(min(m, 0.05) for m in margins)
 
 
-def grid_settings(grid: dict) -> list[dict]:
+def grid_settings(grid: dict, sample: int = 0, seed: int = 0) -> list[dict]:
+    """Every combination of the grid's values, or, with `sample`, the defaults and that many drawn at random."""
     names = list(grid)
+    if sample:
+        rng = random.Random(seed)
+        return [{}] + [{n: rng.choice(grid[n]) for n in names} for _ in range(sample)]
     return [dict(zip(names, values)) for values in itertools.product(*(grid[n] for n in names))]
 
 
@@ -69,6 +74,8 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--packs", type=Path, nargs="+", required=True)
     ap.add_argument("--grid", type=Path, default=None, help="JSON: {setting: [values]}; default: defaults only")
+    ap.add_argument("--random", type=int, default=0, help="draw this many settings from the grid instead of all")
+    ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--workdir", type=Path, default=Path("/tmp/evidence-tune"))
     ap.add_argument("--model", default="all-MiniLM-L6-v2")
     ap.add_argument("--json", type=Path, default=None)
@@ -78,7 +85,7 @@ def main() -> None:
         mapping.evidence_model.CORPUS_DIR = args.corpus
     args.workdir.mkdir(parents=True, exist_ok=True)
     grid = json.loads(args.grid.read_text()) if args.grid else {}
-    settings = grid_settings(grid) if grid else [{}]
+    settings = grid_settings(grid, args.random, args.seed) if grid else [{}]
     results: dict[str, list[dict]] = {}
     for pack in args.packs:
         scorer = load_scorer(pack.parent / "score.py")
