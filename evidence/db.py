@@ -28,6 +28,15 @@ where r.id = (select max(r2.id) from reviews r2
   and r.decision != 'clear'
 """
 
+# The order of a requirement's evidence, everywhere it is listed or its best is picked (coverage, matrix, pages,
+# export): assessors' own links first, then direct links by score, then crosswalk links; ties by passage, so the
+# matrix's best passage is always the first one the requirement page lists. `{e}` is the table alias with its dot.
+# TOOL_ORDER, the tool's own links among themselves, is the order of idx_evidence_requirement_order (migration
+# m014), which a requirement's page reads its best links from.
+TOOL_ORDER = "{e}via is not null, {e}score desc, {e}passage_id"
+EVIDENCE_ORDER = "{e}source = 'assessor' desc, " + TOOL_ORDER
+
+
 # What counts as evidence: the tool's links less those an assessor rejected (a rejected item also takes its
 # crosswalk links with it), plus accepted candidates and links assessors added, whatever their score.
 def effective_evidence_sql(passages: str = "", requirement: str = "", top: str = "") -> str:
@@ -40,7 +49,7 @@ def effective_evidence_sql(passages: str = "", requirement: str = "", top: str =
     tool = f"\n  and e.requirement_id = {requirement}" if requirement else ""
     assessor = f"\n  and r.requirement_id = {requirement}" if requirement else ""
     # the tool's part in the order of idx_evidence_requirement_order; the assessors' (no score) by passage
-    tool_top = f"\norder by e.via is not null, e.score desc, e.passage_id limit {top}" if requirement and top else ""
+    tool_top = f"\norder by {TOOL_ORDER.format(e='e.')} limit {top}" if requirement and top else ""
     assessor_top = f"\norder by p.id limit {top}" if requirement and top else ""
     sql_tool = f"""
 select e.passage_id, e.requirement_id, e.score, e.via, 'tool' as source
@@ -49,10 +58,12 @@ where not exists (
   select 1 from current_reviews r
   where r.passage_hash = p.text_hash and r.decision = 'reject'
     and r.requirement_id in (e.requirement_id, coalesce(e.via, ''))){only}{tool}{tool_top}"""
-    # from the reviews to their passages (few reviews, many passages): CROSS JOIN keeps SQLite to that order
+    # one requirement's: from its reviews to their passages, never the other way round (CROSS JOIN keeps SQLite to
+    # that order); otherwise SQLite chooses (a document's page starts from its passages)
+    join = "cross join" if requirement else "join"
     sql_assessor = f"""
 select p.id, r.requirement_id, null, null, 'assessor'
-from current_reviews r cross join passages p on p.text_hash = r.passage_hash
+from current_reviews r {join} passages p on p.text_hash = r.passage_hash
 where r.decision in ('accept', 'add')
   and not exists (select 1 from evidence e where e.passage_id = p.id and e.requirement_id = r.requirement_id){only}\
 {assessor}{assessor_top}"""
@@ -88,12 +99,6 @@ left join passages p on p.id = c.best_passage_id
 left join documents d on d.id = p.document_id
 order by r.framework, r.position
 """
-
-
-# The order of a requirement's evidence, everywhere it is listed or its best is picked (coverage, matrix, pages,
-# export): assessors' own links first, then direct links by score, then crosswalk links; ties by passage, so the
-# matrix's best passage is always the first one the requirement page lists. `{e}` is the table alias with its dot.
-EVIDENCE_ORDER = "{e}source = 'assessor' desc, {e}via is not null, {e}score desc, {e}passage_id"
 
 
 # An item is `evidenced` when its support is strong enough: an assessor's acceptance, more than one passage, or

@@ -203,10 +203,11 @@ def m013_ocr_confidence(db: sqlite_utils.Database) -> None:
 def m014_evidence_best_first(db: sqlite_utils.Database) -> None:
     # A requirement's links in the order its page lists them (direct before crosswalk, best score first, ties by
     # passage): the page reads its fifty best from here and stops, whatever the requirement's tens of thousands
-    # of links. It serves every lookup by requirement the older index did, so that one goes.
+    # of links. It serves every lookup by requirement the older indexes did, so those go.
     db.execute("create index if not exists idx_evidence_requirement_order "
                "on evidence (requirement_id, via is not null, score desc, passage_id)")
     db.execute("drop index if exists idx_evidence_requirement_via_score")
+    db.execute("drop index if exists idx_evidence_requirement_id")
     # ...and its twenty strongest candidates, likewise
     db.execute("create index if not exists idx_candidates_requirement_score on candidates (requirement_id, score desc)")
     db.execute("drop index if exists idx_candidates_requirement_id")

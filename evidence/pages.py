@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
+import time
 
 from mapping.scoring import Why
 
@@ -165,6 +166,9 @@ SEARCH_LIMIT = 50
 # ranking computes bm25 for every match: cheap for a few thousand, 30 ms and more for tens of thousands (a common
 # word in a large estate); past this many matches the newest passages come first and the page says so
 SEARCH_RANKED_UP_TO = 3000
+SEARCH_MAX_WORDS = 20  # a search is a few words; hundreds of common ones would hold a database thread for long
+SEARCH_SECONDS = 2.0  # and no search holds one longer than this
+SEARCH_CHECK_EVERY = 1000  # SQLite steps between looks at the clock
 SNIPPET_MARKS = ("\x02", "\x03")  # around matched words in a snippet; no text we store holds them (clean_text)
 
 # the best matches by relevance (bm25, as FTS5 ranks them), read from the index and stopped at the limit
@@ -189,17 +193,24 @@ def search_passages(conn: sqlite3.Connection, query: str, limit: int = SEARCH_LI
     `SNIPPET_MARKS`, for the page to escape and mark."""
     import sqlite_utils
 
+    if len(query.split()) > SEARCH_MAX_WORDS:
+        raise SearchError(f"search for at most {SEARCH_MAX_WORDS} words at a time")
     words = sqlite_utils.Database(conn).quote_fts(query.strip()) if query.strip() else ""
     if not words:
         return {"query": query, "total": 0, "results": [], "ranked": True}
     params = {"query": words, "limit": limit, "open": SNIPPET_MARKS[0], "close": SNIPPET_MARKS[1]}
+    deadline = time.monotonic() + SEARCH_SECONDS
+    conn.set_progress_handler(lambda: time.monotonic() > deadline, SEARCH_CHECK_EVERY)  # True interrupts the query
     try:
         total = conn.execute("select count(*) from passages_fts where passages_fts match :query", params).fetchone()[0]
         ranked = total <= SEARCH_RANKED_UP_TO
         order = ("rank", "f.rank") if ranked else ("rowid desc", "p.id desc")
         results = _dicts(conn, SEARCH_PASSAGES.format(order=order[0], outer=order[1]), params)
     except sqlite3.OperationalError as exc:
-        raise SearchError(f"cannot search for {query!r}: {exc}") from None
+        reason = "it took too long: use fewer or rarer words" if "interrupt" in str(exc) else str(exc)
+        raise SearchError(f"cannot search for {query!r}: {reason}") from None
+    finally:
+        conn.set_progress_handler(None, 0)
     evidence = _evidence_of([r["passage_id"] for r in results], conn)
     for row in results:
         row["requirements"] = evidence.get(row["passage_id"], [])

@@ -150,7 +150,7 @@ def accounts_from_env() -> dict[str, str]:
     return accounts
 
 
-SERVE_ENV = "EVIDENCE_SERVE"  # what the worker processes of one `serve` publish, set by it for them
+SERVE_ENV = "EVIDENCE_SERVE"  # the file saying what the worker processes of one `serve` publish, set by it for them
 
 
 def serve(db_paths: list[str | Path], host: str = "127.0.0.1", port: int = 8001, workers: int = 1) -> None:
@@ -170,17 +170,37 @@ def serve(db_paths: list[str | Path], host: str = "127.0.0.1", port: int = 8001,
         ds = build_datasette(db_paths, accounts=accounts, require_login=exposed)
         uvicorn.run(ds.app(), host=host, port=port, log_level="warning")
         return
-    # each worker builds the same Datasette from what was checked here (and upgraded once, not by each), and all
-    # sign cookies with one secret: a login or a review form one worker served, another accepts
-    os.environ[SERVE_ENV] = json.dumps({"databases": [str(p) for p in prepare(db_paths)], "require_login": exposed,
-                                        "secret": secrets.token_hex(32)})
-    uvicorn.run("evidence.serve:worker_app", factory=True, workers=workers, host=host, port=port,
-                log_level="warning")
+    # each worker builds the same Datasette from what was checked here (upgraded here first, so the workers find
+    # nothing to do), and all sign cookies with one secret: a login or a review form one worker served, another
+    # accepts. The secret is in a file only this user can read, named in the environment, not in the environment
+    # itself, which every process started later (readers of hostile files among them) would inherit.
+    config = write_worker_config(prepare(db_paths), exposed)
+    os.environ[SERVE_ENV] = str(config)
+    try:
+        uvicorn.run("evidence.serve:worker_app", factory=True, workers=workers, host=host, port=port,
+                    log_level="warning")
+    finally:
+        os.environ.pop(SERVE_ENV, None)
+        config.unlink(missing_ok=True)
+
+
+def write_worker_config(databases: list[Path], require_login: bool) -> Path:
+    """What every worker process publishes, with a new cookie secret, in a file readable by this user alone."""
+    import tempfile
+
+    handle, name = tempfile.mkstemp(prefix="evidence-serve-", suffix=".json")  # created 0600
+    with os.fdopen(handle, "w") as fh:
+        json.dump({"databases": [str(p) for p in databases], "require_login": require_login,
+                   "secret": secrets.token_hex(32)}, fh)
+    return Path(name)
+
+
+def worker_datasette():
+    """The Datasette of one worker process of `serve(..., workers=N)`, from the file that call named in SERVE_ENV."""
+    config = json.loads(Path(os.environ[SERVE_ENV]).read_text())
+    return build_datasette(config["databases"], accounts=accounts_from_env(), require_login=config["require_login"],
+                           secret=config["secret"])
 
 
 def worker_app():
-    """The ASGI app of one worker process of `serve(..., workers=N)`, from what that call set in SERVE_ENV."""
-    config = json.loads(os.environ[SERVE_ENV])
-    ds = build_datasette(config["databases"], accounts=accounts_from_env(), require_login=config["require_login"],
-                         secret=config["secret"])
-    return ds.app()
+    return worker_datasette().app()

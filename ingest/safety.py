@@ -28,6 +28,8 @@ _ENCRYPTED_PACKAGE = "EncryptedPackage".encode("utf-16-le")
 
 
 _EOCD = b"PK\x05\x06"  # a zip's end-of-central-directory record: the last thing written
+_ZIP64_LOCATOR = b"PK\x06\x07"  # just before it in a zip64 archive
+_CENTRAL_ENTRY = b"PK\x01\x02"  # each entry of the central directory starts so
 _TAIL = 66 * 1024  # the record is within the last 22 bytes plus a comment of at most 64 KiB
 
 
@@ -42,22 +44,37 @@ def is_whole(path: Path) -> bool:
             size = fh.seek(0, 2)
             fh.seek(max(0, size - _TAIL))
             tail = fh.read()
+            if head.startswith(ZIP_MAGIC):
+                return _zip_closes(fh, tail, size)
     except OSError:
         return False
-    if head.startswith(ZIP_MAGIC):
-        at = tail.rfind(_EOCD)
-        if at < 0 or len(tail) - at < 22:
-            return False
-        record = tail[at:at + 22]
-        directory_size = int.from_bytes(record[12:16], "little")
-        directory_offset = int.from_bytes(record[16:20], "little")
-        comment = int.from_bytes(record[20:22], "little")
-        end = size - len(tail) + at  # where the record starts in the file
-        zip64 = directory_offset == 0xFFFFFFFF or directory_size == 0xFFFFFFFF
-        return end + 22 + comment == size and (zip64 or directory_offset + directory_size <= end)
-    if head.startswith(PDF_MAGIC):
-        return b"%%EOF" in tail[-1024:]
-    return False
+    # nothing but white space after the marker: a copy cut inside the trailer is not whole (one cut exactly at an
+    # earlier revision's marker reads as the older revision, and the bytes still to come are a change like any)
+    return head.startswith(PDF_MAGIC) and tail.rstrip().endswith(b"%%EOF")
+
+
+def _zip_closes(fh, tail: bytes, size: int) -> bool:
+    """The last end record closes the file (nothing after it but its comment) and its central directory ends
+    exactly where the record starts, beginning with a directory entry's signature: a copy cut where an embedded
+    zip (a workbook stored inside a document) happens to end has an end record too, but not this one."""
+    at = tail.rfind(_EOCD)
+    if at < 0 or len(tail) - at < 22:
+        return False
+    record = tail[at:at + 22]
+    directory_size = int.from_bytes(record[12:16], "little")
+    directory_offset = int.from_bytes(record[16:20], "little")
+    comment = int.from_bytes(record[20:22], "little")
+    end = size - len(tail) + at  # where the record starts in the file
+    if end + 22 + comment != size:
+        return False
+    if directory_offset == 0xFFFFFFFF or directory_size == 0xFFFFFFFF:  # zip64: its own record says more
+        return end >= 20 and _ZIP64_LOCATOR in tail[max(0, at - 20):at]
+    if directory_offset + directory_size != end:
+        return False
+    if directory_size == 0:
+        return True
+    fh.seek(directory_offset)
+    return fh.read(4) == _CENTRAL_ENTRY
 
 
 def check_size(path: Path, limit: int = MAX_FILE_BYTES) -> int:

@@ -140,8 +140,13 @@ def train(embed: EmbedFn, relevance: RelevanceFn, profiles_version: str = "",
 _FITTED: dict[tuple[str, str], EvidenceModel] = {}  # fits made in this process, by model name and version
 
 
+# what a kept fit was made with beyond its corpus and profiles: the features it reads and how it was fitted; a
+# change to form_features, the relevance features or `fit` bumps it, so no fit of the old kind is read again
+FIT_FORMAT = 1
+
+
 def for_model(model_name: str, embed: EmbedFn, relevance: RelevanceFn, profiles_version: str,
-              fits: Path | None = None) -> EvidenceModel:
+              fits: Path | None = None, dim: int | None = None) -> EvidenceModel:
     """The shipped fit when it was made for this sentence model, today's corpus and these profiles, else a
     fit made earlier in this process for the same (a watcher re-maps after every review), else one kept in
     the folder `fits` (the user's cache: another sentence model is fitted once per user, not once per run),
@@ -152,7 +157,7 @@ def for_model(model_name: str, embed: EmbedFn, relevance: RelevanceFn, profiles_
     if shipped and shipped[0] == model_name and shipped[1].version == version:
         return shipped[1]
     if (model_name, version) not in _FITTED:
-        fitted = _kept_fit(model_name, version, fits)
+        fitted = _kept_fit(model_name, version, fits, _feature_count(relevance, dim) if dim else None)
         if fitted is None:
             fitted = rounded(train(embed, relevance, profiles_version))
             _keep_fit(model_name, fitted, fits)
@@ -166,19 +171,26 @@ def rounded(model: EvidenceModel) -> EvidenceModel:
                          round(model.bias, 6), model.version)
 
 
+def _feature_count(relevance: RelevanceFn, dim: int) -> int:
+    """How many weights a fit for vectors of `dim` has: text and context vectors, form and relevance features."""
+    return 2 * dim + form_features([""], ["paragraph"]).shape[1] + relevance(np.zeros((1, dim), np.float32)).shape[1]
+
+
 def _fit_path(model_name: str, version: str, fits: Path) -> Path:
-    key = hashlib.sha256(f"{model_name}\x1f{version}".encode()).hexdigest()[:16]
+    key = hashlib.sha256(f"{model_name}\x1f{version}\x1f{FIT_FORMAT}".encode()).hexdigest()[:16]
     return fits / f"evidence-model-{key}.json"
 
 
-def _kept_fit(model_name: str, version: str, fits: Path | None) -> EvidenceModel | None:
+def _kept_fit(model_name: str, version: str, fits: Path | None, features: int | None) -> EvidenceModel | None:
     if fits is None:
         return None
     try:
         kept = load_shipped(_fit_path(model_name, version, fits))
-    except (OSError, ValueError, KeyError):  # a half-written or foreign file: fit again
+    except (OSError, ValueError, KeyError, TypeError):  # a half-written or foreign file: fit again
         return None
-    return kept[1] if kept and kept[0] == model_name and kept[1].version == version else None
+    if not kept or kept[0] != model_name or kept[1].version != version:
+        return None
+    return kept[1] if features is None or kept[1].weights.shape == (features,) else None
 
 
 def _keep_fit(model_name: str, model: EvidenceModel, fits: Path | None) -> None:

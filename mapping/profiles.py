@@ -258,5 +258,5 @@ def build_profiles(catalogue: Catalogue, embed: EmbedFn, accepted: list[tuple[st
     profiles.spread = np.maximum(background.std(axis=0), 0.03)
     if with_evidence_model:
         profiles.evidence_model = for_model(model_name, embed, profiles.relevance_features,
-                                            core_version(catalogue), fits)
+                                            core_version(catalogue), fits, dim=vectors.shape[1])
     return profiles

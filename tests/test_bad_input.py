@@ -482,6 +482,27 @@ def test_a_file_is_whole_only_once_its_last_bytes_land(good_docx, make_pdf, tmp_
             partial = tmp_path / f"partial{source.suffix}"
             partial.write_bytes(data[:cut])
             assert not is_whole(partial), (source.name, cut)
+    # a document carrying a workbook stored as it is (a zip in a zip): cut where the inner one ends, the copy ends
+    # with an end record, the workbook's, which does not close the document
+    inner = tmp_path / "book.xlsx"
+    with zipfile.ZipFile(inner, "w") as zf:
+        zf.writestr("xl/workbook.xml", "<workbook/>")
+    outer = tmp_path / "report.docx"
+    with zipfile.ZipFile(good_docx) as src, zipfile.ZipFile(outer, "w", zipfile.ZIP_DEFLATED) as dst:
+        dst.writestr(zipfile.ZipInfo("word/embeddings/book.xlsx"), inner.read_bytes(), zipfile.ZIP_STORED)
+        for info in src.infolist():
+            dst.writestr(info, src.read(info.filename))
+    with zipfile.ZipFile(outer) as zf:
+        entry = zf.getinfo("word/embeddings/book.xlsx")
+    data = outer.read_bytes()
+    start = entry.header_offset + 30 + len(entry.filename) + len(entry.extra)  # after the entry's local header
+    assert data[start:start + entry.compress_size] == inner.read_bytes() and is_whole(outer)
+    (tmp_path / "cut.docx").write_bytes(data[:start + entry.compress_size])
+    assert not is_whole(tmp_path / "cut.docx")
+    # a PDF updated in place: a copy cut inside the update, after the first revision's marker, is not whole
+    pdf = (tmp_path / "plan.pdf").read_bytes()
+    (tmp_path / "updating.pdf").write_bytes(pdf + b"4 0 obj\n<< /Type /Annot")
+    assert not is_whole(tmp_path / "updating.pdf")
     commented = tmp_path / "commented.xlsx"  # a zip may end with a comment after its end record
     with zipfile.ZipFile(commented, "w") as zf:
         zf.writestr("xl/workbook.xml", "<workbook/>")

@@ -180,7 +180,7 @@ def test_search_page_lists_the_best_matches_with_their_documents_and_requirement
     assert page.status_code == 200
     conn = sqlite3.connect(published)
     total = conn.execute("select count(*) from passages_fts where passages_fts match 'joint risk register'").fetchone()[0]
-    assert f"{total} passage" in page.text and "<mark>risk</mark>" in page.text
+    assert f"{total:,} passage" in page.text and "<mark>risk</mark>" in page.text
     first = pages.search_passages(conn, "joint risk register")["results"][0]
     assert f'href="/evidence/documents/{first["document_id"]}"' in page.text
     assert all(f'href="/evidence/requirements/{tilde_encode(rid)}"' in page.text for rid in first["requirements"])

@@ -261,8 +261,14 @@ def test_a_model_without_a_shipped_fit_is_fitted_once_per_user(tmp_path, monkeyp
     assert len(list((tmp_path / "fits").glob("*.json"))) == 1
     monkeypatch.setattr(evidence_model, "_FITTED", {})  # as a new process starts
     monkeypatch.setattr(evidence_model, "train", lambda *a, **k: pytest.fail("fitted again"))
-    kept = evidence_model.for_model(*args, fits=tmp_path / "fits")
+    kept = evidence_model.for_model(*args, fits=tmp_path / "fits", dim=96)
     assert kept.version == fresh.version and kept.bias == fresh.bias and np.array_equal(kept.weights, fresh.weights)
+    # a fit with another number of weights (kept by a version that read other features) is fitted again
+    evidence_model._keep_fit(args[0], evidence_model.EvidenceModel(fresh.weights[:-1], 0.0, fresh.version),
+                             tmp_path / "fits")
+    monkeypatch.setattr(evidence_model, "_FITTED", {})
+    with pytest.raises(pytest.fail.Exception, match="fitted again"):
+        evidence_model.for_model(*args, fits=tmp_path / "fits", dim=96)
     (tmp_path / "fits" / next((tmp_path / "fits").glob("*.json")).name).write_text("{half a fi")
     monkeypatch.setattr(evidence_model, "_FITTED", {})
     with pytest.raises(pytest.fail.Exception, match="fitted again"):  # a damaged file is fitted again, not read

@@ -49,16 +49,23 @@ def test_a_requirement_page_lists_the_best_of_what_coverage_counts_after_reviews
         best = conn.execute("select passage_id from evidence where requirement_id = ? and via is null "
                             "order by score desc limit 1", [rid]).fetchone()[0]
         record_review(conn, rid, "reject", "assessor", best)
-    via = conn.execute("select via, passage_id from evidence where via is not null limit 1").fetchone()
-    if via:
-        record_review(conn, via[0], "reject", "assessor", via[1])
+    via = conn.execute("select via, passage_id, requirement_id from evidence where via is not null "
+                       "order by requirement_id, passage_id limit 1").fetchone()
+    assert via, "the pack has crosswalk links"
+    record_review(conn, via[0], "reject", "assessor", via[1])  # takes the link to via[2] with it
+    assert not conn.execute("select 1 from effective_evidence where passage_id = ? and requirement_id = ?",
+                            [via[1], via[2]]).fetchone()
+    # ties: the three strongest direct links of the busiest requirement score alike; passage ids decide
+    conn.execute("update evidence set score = 0.9 where requirement_id = ? and via is null and passage_id in ("
+                 "select passage_id from evidence where requirement_id = ? and via is null "
+                 "order by score desc limit 3)", [busy[3], busy[3]])
     candidate = conn.execute("select requirement_id, passage_id from candidates order by score desc limit 1").fetchone()
     record_review(conn, *candidate[:1], "accept", "assessor", candidate[1])
     unlinked = conn.execute("select id from passages where id not in (select passage_id from evidence) "
                             "order by id limit 1").fetchone()[0]
     record_review(conn, busy[2], "add", "assessor", unlinked)
     conn.commit()
-    for rid in {*busy, candidate[0], *(via[:1] if via else ())}:
+    for rid in {*busy, candidate[0], via[0], via[2]}:
         for limit in (1, 3, 50):
             listed = [row["passage_id"] for row in pages.requirement_detail(conn, rid, limit=limit)["evidence"]]
             head = [pid for pid, in conn.execute(
@@ -106,3 +113,19 @@ def test_a_search_with_too_many_matches_to_rank_lists_the_newest_and_says_so(pac
     ids = [r["passage_id"] for r in newest["results"]]
     assert ids == sorted(ids, reverse=True) == [pid for pid, in conn.execute(
         "select rowid from passages_fts where passages_fts match 'the' order by rowid desc limit 5")]
+
+
+def test_a_search_too_long_or_too_slow_is_refused_with_the_reason(pack_db, monkeypatch):
+    import sqlite3
+
+    import pytest
+
+    conn = sqlite3.connect(pack_db)
+    with pytest.raises(pages.SearchError, match="at most 20 words"):
+        pages.search_passages(conn, " ".join(["risk"] * 21))
+    monkeypatch.setattr(pages, "SEARCH_SECONDS", 0.0)
+    monkeypatch.setattr(pages, "SEARCH_CHECK_EVERY", 1)  # a small pack answers within a thousand steps
+    with pytest.raises(pages.SearchError, match="took too long"):
+        pages.search_passages(conn, "the joint risk register")
+    monkeypatch.setattr(pages, "SEARCH_SECONDS", 2.0)
+    assert pages.search_passages(conn, "the joint risk register")["total"] > 0  # the connection is usable again

@@ -467,3 +467,32 @@ def test_a_login_holds_on_every_worker_process(pack_db):
             opener.open(url + "/-/login", data=form).read()
             actors = [opener.open(url + "/-/actor.json").read().decode() for _ in range(6)]
             assert all('"id": "assessor"' in a for a in actors), (attempt, actors)
+
+
+def test_worker_processes_accept_each_others_logins_and_forms(pack_db, monkeypatch):
+    """Two workers of one `serve --workers`, built as each process builds its own: the login form one serves,
+    the other accepts, and the login cookie the second sets holds on the first."""
+    import os
+
+    from datasette_auth_passwords.utils import hash_password
+
+    from evidence import serve
+
+    monkeypatch.setenv("EVIDENCE_PASSWORD_HASH", hash_password("correct horse"))
+    config = serve.write_worker_config([pack_db], require_login=False)
+    try:
+        assert os.stat(config).st_mode & 0o077 == 0, "the secret is for this user alone"
+        monkeypatch.setenv(serve.SERVE_ENV, str(config))
+        first, second = serve.worker_datasette(), serve.worker_datasette()
+        login = asyncio.run(first.client.get("/-/login"))
+        token = re.search(r'name="csrftoken" value="([^"]+)"', login.text).group(1)
+        right = asyncio.run(second.client.post("/-/login", cookies=dict(login.cookies), data={
+            "csrftoken": token, "username": "assessor", "password": "correct horse"}))
+        assert right.status_code == 302 and "ds_actor" in right.cookies
+        actor = asyncio.run(first.client.get("/-/actor.json", cookies={"ds_actor": right.cookies["ds_actor"]}))
+        assert actor.json() == {"actor": {"id": "assessor"}}
+        other = serve.build_datasette([pack_db])  # a server of its own, its own secret: the cookie means nothing
+        assert asyncio.run(other.client.get("/-/actor.json", cookies={
+            "ds_actor": right.cookies["ds_actor"]})).json() == {"actor": None}
+    finally:
+        config.unlink()
