@@ -61,7 +61,7 @@ def main() -> None:
             "evidence matrix (HTML, facets)": "/evidence/matrix",
             f"requirement drill-down ({busiest}, the most evidenced)": f"/evidence/requirements/{tilde_encode(busiest)}",
             f"document page (document {longest}, the most passages)": f"/evidence/documents/{longest}",
-            "full-text search (search page, best matches first)": "/evidence/-/search?q=joint+risk+register",
+            "full-text search (the search page)": "/evidence/-/search?q=joint+risk+register",
             "full-text search (Datasette's table of passages)": "/evidence/passages?_search=joint+risk+register",
         }
         print(f"{passages} passages; {args.workers} server process(es); ab -n {args.requests} -c {args.concurrency} "
