@@ -1,6 +1,6 @@
 """Drop a 10-page .docx into a watched folder while Datasette serves; time until its evidence is visible.
 
-    python bench/watch_latency.py [--runs 10] [--settle 1.0]
+    python bench/watch_latency.py [--runs 10] [--settle 1.0] [--workers 1]
 
 Runs `evidence serve --watch` with the bundled model on a fresh database, drops a new, different document
 every run, and polls Datasette's JSON API until evidence links for that document are returned.
@@ -55,6 +55,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=10)
     ap.add_argument("--settle", type=float, default=1.0)
+    ap.add_argument("--workers", type=int, default=1, help="server processes (the watcher runs in the first)")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
@@ -68,7 +69,7 @@ def main() -> None:
         subprocess.run([sys.executable, "-m", "evidence", "ingest", str(folder), "--db", str(db)], check=True,
                        capture_output=True)
         proc = subprocess.Popen([sys.executable, "-m", "evidence", "serve", "--db", str(db), "--port", str(port),
-                                 "--watch", str(folder), "--settle", str(args.settle)],
+                                 "--watch", str(folder), "--settle", str(args.settle), "--workers", str(args.workers)],
                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                 env={**os.environ, "PYTHONUNBUFFERED": "1"})
         try:
