@@ -1,5 +1,6 @@
 """What the matrix's pages show, computed from the database: the coverage summary on the front page, a
-requirement's evidence, a document's requirements and versions, a link's reasons in words.
+requirement's evidence, a document's requirements and versions, a search over the passages, a link's reasons in
+words.
 
 The Datasette plugin keeps routes, access checks, URLs and templates; everything here takes a SQLite
 connection and returns plain data, so it can be read and tested without a web server.

@@ -1,4 +1,5 @@
-"""Publish evidence databases with Datasette, using the configuration directory `datasette/`."""
+"""Publish evidence databases with Datasette, using the configuration directory `datasette/`: on loopback by
+default, beyond it only with logins; in one process, or in several on one port sharing one cookie secret."""
 
 from __future__ import annotations
 
