@@ -17,8 +17,13 @@ import importlib.util
 import json
 import re
 import sqlite3
+import sys
 from collections import Counter, defaultdict
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from evidence import open_pipeline  # noqa: E402
 
 
 def load_scorer(score_py: Path):
@@ -66,9 +71,16 @@ def main() -> None:
     ap.add_argument("pack", type=Path)
     ap.add_argument("--db", type=Path, default=None, help="default: /tmp/evidence-tune/PACK.db (bench/tune.py's)")
     ap.add_argument("--list", action="store_true")
+    ap.add_argument("--model", default="all-MiniLM-L6-v2")
     args = ap.parse_args()
     scorer = load_scorer(args.pack.parent / "score.py")
-    con = sqlite3.connect(args.db or Path("/tmp/evidence-tune") / f"{args.pack.name}.db")
+    db = args.db or Path("/tmp/evidence-tune") / f"{args.pack.name}.db"
+    # a grid run leaves the database mapped with its last setting: map it with today's defaults first
+    pipeline = open_pipeline(db, model=args.model)
+    if not pipeline.sync_catalogue():
+        pipeline.remap_all()
+    pipeline.db.conn.close()
+    con = sqlite3.connect(db)
     gold = [json.loads(line) for line in (args.pack / "files.gold.jsonl").read_text().splitlines() if line.strip()]
     by_file = passages_by_file(con, scorer.norm)
     evidence, candidates = links(con, "evidence"), links(con, "candidates")
