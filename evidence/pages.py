@@ -172,11 +172,14 @@ SEARCH_SECONDS = 2.0  # and no search holds one longer than this
 SEARCH_CHECK_EVERY = 1000  # SQLite steps between looks at the clock
 SNIPPET_MARKS = ("\x02", "\x03")  # around matched words in a snippet; no text we store holds them (clean_text)
 
-# the best matches by relevance (bm25, as FTS5 ranks them), read from the index and stopped at the limit
+# the best matches by relevance (bm25), read from the index and stopped at the limit; the words in the passage's
+# own text count five times what they count in its heading or sheet and columns (a row of a sheet named "Joint
+# risks" is not the best answer to "joint risk register"), and its location least
 SEARCH_PASSAGES = """
 select p.id as passage_id, f.snippet, p.location, p.page,
        d.id as document_id, d.name as document, d.doc_type, d.document_date
-from (select rowid, rank, snippet(passages_fts, 0, :open, :close, ' … ', 40) as snippet from passages_fts
+from (select rowid, bm25(passages_fts, 5.0, 1.0, 0.5) as rank,
+             snippet(passages_fts, 0, :open, :close, ' … ', 40) as snippet from passages_fts
       where passages_fts match :query order by {order} limit :limit) f
 join passages p on p.id = f.rowid join documents d on d.id = p.document_id
 order by {outer}
