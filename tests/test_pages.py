@@ -129,3 +129,16 @@ def test_a_search_too_long_or_too_slow_is_refused_with_the_reason(pack_db, monke
         pages.search_passages(conn, "the joint risk register")
     monkeypatch.setattr(pages, "SEARCH_SECONDS", 2.0)
     assert pages.search_passages(conn, "the joint risk register")["total"] > 0  # the connection is usable again
+
+
+def test_a_passage_that_says_the_words_ranks_above_rows_filed_under_them(fake_pipeline, make_docx, make_xlsx):
+    """Words in a passage's own text weigh more than the same words in its sheet's name or heading: the paragraph
+    about the joint risk register comes before the rows of a sheet named after it."""
+    rows = [["Ref", "Risk", "Owner"]] + [[f"R-{i}", f"Van tyre wear number {i}", "Fleet"] for i in range(6)]
+    fake_pipeline.ingest([
+        make_xlsx("register.xlsx", {"Joint risk register": rows}),
+        make_docx("plan.docx", [("h1", "5 Risk"), ("p", "Both partners review the joint risk register every month "
+                                                     "and agree an owner and a date for each mitigation.")]),
+    ])
+    found = pages.search_passages(fake_pipeline.db.conn, "joint risk register")
+    assert found["total"] == 7 and found["results"][0]["document"] == "plan.docx", found["results"][:2]
