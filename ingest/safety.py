@@ -41,6 +41,8 @@ def is_whole(path: Path) -> bool:
     try:
         with path.open("rb") as fh:
             head = fh.read(8)
+            if not head.startswith((ZIP_MAGIC, PDF_MAGIC)):  # no format of its own to tell: read no further
+                return False
             size = fh.seek(0, 2)
             fh.seek(max(0, size - _TAIL))
             tail = fh.read()
@@ -50,7 +52,7 @@ def is_whole(path: Path) -> bool:
         return False
     # nothing but white space after the marker: a copy cut inside the trailer is not whole (one cut exactly at an
     # earlier revision's marker reads as the older revision, and the bytes still to come are a change like any)
-    return head.startswith(PDF_MAGIC) and tail.rstrip().endswith(b"%%EOF")
+    return tail.rstrip().endswith(b"%%EOF")
 
 
 def _zip_closes(fh, tail: bytes, size: int) -> bool:
