@@ -64,12 +64,18 @@ def test_matrix_to_requirement_to_source(server, browser, tmp_path):
     page.screenshot(path=str(SCREENSHOTS / "4-source.png"))
 
 
-def test_an_assessor_logs_in_and_rejects_a_link(server, browser):
+def _logged_in(browser, server):
+    """A new page of the browser, logged in as the assessor through the login form."""
     page = browser.new_page(viewport={"width": 1300, "height": 900})
     page.goto(server + "/-/login")
     page.fill("input[name=username]", "assessor")
     page.fill("input[name=password]", "assessor-secret")
     page.click("input[type=submit], button[type=submit]")
+    return page
+
+
+def test_an_assessor_logs_in_and_rejects_a_link(server, browser):
+    page = _logged_in(browser, server)
     page.goto(server + "/evidence/matrix?status=evidenced&framework=XTP")
     page.locator("td.col-requirement_id a").first.click()
     page.wait_for_selector("form.review")
@@ -105,11 +111,7 @@ def assessed_server(tmp_path_factory):
 
 def test_an_assessor_overrides_an_ogc_answer_and_reads_the_charts(assessed_server, browser):
     SCREENSHOTS.mkdir(exist_ok=True)
-    page = browser.new_page(viewport={"width": 1300, "height": 900})
-    page.goto(assessed_server + "/-/login")
-    page.fill("input[name=username]", "assessor")
-    page.fill("input[name=password]", "assessor-secret")
-    page.click("input[type=submit], button[type=submit]")
+    page = _logged_in(browser, assessed_server)
     page.goto(assessed_server + "/")
     page.click("p.assessments a:has-text('Partnering self-assessment')")
     page.wait_for_selector("svg.chart.gates")
