@@ -13,7 +13,6 @@ passage the tool leaves unclaimed: why (the reason its best candidate gives), la
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import re
 import sqlite3
@@ -23,14 +22,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.tune import load_scorer  # noqa: E402
 from evidence import open_pipeline  # noqa: E402
-
-
-def load_scorer(score_py: Path):
-    spec = importlib.util.spec_from_file_location("pack_score", score_py)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def passages_by_file(con: sqlite3.Connection, norm) -> dict[str, list[tuple[int, str]]]:
