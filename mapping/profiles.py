@@ -7,7 +7,7 @@ import functools
 import hashlib
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -52,6 +52,7 @@ class Profiles:
     # into as its own, so enabling one never moves a link of another (see scoring: the signals that compare
     # requirements, how much a text matches everything and how many candidates a passage keeps, stay in a group)
     groups: list[str] | None = None
+    _slots: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False, compare=False)
 
     def evidence_probability(self, vectors: np.ndarray, context_vectors: np.ndarray | None, texts: list[str],
                              kinds: list[str], scored: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
@@ -110,22 +111,34 @@ class Profiles:
     def raw_similarity(self, vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(similarity (n, R), index of the best example per cell (n, R), -1 where there are none)."""
         desc = vectors @ self.description_vectors.T
-        ex = vectors @ self.example_vectors.T  # (n, E)
-        best = np.full(desc.shape, -1.0, dtype=np.float32)
-        best_idx = np.full(desc.shape, -1, dtype=np.int32)  # -1: the requirement has no examples
-        for r in range(len(self.ids)):
-            cols = np.flatnonzero(self.example_owner == r)
-            if cols.size:
-                sub = ex[:, cols]
-                arg = sub.argmax(axis=1)
-                # the mean of the k closest, not the closest: one example worded like the passage by chance
-                # should not carry a requirement on its own
-                k = min(self.example_k, cols.size)
-                best[:, r] = np.sort(sub, axis=1)[:, -k:].mean(axis=1)
-                best_idx[:, r] = cols[arg]
-            else:
-                best[:, r] = desc[:, r]
+        slots, counts = self._example_slots()
+        if not slots.shape[1]:  # no requirement has examples
+            return desc, np.full(desc.shape, -1, dtype=np.int32)
+        # every requirement's examples side by side, padded with -inf: (n, R, most examples of any requirement)
+        ex = np.concatenate([vectors @ self.example_vectors.T, np.full((len(vectors), 1), -np.inf, np.float32)],
+                            axis=1)[:, slots]
+        arg = ex.argmax(axis=2)
+        k = np.minimum(self.example_k, counts)  # (R,) the k closest examples, or all a requirement has
+        kmax = min(self.example_k, ex.shape[2])
+        top = np.sort(ex, axis=2)[:, :, -kmax:]  # a few examples each: sorting beats partitioning them
+        top = np.where(np.arange(-kmax, 0) >= -k[:, None], top, 0.0).sum(axis=2) / np.maximum(k, 1)
+        has = counts > 0
+        best = np.where(has, top, desc).astype(np.float32)
+        best_idx = np.where(has, slots[np.arange(len(slots)), arg], -1).astype(np.int32)
         return 0.4 * desc + 0.6 * best, best_idx
+
+    def _example_slots(self) -> tuple[np.ndarray, np.ndarray]:
+        """((R, m) the example columns of each requirement, padded with the index of a -inf column; (R,) how many
+        each has). Built once: scoring asks for it at every batch."""
+        if self._slots is None:
+            owners = [np.flatnonzero(self.example_owner == r) for r in range(len(self.ids))]
+            width = max((len(c) for c in owners), default=0)
+            pad = len(self.example_owner)  # the -inf column appended after the examples
+            slots = np.full((len(self.ids), width), pad, dtype=np.int64)
+            for r, cols in enumerate(owners):
+                slots[r, :len(cols)] = cols
+            self._slots = (slots, np.array([len(c) for c in owners], dtype=np.int64))
+        return self._slots
 
     def calibrated(self, vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(z-scores against the background, raw similarity, best example index)."""

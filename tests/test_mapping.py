@@ -77,6 +77,24 @@ def test_profiles_are_calibrated_against_background(hash_profiles):
     assert np.all(z.std(axis=0) <= 1 + 1e-4) and np.isclose(z.std(axis=0).max(), 1, atol=1e-4)
 
 
+def test_a_requirement_is_as_close_as_its_two_closest_examples_or_its_description_without_any():
+    """raw = 0.4 x the description's cosine + 0.6 x the mean of the two closest examples' (the one example a
+    requirement has, or the description again when it has none); the index names the closest example."""
+    from mapping.profiles import Profiles
+
+    unit = np.eye(4, dtype=np.float32)
+    examples = np.array([[0.9, 0.1, 0, 0], [0.5, 0.5, 0, 0], [0.1, 0.2, 0, 0], [0, 0.7, 0.3, 0]], np.float32)
+    profiles = Profiles(ids=["many", "one", "none"], frameworks=["X"] * 3, titles=["", "", ""],
+                        doc_types=[frozenset()] * 3, description_vectors=unit[:3], example_vectors=examples,
+                        example_owner=np.array([0, 0, 0, 1]), examples=["a", "b", "c", "d"],
+                        terms=[frozenset()] * 3, mean=np.zeros(3), spread=np.ones(3))
+    passage = np.array([[0.6, 0.8, 0, 0]], np.float32)
+    raw, best = profiles.raw_similarity(passage)
+    closest_two = np.mean([0.6 * 0.9 + 0.8 * 0.1, 0.6 * 0.5 + 0.8 * 0.5])  # 0.62 and 0.70; 0.22 left out
+    assert raw[0] == pytest.approx([0.4 * 0.6 + 0.6 * closest_two, 0.4 * 0.8 + 0.6 * 0.56, 0.0], abs=1e-6)
+    assert best[0].tolist() == [1, 3, -1]
+
+
 def test_bundled_model_resolves_to_the_installed_folder():
     name, source = resolve_model("all-MiniLM-L6-v2")
     assert name == "sentence-transformers/all-MiniLM-L6-v2"
