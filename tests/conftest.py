@@ -1,9 +1,13 @@
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
+import jinja2
 import numpy as np
 import pytest
+from datasette import hookimpl
+from datasette.plugins import pm
 from helpers import WHEN, copy_database
 
 from evidence import open_pipeline
@@ -22,14 +26,51 @@ from samples import (
 from standards import load_catalogue
 
 
-@pytest.fixture(scope="session", autouse=True)
-def own_vector_cache(tmp_path_factory):
-    """The per-user cache of catalogue vectors, for this run only (subprocesses inherit it): the suite never
-    writes into the user's cache folder, and later tests reuse what the first one embedded, as users do."""
+class _CompiledOnce(jinja2.BytecodeCache):
+    """Templates compiled once per test run: each of the suite's hundreds of Datasette instances would compile
+    the same templates again (a third of the fast subset's time). Keyed by file and checked against the source,
+    as Jinja's own caches are, so an edited template is compiled afresh."""
 
+    def __init__(self) -> None:
+        self.compiled: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        if bucket.key in self.compiled:
+            bucket.bytecode_from_string(self.compiled[bucket.key])
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        self.compiled[bucket.key] = bucket.bytecode_to_string()
+
+
+class _SharedTemplates:
+    __name__ = "tests_compile_templates_once"  # Datasette lists its plugins by module name
+    cache = _CompiledOnce()
+
+    @hookimpl
+    def prepare_jinja2_environment(self, env):
+        env.bytecode_cache = self.cache
+
+
+pm.register(_SharedTemplates(), name=_SharedTemplates.__name__)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def own_vector_cache(tmp_path_factory, request):
+    """The per-user cache of catalogue vectors, for this run only (subprocesses inherit it): the suite never
+    writes into the user's cache folder, and later tests reuse what the first one embedded, as users do.
+    The evidence-or-not fits made for the test models are kept between runs in pytest's own cache (each is
+    named by its model, corpus, profiles and format, so a stale one is never read): fitting one costs two
+    seconds, and `test_a_model_without_a_shipped_fit_is_fitted_once_per_user` fits afresh in a folder of its own."""
+    cache = tmp_path_factory.mktemp("vector-cache")
+    cache_plugin = getattr(request.config, "cache", None)  # absent under -p no:cacheprovider
+    kept = cache_plugin.mkdir("evidence-fits") if cache_plugin is not None else None
+    if kept is not None:
+        shutil.copytree(kept, cache / "evidence-fits")
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("EVIDENCE_CACHE_DIR", str(tmp_path_factory.mktemp("vector-cache")))
+        patch.setenv("EVIDENCE_CACHE_DIR", str(cache))
         yield
+    if kept is not None and (cache / "evidence-fits").is_dir():
+        shutil.copytree(cache / "evidence-fits", kept, dirs_exist_ok=True)
 
 
 @pytest.fixture

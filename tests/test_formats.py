@@ -254,6 +254,7 @@ def test_attachments_nested_too_deep(fake_pipeline, tmp_path, make_eml):
 
 # ---------------------------------------------------------------- scans and images (OCR)
 @pytest.mark.ocr
+@pytest.mark.model  # the OCR models are real models: outside the fast subset, like the encoder
 @pytest.mark.parametrize("size", [34, 24])  # at the smaller size the model runs words together: put apart again
 def test_scanned_pdf_is_recognised_with_word_spaces(make_scan_pdf, size):
     path = make_scan_pdf("signed.pdf", [[SENTENCE, "", "Date: 15 January 2026"],
@@ -270,6 +271,7 @@ def test_scanned_pdf_is_recognised_with_word_spaces(make_scan_pdf, size):
 
 
 @pytest.mark.ocr
+@pytest.mark.model  # the OCR models are real models: outside the fast subset, like the encoder
 def test_a_page_with_a_text_layer_is_read_as_before(make_pdf, make_scan_pdf, tmp_path):
     from pypdf import PdfReader, PdfWriter
 
@@ -285,6 +287,7 @@ def test_a_page_with_a_text_layer_is_read_as_before(make_pdf, make_scan_pdf, tmp
 
 
 @pytest.mark.ocr
+@pytest.mark.model  # the OCR models are real models: outside the fast subset, like the encoder
 def test_a_page_is_recognised_once(make_png, tmp_path, monkeypatch):
     ocr.set_cache_dir(tmp_path / "ocr-cache")
     try:
@@ -299,6 +302,7 @@ def test_a_page_is_recognised_once(make_png, tmp_path, monkeypatch):
 
 
 @pytest.mark.ocr
+@pytest.mark.model  # the OCR models are real models: outside the fast subset, like the encoder
 def test_large_scan_is_cut_with_a_reason(make_scan_pdf, monkeypatch):
     monkeypatch.setattr(ocr, "MAX_OCR_PAGES", 1)  # a 300-page scan, in small
     path = make_scan_pdf("big.pdf", [[SENTENCE], ["Second page text here."], ["Third page text here."]])
@@ -309,6 +313,7 @@ def test_large_scan_is_cut_with_a_reason(make_scan_pdf, monkeypatch):
 
 
 @pytest.mark.ocr
+@pytest.mark.model  # the OCR models are real models: outside the fast subset, like the encoder
 def test_photo_without_text_is_skipped(tmp_path):
     from PIL import Image, ImageDraw
 
@@ -324,6 +329,7 @@ def test_photo_without_text_is_skipped(tmp_path):
 
 
 @pytest.mark.ocr
+@pytest.mark.model  # the OCR models are real models: outside the fast subset, like the encoder
 def test_image_of_text(make_png):
     result = read_document(make_png("whiteboard.png", ["Actions agreed by the joint management team"]))
     assert result.status == "ok" and result.passages[0].location == "paragraph 1"

@@ -4,6 +4,7 @@ import re
 
 import docx
 import openpyxl
+import pytest
 from helpers import rewrite_zip_member
 
 from ingest import read_document
@@ -143,6 +144,8 @@ def test_pdf_pages_paragraphs_running_lines_and_hyphenation(make_pdf):
     assert p5.location.startswith(f"page {p5.page}, paragraph")
 
 
+@pytest.mark.ocr
+@pytest.mark.model  # the OCR models are real models: outside the fast subset, like the encoder
 def test_pdf_without_text_anywhere_is_skipped_with_the_reason(tmp_path):
     from fpdf import FPDF
 
