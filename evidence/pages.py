@@ -1,6 +1,6 @@
-"""What the matrix's pages show, computed from the database: the coverage summary on the front page, a
-requirement's evidence, a document's requirements and versions, a search over the passages, a link's reasons in
-words.
+"""What the matrix's pages show, computed from the database: the coverage summary on the front page, the
+matrix a page at a time, a requirement's evidence, a document's requirements and versions, a search over the
+passages, a link's reasons in words.
 
 The Datasette plugin keeps routes, access checks, URLs and templates; everything here takes a SQLite
 connection and returns plain data, so it can be read and tested without a web server.
@@ -233,6 +233,48 @@ def _evidence_of(passage_ids: list[int], conn: sqlite3.Connection) -> dict[int, 
     for pid, rid in rows:
         out.setdefault(pid, []).append(rid)
     return out
+
+
+MATRIX_LIMIT = 50  # requirements a page of the matrix shows
+MATRIX_FILTERS = ("framework", "stage", "status", "doc_type")  # the matrix's columns a page can be narrowed by
+MATRIX_EXCERPT = 240  # characters of the best evidence shown; its passage is one click away
+
+MATRIX_ROWS = f"""
+select requirement_id, framework, stage, stage_title, title, status, evidence_count, document_count, best_score,
+  substr(best_evidence, 1, {MATRIX_EXCERPT}) as excerpt, length(best_evidence) > {MATRIX_EXCERPT} as cut,
+  document, location, document_date, document_id, passage_id
+from matrix {{where}}
+limit :limit offset :offset
+"""
+
+
+def _by_count(value_count: tuple) -> tuple:
+    return -value_count[1], str(value_count[0])
+
+
+# stages in their own order (2 before 10), statuses as the legend lists them, anything else the most common first
+_FACET_ORDER = {"stage": lambda vc: _stage_key(str(vc[0])), "framework": lambda vc: str(vc[0]),
+                "status": lambda vc: STATUSES.index(vc[0]) if vc[0] in STATUSES else len(STATUSES)}
+
+
+def matrix_page(conn: sqlite3.Connection, filters: dict[str, str] | None = None, offset: int = 0,
+                limit: int = MATRIX_LIMIT) -> dict:
+    """One page of the evidence matrix (the `matrix` view, in catalogue order), narrowed by any of
+    `MATRIX_FILTERS`; with how many requirements match and, for each filter, its values and how many of the
+    matching requirements hold each (a facet: the counts the page's links lead to)."""
+    chosen = {k: str(v) for k, v in (filters or {}).items() if k in MATRIX_FILTERS and v not in (None, "")}
+    where = " and ".join(f"{k} = :{k}" for k in chosen)
+    where = f"where {where}" if where else ""
+    params = {**chosen, "limit": limit, "offset": max(0, offset)}
+    rows = _dicts(conn, MATRIX_ROWS.format(where=where), params)
+    total = conn.execute(f"select count(*) from matrix {where}", chosen).fetchone()[0]
+    facets = {}
+    for column in MATRIX_FILTERS:
+        counts = conn.execute(f"select {column}, count(*) from matrix {where} group by {column}", chosen).fetchall()
+        facets[column] = [{"value": value, "count": n, "chosen": chosen.get(column) == str(value)}
+                          for value, n in sorted(counts, key=_FACET_ORDER.get(column, _by_count)) if value is not None]
+    return {"filters": chosen, "rows": rows, "total": total, "offset": params["offset"], "limit": limit,
+            "facets": facets}
 
 
 def why_text(raw: str | None) -> str:

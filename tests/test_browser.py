@@ -48,6 +48,10 @@ def test_matrix_to_requirement_to_source(server, browser, tmp_path):
     page.wait_for_selector("table.rows-and-columns")
     assert "Evidence matrix" in page.title() or page.locator("h1").inner_text().lower().startswith("evidence matrix")
     page.screenshot(path=str(SCREENSHOTS / "2-matrix.png"))
+    page.click("dl.matrix-facets a:has-text('evidenced')")  # narrowed to one status by its facet
+    page.wait_for_selector("p.lead strong:has-text('evidenced')")
+    rows = page.locator("table.matrix tbody tr").count()
+    assert rows > 0 and page.locator("table.matrix td.status-evidenced").count() == rows
 
     page.goto(server + "/evidence/matrix?status=evidenced&framework=BS11000&document__contains=.pdf")
     page.locator("td.col-requirement_id a").first.click()

@@ -89,6 +89,7 @@ def _pages(db_path) -> list[str]:
         "/evidence/passages?_search=risk", "/evidence/passages?_search=" + urllib.request.quote(SCRIPT),
         "/evidence/-/search?q=risk", "/evidence/-/search?q=" + urllib.request.quote(SCRIPT),
         "/evidence/matrix?status=" + urllib.request.quote(ATTRIBUTE),
+        "/evidence/-/matrix", "/evidence/-/matrix?status=" + urllib.request.quote(ATTRIBUTE),
         f"/-/source/evidence/{text_doc}",
     ]
 

@@ -34,7 +34,7 @@ def test_front_page_shows_coverage_per_framework_and_stage(ds):
     assert "BS11000:" in page and "ISO44001:" in page and "XTP:" in page
     assert "1 Awareness" in page and "8 Exit strategy" in page and "Practices for building organisational trust" in page
     assert 'class="heatmap"' in page and 'class="seg seg-evidenced"' in page
-    assert "/evidence/matrix?framework=BS11000&amp;stage=5&amp;status=evidenced" in page
+    assert "/evidence/-/matrix?framework=BS11000&amp;stage=5&amp;status=evidenced" in page
 
 
 def test_matrix_lists_every_requirement_with_best_evidence(ds, catalogue):
@@ -188,6 +188,27 @@ def test_search_page_lists_the_best_matches_with_their_documents_and_requirement
     front = get(ds, "/").text
     assert 'href="/evidence/-/search"' in front and 'action="/evidence/-/search"' in front
     assert get(ds, "/nosuchdb/-/search?q=risk").status_code == 404
+
+
+def test_the_matrix_page_links_each_requirement_its_best_passage_and_its_document(ds, published):
+    conn = sqlite3.connect(published)
+    page = get(ds, "/evidence/-/matrix")
+    assert page.status_code == 200
+    first = pages.matrix_page(conn)["rows"][0]
+    evidenced = next(r for r in pages.matrix_page(conn, {"status": "evidenced"})["rows"])
+    assert f'href="/evidence/requirements/{tilde_encode(first["requirement_id"])}"' in page.text
+    gaps = get(ds, "/evidence/-/matrix?framework=BS11000&status=gap").text
+    total = pages.matrix_page(conn, {"framework": "BS11000", "status": "gap"})["total"]
+    assert gaps.count('<td class="status-gap">gap</td>') == min(total, pages.MATRIX_LIMIT)
+    assert '<td class="status-evidenced">' not in gaps
+    assert 'href="/evidence/-/matrix?framework=BS11000"' in gaps  # the chosen status, removed
+    assert 'href="/evidence/matrix?framework=BS11000&amp;status=gap"' in gaps  # the same rows as a table
+    shown = get(ds, "/evidence/-/matrix?status=evidenced").text
+    assert f'href="/evidence/passages/{evidenced["passage_id"]}"' in shown
+    assert f'href="/evidence/documents/{evidenced["document_id"]}"' in shown
+    assert 'href="/evidence/-/matrix?_offset=50"' in page.text  # more than a page of requirements
+    assert get(ds, "/evidence/-/matrix?_offset=x").status_code == 400
+    assert get(ds, "/nosuchdb/-/matrix").status_code == 404
 
 
 def test_several_databases_are_published_side_by_side(tmp_path, sample_pack):

@@ -142,3 +142,30 @@ def test_a_passage_that_says_the_words_ranks_above_rows_filed_under_them(fake_pi
     ])
     found = pages.search_passages(fake_pipeline.db.conn, "joint risk register")
     assert found["total"] == 7 and found["results"][0]["document"] == "plan.docx", found["results"][:2]
+
+
+def test_the_matrix_a_page_at_a_time_narrowed_by_its_filters_with_their_counts(pack_db):
+    import sqlite3
+
+    conn = sqlite3.connect(pack_db)
+    view = [r for r, in conn.execute("select requirement_id from matrix")]  # catalogue order
+    whole = pages.matrix_page(conn)
+    assert whole["total"] == len(view) > pages.MATRIX_LIMIT and whole["filters"] == {}
+    assert [r["requirement_id"] for r in whole["rows"]] == view[:pages.MATRIX_LIMIT]
+    assert [r["requirement_id"] for r in pages.matrix_page(conn, offset=50)["rows"]] == view[50:100]
+    for column in pages.MATRIX_FILTERS:  # each facet counts the matching requirements once
+        assert sum(f["count"] for f in whole["facets"][column]) == conn.execute(
+            f"select count(*) from matrix where {column} is not null").fetchone()[0]
+
+    gaps = pages.matrix_page(conn, {"framework": "BS11000", "status": "gap", "not_a_column": "x"})
+    expected = conn.execute("select count(*) from coverage c join requirements r on r.id = c.requirement_id "
+                            "where r.framework = 'BS11000' and c.status = 'gap'").fetchone()[0]
+    assert gaps["filters"] == {"framework": "BS11000", "status": "gap"} and gaps["total"] == expected > 0
+    assert {(r["framework"], r["status"]) for r in gaps["rows"]} == {("BS11000", "gap")}
+    assert [f["value"] for f in gaps["facets"]["status"] if f["chosen"]] == ["gap"]
+    assert [f["value"] for f in gaps["facets"]["stage"]][:3] == ["1", "2", "3"]  # stages in their own order
+    assert pages.matrix_page(conn, {"status": "gap' or 1=1 --"})["total"] == 0  # a value, never SQL
+
+    long = next(r for p in range(0, whole["total"], 50) for r in pages.matrix_page(conn, offset=p)["rows"] if r["cut"])
+    text = conn.execute("select text from passages where id = ?", [long["passage_id"]]).fetchone()[0]
+    assert len(long["excerpt"]) == pages.MATRIX_EXCERPT and text.startswith(long["excerpt"])

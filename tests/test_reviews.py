@@ -268,6 +268,7 @@ def test_a_review_of_an_out_of_range_passage_is_refused_not_a_500(pack_db):
 def test_require_login_hides_everything_from_anonymous(pack_db):
     ds = build_datasette([pack_db], accounts={"assessor": "x"}, require_login=True)
     assert asyncio.run(ds.client.get("/evidence/matrix")).status_code == 403
+    assert asyncio.run(ds.client.get("/evidence/-/matrix")).status_code == 403
     assert asyncio.run(ds.client.get("/-/source/evidence/1")).status_code == 403
     assert asyncio.run(ds.client.get("/-/export/evidence.xlsx")).status_code == 403
     assert asyncio.run(ds.client.get("/-/diff/evidence/1")).status_code == 403

@@ -318,6 +318,39 @@ async def search(request, datasette):
         request=request))
 
 
+async def matrix(request, datasette):
+    """The evidence matrix a page at a time: each requirement with its status, its best evidence (an excerpt,
+    linked to the passage and its document) and where it sits, narrowed by framework, stage, status or the best
+    evidence's document type; the full view stays one click away as a Datasette table."""
+    database = await _viewable(request, datasette)
+    filters = {k: request.args.get(k) for k in pages.MATRIX_FILTERS}
+    try:
+        offset = max(0, int(request.args.get("_offset") or 0))
+    except ValueError:
+        return Response.text("_offset must be a whole number", status=400)
+    page = await datasette.get_database(database).execute_fn(lambda conn: pages.matrix_page(conn, filters, offset))
+    here = datasette.urls.path(f"/{quote(database)}/-/matrix")
+
+    def link(**changes) -> str:  # this page with some filters changed (None drops one); paging starts again
+        args = {**page["filters"], **changes}
+        query = urlencode({k: v for k, v in args.items() if v not in (None, "")})
+        return here + ("?" + query if query else "")
+
+    for column, values in page["facets"].items():
+        for facet in values:
+            facet["url"] = link(**{column: None if facet["chosen"] else facet["value"]})
+    for row in page["rows"]:
+        row["requirement_url"] = requirement_url(datasette, database, row["requirement_id"])
+    end = page["offset"] + len(page["rows"])
+    return Response.html(await datasette.render_template("matrix.html", {
+        "database": database, "page": page, "first": page["offset"] + 1, "last": end,
+        "next_url": link(_offset=end) if end < page["total"] else None,
+        "previous_url": link(_offset=max(0, page["offset"] - page["limit"]) or None) if page["offset"] else None,
+        "clear_url": link(**dict.fromkeys(page["filters"])),
+        "table_url": datasette.urls.table(database, "matrix") + ("?" + urlencode(page["filters"]) if page["filters"] else ""),
+    }, request=request))
+
+
 def marked(snippet: str) -> Markup:
     """A search snippet as HTML: its text escaped, the matched words (between the library's marks) in <mark>."""
     opening, closing = pages.SNIPPET_MARKS
@@ -435,6 +468,7 @@ def register_routes():
         (r"^/-/export/(?P<database>[^/.]+)\.(?P<format>xlsx|csv)$", export),
         (r"^/(?P<database>[^/]+)/-/assess$", assessments),
         (r"^/(?P<database>[^/]+)/-/search$", search),
+        (r"^/(?P<database>[^/]+)/-/matrix$", matrix),
         (r"^/(?P<database>[^/]+)/-/assess/(?P<framework>[A-Za-z0-9_.-]+)$", assessment),
         (r"^/-/login$", login),
         (r"^/-/password-tool$", no_password_tool),
