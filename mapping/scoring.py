@@ -35,7 +35,7 @@ class Why:
 class MappingConfig:
     evidence_z: float = 3.6  # calibrated score at which a link is claimed as evidence (score 0.5)
     candidate_z: float = 1.5  # below evidence, at or above this a link is shown for review
-    context_weight: float = 0.35  # how much the heading path or sheet a passage sits under counts
+    context_weight: float = 0.5  # how much the heading path or sheet a passage sits under counts
     doc_type_bonus: float = 0.5  # when the document is of a type that usually carries the requirement
     # links a passage may claim per framework; an assessment's question is answered by passages about it, and a
     # passage about everything answers none of the others (OGC, mutuality, ACOP, trust behaviours: one each)
@@ -44,7 +44,10 @@ class MappingConfig:
     default_max_evidence: int = 2
     max_candidates: int = 5
     min_similarity: float = 0.25  # raw cosine floor: below it nothing is linked, whatever the calibration
-    context_gate: float = 2.0  # context only raises requirements the text itself reaches this calibrated score for
+    context_gate: float = 1.5  # context only raises requirements the text itself reaches this calibrated score for
+    # the most a context's calibrated score counts: where a passage sits leans, never decides (an exit strategy's
+    # title would otherwise carry every row of its risk table to the exit items, whatever each row says)
+    context_cap: float | None = 4.5
     row_context_weight: float = 1.0  # a register or table row means much of what its sheet and columns say
     # ...and its register says what it evidences even when the row's own words are far from the standard's
     # (a lessons log's entry reads like any incident): the gate for rows
@@ -60,7 +63,7 @@ class MappingConfig:
     lexical_bonus: float = 0.5  # when the passage uses the standard's own words for the requirement
     hub_weight: float = 0.5  # share of a passage's typical top-k score subtracted: text that matches everything
     hub_k: int = 10
-    relative_margin: float = 2.0  # a further link is claimed only within this distance of the passage's best
+    relative_margin: float = 1.5  # a further link is claimed only within this distance of the passage's best
     short_words: int = 12  # passages shorter than this many words have their score scaled down
     noise_margin: float = -0.05  # evidence must be this much closer to the requirement than to any background text
     # ...moved by up to this much by the evidence-or-not model: text it finds clearly evidence may sit nearer
@@ -72,7 +75,7 @@ class MappingConfig:
     # an item is evidenced by an assessor's acceptance, this many passages, or one passage scoring this much;
     # a lone borderline link leaves it weak (coverage applies the rule, see evidence.db)
     item_min_support: int = 2
-    item_strong_score: float = 0.85
+    item_strong_score: float = 0.9
     # the learned evidence-or-not judgement (mapping.evidence_model): its log-odds, times this, join the score...
     evidence_model_weight: float = 0.5
     # ...and a passage it finds this unlikely to be evidence of anything is shown for review, never claimed
@@ -83,7 +86,7 @@ class MappingConfig:
     document_min_passages: int = 5  # fewer passages than this say too little about a whole document
     # a document is mostly about one or two stages of the relationship (an exit strategy, selection minutes):
     # requirements of the stages its passages lean to gain up to this much, as far as the text reaches them
-    document_stage_weight: float = 0.5
+    document_stage_weight: float = 0.75
 
     def score(self, z: float) -> float:
         """Calibrated z as a 0-1 score: 0.5 is the evidence threshold for every requirement."""
@@ -134,7 +137,7 @@ def combined_z(profiles: Profiles, text_vectors: np.ndarray, context_vectors: np
         rows = np.array([k == "row" for k in kinds] if kinds else [False] * len(z_text), dtype=bool)[:, None]
         weight = np.where(rows, config.row_context_weight, config.context_weight)
         gate = np.where(rows, _gate(z_text, config.row_context_gate), _gate(z_text, config.context_gate))
-        parts["context"] = weight * np.maximum(z_ctx, 0) * gate
+        parts["context"] = weight * np.clip(z_ctx, 0, config.context_cap) * gate
     if lexical is not None and config.lexical_bonus:
         parts["standard_terms"] = config.lexical_bonus * lexical * _gate(z_text, config.context_gate)
     if register is not None and config.register_weight:
