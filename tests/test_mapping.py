@@ -129,6 +129,31 @@ def test_a_register_rows_context_changes_its_mapping(real_profiles, real_embedde
     assert "BS11000-S5.9" not in before or score["BS11000-S5.9"].score > before["BS11000-S5.9"].score
 
 
+EXIT_RISKS = [  # rows of the risk table of an exit strategy, as the spreadsheet or table reader gives them
+    "Risk: asset data incomplete at transfer; Owner: Client asset manager; Mitigation: joint data cleanse by "
+    "month 9; Score: 16",
+    "Risk: service levels fall while attention moves to the re-tender; Owner: both contract managers; "
+    "Mitigation: KPI review each month; Score: 12",
+]
+EXIT_RISK_CONTEXT = ("Exit strategy | Joint exit and transition strategy for the estates services contract | "
+                     "6 Risks to a smooth exit | columns: Risk, Owner, Mitigation, Score")
+
+
+@pytest.mark.model
+def test_where_a_row_sits_leans_but_its_own_words_decide(real_profiles, real_embedder):
+    """An exit strategy's title points every row of its risk table at the exit items; capped, the context no
+    longer outweighs what each row says: jointly owned risks are joint risks (S5.9) as well."""
+    def joint_risk(config):
+        links = _links(real_profiles, real_embedder, EXIT_RISKS, [EXIT_RISK_CONTEXT] * 2, kinds=["row"] * 2,
+                       config=config)
+        return [any(lk.passage == i and lk.kind == "evidence" and lk.requirement_id == "BS11000-S5.9"
+                    for lk in links) for i in range(len(EXIT_RISKS))]
+
+    assert MappingConfig().context_cap is not None
+    assert joint_risk(MappingConfig()) == [True, True]
+    assert joint_risk(MappingConfig(context_cap=None)) == [False, False]  # uncapped: exit items only
+
+
 @pytest.mark.model
 def test_ser_appointment_maps_to_the_ser_items(real_profiles, real_embedder):
     text = "Each partner has appointed a Senior Executive Responsible to sponsor the alliance."
