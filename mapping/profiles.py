@@ -52,7 +52,7 @@ class Profiles:
     # into as its own, so enabling one never moves a link of another (see scoring: the signals that compare
     # requirements, how much a text matches everything and how many candidates a passage keeps, stay in a group)
     groups: list[str] | None = None
-    _slots: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False, compare=False)
+    _slots: tuple[np.ndarray, np.ndarray] | None = field(default=None, init=False, repr=False, compare=False)
 
     def evidence_probability(self, vectors: np.ndarray, context_vectors: np.ndarray | None, texts: list[str],
                              kinds: list[str], scored: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
@@ -112,8 +112,8 @@ class Profiles:
         """(similarity (n, R), index of the best example per cell (n, R), -1 where there are none)."""
         desc = vectors @ self.description_vectors.T
         slots, counts = self._example_slots()
-        if not slots.shape[1]:  # no requirement has examples
-            return desc, np.full(desc.shape, -1, dtype=np.int32)
+        if not slots.shape[1]:  # no requirement has examples: each is as close as its description
+            return 0.4 * desc + 0.6 * desc, np.full(desc.shape, -1, dtype=np.int32)
         # every requirement's examples side by side, padded with -inf: (n, R, most examples of any requirement)
         ex = np.concatenate([vectors @ self.example_vectors.T, np.full((len(vectors), 1), -np.inf, np.float32)],
                             axis=1)[:, slots]

@@ -54,6 +54,19 @@ class _SharedTemplates:
 pm.register(_SharedTemplates(), name=_SharedTemplates.__name__)
 
 
+def _fitting_code() -> str:
+    """The code a fit comes from, as a digest: a kept fit's own name covers its model, corpus and catalogue, not
+    the features and calibration computed on the way, which a change in the working tree may move."""
+    import hashlib
+
+    import mapping
+
+    digest = hashlib.sha256()
+    for path in sorted(Path(mapping.__file__).parent.glob("*.py")):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
 @pytest.fixture(scope="session", autouse=True)
 def own_vector_cache(tmp_path_factory, request):
     """The per-user cache of catalogue vectors, for this run only (subprocesses inherit it): the suite never
@@ -63,7 +76,7 @@ def own_vector_cache(tmp_path_factory, request):
     seconds, and `test_a_model_without_a_shipped_fit_is_fitted_once_per_user` fits afresh in a folder of its own."""
     cache = tmp_path_factory.mktemp("vector-cache")
     cache_plugin = getattr(request.config, "cache", None)  # absent under -p no:cacheprovider
-    kept = cache_plugin.mkdir("evidence-fits") if cache_plugin is not None else None
+    kept = cache_plugin.mkdir(f"evidence-fits-{_fitting_code()}") if cache_plugin is not None else None
     if kept is not None:
         shutil.copytree(kept, cache / "evidence-fits")
     with pytest.MonkeyPatch.context() as patch:

@@ -97,13 +97,15 @@ class EvidenceRows:
     def __init__(self, path, catalogue, frameworks=("BS11000", "ISO44001", "XTP", "OGC", "MUT", "TB", "ACOP")):
         from evidence.catalogue_sync import requirement_rows
         from evidence.db import open_db
+        from mapping import MappingConfig
 
         self.path, self.catalogue = path, catalogue
         self.db = open_db(path)
         self.conn = self.db.conn
         self.db["requirements"].insert_all(requirement_rows(catalogue), pk="id")
-        for key, value in (("frameworks", ",".join(frameworks)), ("item_strong_score", "0.85"),
-                           ("item_min_support", "2")):
+        for key, value in (("frameworks", ",".join(frameworks)),
+                           ("item_strong_score", str(MappingConfig().item_strong_score)),
+                           ("item_min_support", str(MappingConfig().item_min_support))):
             self.db["settings"].upsert({"key": key, "value": value}, pk="key")
         self.conn.commit()
         self._docs = {}

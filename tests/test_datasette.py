@@ -208,6 +208,11 @@ def test_the_matrix_page_links_each_requirement_its_best_passage_and_its_documen
     assert f'href="/evidence/documents/{evidenced["document_id"]}"' in shown
     assert 'href="/evidence/-/matrix?_offset=50"' in page.text  # more than a page of requirements
     assert get(ds, "/evidence/-/matrix?_offset=x").status_code == 400
+    assert get(ds, "/evidence/-/matrix?_offset=" + "9" * 30).status_code == 200  # past any matrix, not a 500
+    beyond = get(ds, "/evidence/-/matrix?framework=BS11000&status=gap&_offset=1000").text  # an old link, past the end
+    last = (total - 1) // pages.MATRIX_LIMIT * pages.MATRIX_LIMIT  # "previous" leads to the last page with rows
+    assert f'href="/evidence/-/matrix?framework=BS11000&amp;status=gap{f"&amp;_offset={last}" if last else ""}">' \
+           f'Previous' in beyond
     assert get(ds, "/nosuchdb/-/matrix").status_code == 404
 
 

@@ -88,10 +88,11 @@ def test_a_requirement_is_as_close_as_its_two_closest_examples_or_its_descriptio
                         doc_types=[frozenset()] * 3, description_vectors=unit[:3], example_vectors=examples,
                         example_owner=np.array([0, 0, 0, 1]), examples=["a", "b", "c", "d"],
                         terms=[frozenset()] * 3, mean=np.zeros(3), spread=np.ones(3))
-    passage = np.array([[0.6, 0.8, 0, 0]], np.float32)
+    passage = np.array([[0.6, 0.7, 0.5, 0]], np.float32)
     raw, best = profiles.raw_similarity(passage)
-    closest_two = np.mean([0.6 * 0.9 + 0.8 * 0.1, 0.6 * 0.5 + 0.8 * 0.5])  # 0.62 and 0.70; 0.22 left out
-    assert raw[0] == pytest.approx([0.4 * 0.6 + 0.6 * closest_two, 0.4 * 0.8 + 0.6 * 0.56, 0.0], abs=1e-6)
+    closest_two = np.mean([0.6 * 0.9 + 0.7 * 0.1, 0.6 * 0.5 + 0.7 * 0.5])  # 0.61 and 0.65; 0.20 left out
+    only_one = 0.7 * 0.7 + 0.5 * 0.3
+    assert raw[0] == pytest.approx([0.4 * 0.6 + 0.6 * closest_two, 0.4 * 0.7 + 0.6 * only_one, 0.5], abs=1e-6)
     assert best[0].tolist() == [1, 3, -1]
 
 

@@ -325,9 +325,11 @@ async def matrix(request, datasette):
     database = await _viewable(request, datasette)
     filters = {k: request.args.get(k) for k in pages.MATRIX_FILTERS}
     try:
-        offset = max(0, int(request.args.get("_offset") or 0))
+        offset = int(request.args.get("_offset") or 0)
     except ValueError:
         return Response.text("_offset must be a whole number", status=400)
+    # SQLite takes 64-bit integers; no matrix has a billion requirements
+    offset = min(max(0, offset), 10**9)
     page = await datasette.get_database(database).execute_fn(lambda conn: pages.matrix_page(conn, filters, offset))
     here = datasette.urls.path(f"/{quote(database)}/-/matrix")
 
@@ -345,7 +347,9 @@ async def matrix(request, datasette):
     return Response.html(await datasette.render_template("matrix.html", {
         "database": database, "page": page, "first": page["offset"] + 1, "last": end,
         "next_url": link(_offset=end) if end < page["total"] else None,
-        "previous_url": link(_offset=max(0, page["offset"] - page["limit"]) or None) if page["offset"] else None,
+        # past the end (an old link, a hand-made one), "previous" is the last page that has rows
+        "previous_url": link(_offset=min(page["offset"] - page["limit"], (page["total"] - 1) // page["limit"]
+                                         * page["limit"]) or None) if page["offset"] and page["total"] else None,
         "clear_url": link(**dict.fromkeys(page["filters"])),
         "table_url": datasette.urls.table(database, "matrix") + ("?" + urlencode(page["filters"]) if page["filters"] else ""),
     }, request=request))
