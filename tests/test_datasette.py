@@ -145,10 +145,14 @@ def test_source_file_is_the_stored_copy(ds, published):
     assert get(ds, "/-/source/_internal/1").status_code == 404
 
 
-def test_published_evidence_is_read_only(ds):
+def test_published_evidence_is_read_only(ds, capfd):
     response = asyncio.run(ds.client.post("/evidence/-/query", data={"sql": "delete from evidence"}))
     assert response.status_code in (400, 403, 404, 405)
-    assert get(ds, "/evidence.json?sql=delete+from+evidence").status_code == 400
+    refused = get(ds, "/evidence.json?sql=delete+from+evidence")
+    assert refused.status_code == 400 and refused.json()["error"] == "Statement must be a SELECT"
+    page = get(ds, "/evidence?sql=delete+from+evidence")
+    assert page.status_code == 400 and "Statement must be a SELECT" in page.text and "Invalid SQL" in page.text
+    assert "Traceback" not in "".join(capfd.readouterr())  # an answer to the visitor, not a fault on the console
     assert get(ds, "/evidence/evidence.json?_size=1").json()["rows"]
 
 
