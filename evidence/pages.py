@@ -27,7 +27,8 @@ group by r.framework, r.stage, r.stage_title, c.status
 
 
 def coverage_summary(conn: sqlite3.Connection) -> list[dict]:
-    """Per framework, per stage: counts by status, in catalogue order, for the front-page chart."""
+    """Per framework, per stage: counts by status, frameworks and stages in catalogue order, for the front-page
+    chart."""
     frameworks: dict[str, dict] = {}
     for framework, stage, stage_title, status, n, position in conn.execute(COVERAGE_BY_STAGE).fetchall():
         fw = frameworks.setdefault(framework, {"framework": framework, "stages": {}, "totals": dict.fromkeys(STATUSES, 0)})
@@ -44,7 +45,10 @@ def coverage_summary(conn: sqlite3.Connection) -> list[dict]:
         total = sum(fw["totals"].values())
         out.append({**fw, "stages": stages, "total": total,
                     "percent": round(100 * fw["totals"]["evidenced"] / total) if total else 0})
-    return sorted(out, key=lambda f: f["framework"])
+    # in the catalogue's order (the core standards first, then the frameworks opted in), as the database records it
+    row = conn.execute("select value from settings where key = 'frameworks'").fetchone()
+    order = {fw: i for i, fw in enumerate((row[0] if row else "").split(","))}
+    return sorted(out, key=lambda f: (order.get(f["framework"], len(order)), f["framework"]))
 
 
 def watcher_status(conn: sqlite3.Connection) -> dict:

@@ -412,6 +412,9 @@ def test_front_page_links_each_assessment(published):
         assert f'href="/evidence/-/assess/{fid}"' in page
     index = _get(ds, "/evidence/-/assess")
     assert index.status_code == 200 and "Partnering self-assessment (OGC)" in index.text
+    # the coverage charts in the catalogue's order: the core standards first, then the frameworks opted in
+    charts = [page.index(f"<h3>{fw}:") for fw in ("BS11000", "ISO44001", "XTP", "OGC", "MUT", "TB", "ACOP")]
+    assert charts == sorted(charts)
 
 
 def test_ogc_page_shows_the_verdict_the_chart_and_each_answer_with_its_passages(published):
