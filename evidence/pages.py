@@ -15,6 +15,7 @@ import time
 
 from mapping.scoring import Why
 
+from .assess import enabled_frameworks
 from .db import EVIDENCE_ORDER, effective_evidence_sql
 
 STATUSES = ("evidenced", "weak", "gap", "not_applicable")
@@ -46,8 +47,7 @@ def coverage_summary(conn: sqlite3.Connection) -> list[dict]:
         out.append({**fw, "stages": stages, "total": total,
                     "percent": round(100 * fw["totals"]["evidenced"] / total) if total else 0})
     # in the catalogue's order (the core standards first, then the frameworks opted in), as the database records it
-    row = conn.execute("select value from settings where key = 'frameworks'").fetchone()
-    order = {fw: i for i, fw in enumerate((row[0] if row else "").split(","))}
+    order = {fw: i for i, fw in enumerate(enabled_frameworks(conn))}
     return sorted(out, key=lambda f: (order.get(f["framework"], len(order)), f["framework"]))
 
 
