@@ -112,19 +112,22 @@ class Profiles:
         """(similarity (n, R), index of the best example per cell (n, R), -1 where there are none)."""
         desc = vectors @ self.description_vectors.T
         slots, counts = self._example_slots()
-        if not slots.shape[1]:  # no requirement has examples: each is as close as its description
-            return 0.4 * desc + 0.6 * desc, np.full(desc.shape, -1, dtype=np.int32)
-        # every requirement's examples side by side, padded with -inf: (n, R, most examples of any requirement)
-        ex = np.concatenate([vectors @ self.example_vectors.T, np.full((len(vectors), 1), -np.inf, np.float32)],
-                            axis=1)[:, slots]
-        arg = ex.argmax(axis=2)
-        k = np.minimum(self.example_k, counts)  # (R,) the k closest examples, or all a requirement has
-        kmax = min(self.example_k, ex.shape[2])
-        top = np.sort(ex, axis=2)[:, :, -kmax:]  # a few examples each: sorting beats partitioning them
-        top = np.where(np.arange(-kmax, 0) >= -k[:, None], top, 0.0).sum(axis=2) / np.maximum(k, 1)
-        has = counts > 0
-        best = np.where(has, top, desc).astype(np.float32)
-        best_idx = np.where(has, slots[np.arange(len(slots)), arg], -1).astype(np.int32)
+        if slots.shape[1]:
+            # every requirement's examples side by side, padded with -inf: (n, R, most examples of any requirement)
+            ex = np.concatenate([vectors @ self.example_vectors.T, np.full((len(vectors), 1), -np.inf, np.float32)],
+                                axis=1)[:, slots]
+            arg = ex.argmax(axis=2)
+            # the mean of the k closest, not the closest: one example worded like the passage by chance should not
+            # carry a requirement on its own (k: as many as a requirement has, if fewer)
+            k = np.minimum(self.example_k, counts)
+            kmax = min(self.example_k, ex.shape[2])
+            top = np.sort(ex, axis=2)[:, :, -kmax:]  # a few examples each: sorting beats partitioning them
+            top = np.where(np.arange(-kmax, 0) >= -k[:, None], top, 0.0).sum(axis=2) / np.maximum(k, 1)
+            has = counts > 0
+            best = np.where(has, top, desc).astype(np.float32)
+            best_idx = np.where(has, slots[np.arange(len(slots)), arg], -1).astype(np.int32)
+        else:  # no requirement has examples: each is as close as its description
+            best, best_idx = desc.astype(np.float32), np.full(desc.shape, -1, dtype=np.int32)
         return 0.4 * desc + 0.6 * best, best_idx
 
     def _example_slots(self) -> tuple[np.ndarray, np.ndarray]:
