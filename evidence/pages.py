@@ -265,7 +265,8 @@ def matrix_page(conn: sqlite3.Connection, filters: dict[str, str] | None = None,
                 limit: int = MATRIX_LIMIT) -> dict:
     """One page of the evidence matrix (the `matrix` view, in catalogue order), narrowed by any of
     `MATRIX_FILTERS`; with how many requirements match and, for each filter, its values and how many of the
-    matching requirements hold each (a facet: the counts the page's links lead to)."""
+    matching requirements hold each (a facet: the counts the page's links lead to); `first` and `last` number the
+    rows shown, `next_offset` and `previous_offset` (None: there is none) lead to the pages beside it."""
     chosen = {k: str(v) for k, v in (filters or {}).items() if k in MATRIX_FILTERS and v not in (None, "")}
     where = " and ".join(f"{k} = :{k}" for k in chosen)
     where = f"where {where}" if where else ""
@@ -277,8 +278,13 @@ def matrix_page(conn: sqlite3.Connection, filters: dict[str, str] | None = None,
         counts = conn.execute(f"select {column}, count(*) from matrix {where} group by {column}", chosen).fetchall()
         facets[column] = [{"value": value, "count": n, "chosen": chosen.get(column) == str(value)}
                           for value, n in sorted(counts, key=_FACET_ORDER.get(column, _by_count)) if value is not None]
-    return {"filters": chosen, "rows": rows, "total": total, "offset": params["offset"], "limit": limit,
-            "facets": facets}
+    offset = params["offset"]
+    end = offset + len(rows)
+    # past the end (an old link, a hand-made one), "previous" is the last page that has rows
+    previous = min(offset - limit, (total - 1) // limit * limit) if offset and total else None
+    return {"filters": chosen, "rows": rows, "total": total, "offset": offset, "limit": limit, "facets": facets,
+            "first": offset + 1, "last": end, "next_offset": end if end < total else None,
+            "previous_offset": previous}
 
 
 def why_text(raw: str | None) -> str:

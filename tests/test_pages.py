@@ -153,6 +153,10 @@ def test_the_matrix_a_page_at_a_time_narrowed_by_its_filters_with_their_counts(p
     assert whole["total"] == len(view) > pages.MATRIX_LIMIT and whole["filters"] == {}
     assert [r["requirement_id"] for r in whole["rows"]] == view[:pages.MATRIX_LIMIT]
     assert [r["requirement_id"] for r in pages.matrix_page(conn, offset=50)["rows"]] == view[50:100]
+    assert (whole["first"], whole["last"], whole["next_offset"], whole["previous_offset"]) == (1, 50, 50, None)
+    last_page = (len(view) - 1) // pages.MATRIX_LIMIT * pages.MATRIX_LIMIT
+    beyond = pages.matrix_page(conn, offset=10_000)  # an old link past the end leads back to the last page with rows
+    assert beyond["rows"] == [] and beyond["next_offset"] is None and beyond["previous_offset"] == last_page
     for column in pages.MATRIX_FILTERS:  # each facet counts the matching requirements once
         assert sum(f["count"] for f in whole["facets"][column]) == conn.execute(
             f"select count(*) from matrix where {column} is not null").fetchone()[0]

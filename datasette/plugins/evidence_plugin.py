@@ -335,25 +335,26 @@ async def matrix(request, datasette):
     here = datasette.urls.path(f"/{quote(database)}/-/matrix")
 
     def link(**changes) -> str:  # this page with some filters changed (None drops one); paging starts again
-        args = {**page["filters"], **changes}
-        query = urlencode({k: v for k, v in args.items() if v not in (None, "")})
-        return here + ("?" + query if query else "")
+        return _with_args(here, {**page["filters"], **changes})
 
     for column, values in page["facets"].items():
         for facet in values:
             facet["url"] = link(**{column: None if facet["chosen"] else facet["value"]})
     for row in page["rows"]:
         row["requirement_url"] = requirement_url(datasette, database, row["requirement_id"])
-    end = page["offset"] + len(page["rows"])
     return Response.html(await datasette.render_template("matrix.html", {
-        "database": database, "page": page, "first": page["offset"] + 1, "last": end,
-        "next_url": link(_offset=end) if end < page["total"] else None,
-        # past the end (an old link, a hand-made one), "previous" is the last page that has rows
-        "previous_url": link(_offset=min(page["offset"] - page["limit"], (page["total"] - 1) // page["limit"]
-                                         * page["limit"]) or None) if page["offset"] and page["total"] else None,
+        "database": database, "page": page,
+        "next_url": link(_offset=page["next_offset"]) if page["next_offset"] is not None else None,
+        "previous_url": link(_offset=page["previous_offset"] or None) if page["previous_offset"] is not None else None,
         "clear_url": link(**dict.fromkeys(page["filters"])),
-        "table_url": datasette.urls.table(database, "matrix") + ("?" + urlencode(page["filters"]) if page["filters"] else ""),
+        "table_url": _with_args(datasette.urls.table(database, "matrix"), page["filters"]),
     }, request=request))
+
+
+def _with_args(url: str, args: dict) -> str:
+    """`url` with the query string of those `args` that have a value."""
+    query = urlencode({k: v for k, v in args.items() if v not in (None, "")})
+    return url + ("?" + query if query else "")
 
 
 def marked(snippet: str) -> Markup:
