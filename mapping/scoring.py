@@ -12,6 +12,7 @@ import numpy as np
 
 from .noise import dismissal
 from .profiles import Profiles, content_words
+from .threads import one_blas_thread
 
 
 class Why:
@@ -198,6 +199,7 @@ def _gate(z_text: np.ndarray, gate: float) -> np.ndarray | float:
     return np.clip(z_text / gate, 0.0, 1.0) if gate else 1.0
 
 
+@one_blas_thread
 def map_passages(profiles: Profiles, text_vectors: np.ndarray, context_vectors: np.ndarray | None,
                  doc_types: list[str], texts: list[str], config: MappingConfig | None = None,
                  kinds: list[str] | None = None, titles: list[str] | None = None,
