@@ -99,9 +99,19 @@ def db_path(tmp_path) -> Path:
     return tmp_path / "evidence.db"
 
 
+@pytest.fixture(scope="session")
+def new_hash_db(tmp_path_factory) -> Path:
+    """A new database as `open_pipeline` leaves it with the hash embedder (migrated, catalogue stored), made once:
+    a hundred tests start from one, and the migrations and the catalogue's rows cost more than a copy."""
+    path = tmp_path_factory.mktemp("newdb") / "new.db"
+    open_pipeline(path, model="hash", workers=0).db.conn.close()
+    return path
+
+
 @pytest.fixture
-def fake_pipeline(db_path):
-    """A pipeline on a new database with the fast deterministic embedder."""
+def fake_pipeline(new_hash_db, db_path):
+    """A pipeline on a new database with the fast deterministic embedder (a copy of one made so: the same file)."""
+    shutil.copyfile(new_hash_db, db_path)
     return open_pipeline(db_path, model="hash", workers=0)
 
 
