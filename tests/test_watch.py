@@ -333,12 +333,12 @@ def test_serve_with_watch_shows_a_dropped_document_while_answering(tmp_path, fol
     url = f"http://127.0.0.1:{port}/evidence/documents.json?_shape=array&name=dropped.docx"
     try:
         _wait_for(proc, "watching")
-        for _ in range(100):  # and the web server is listening
+        for _ in range(500):  # and the web server is listening (within a second or so: look often)
             try:
                 urllib.request.urlopen(f"http://127.0.0.1:{port}/-/versions.json", timeout=1)
                 break
             except OSError:
-                time.sleep(0.1)
+                time.sleep(0.02)
         plan(folder, "dropped.docx", "The joint management team reviews the joint risk register every month.")
         deadline, rows, answers = time.monotonic() + 30, [], 0
         while time.monotonic() < deadline and not rows:
