@@ -281,9 +281,11 @@ def test_assessor_decisions_carry_over_to_nearly_identical_passages(catalogue):
 
     standing = "Item 4: the partners reviewed the joint risk register and agreed the owners of new risks."
     noise = "Item 9: the partners noted the canteen menu and the car park resurfacing dates for next month."
-    plain = build_profiles(catalogue, HashEmbedder().embed)
+    # named as the pipeline names the embedder: the evidence-or-not fit for it is made once, not again for no name
+    named = HashEmbedder().name
+    plain = build_profiles(catalogue, HashEmbedder().embed, model_name=named)
     learned = build_profiles(catalogue, HashEmbedder().embed, accepted=[("BS11000-S5.9", standing)],
-                             rejected=[("BS11000-S5.9", noise)])
+                             rejected=[("BS11000-S5.9", noise)], model_name=named)
     next_year = standing.replace("Item 4", "Item 5")
     later_noise = noise.replace("Item 9", "Item 8")
 
@@ -300,7 +302,8 @@ def test_assessor_decisions_carry_over_to_nearly_identical_passages(catalogue):
 
 def test_an_accepted_passage_edited_in_a_later_issue_is_claimed_whatever_its_score(catalogue):
     odd = "Item 4: the depot gate code changes on Monday, see the notice board in the yard office."
-    learned = build_profiles(catalogue, HashEmbedder().embed, accepted=[("BS11000-S5.9", odd)])
+    learned = build_profiles(catalogue, HashEmbedder().embed, accepted=[("BS11000-S5.9", odd)],
+                             model_name=HashEmbedder().name)  # the fit the pipeline uses, made once
     reissued = odd.replace("Item 4", "Item 5")
     unrelated = "Lunch orders go to reception before eleven; the kitchen closes at two on Fridays."
     texts = [reissued, unrelated]

@@ -139,7 +139,8 @@ def test_a_review_never_redirects_off_this_site(pack_db, target):
 def test_password_login_for_assessors(pack_db):
     from datasette_auth_passwords.utils import hash_password
 
-    ds = build_datasette([pack_db], accounts={"assessor": hash_password("correct horse")})
+    # a cheap hash (the iterations are part of it): a hash of the default cost logs in on the served workers below
+    ds = build_datasette([pack_db], accounts={"assessor": hash_password("correct horse", iterations=1000)})
     login = asyncio.run(ds.client.get("/-/login"))
     token = re.search(r'name="csrftoken" value="([^"]+)"', login.text).group(1)
     cookies = dict(login.cookies)
@@ -479,7 +480,7 @@ def test_worker_processes_accept_each_others_logins_and_forms(pack_db, monkeypat
 
     from evidence import serve
 
-    monkeypatch.setenv("EVIDENCE_PASSWORD_HASH", hash_password("correct horse"))
+    monkeypatch.setenv("EVIDENCE_PASSWORD_HASH", hash_password("correct horse", iterations=1000))
     config = serve.write_worker_config([pack_db], require_login=False)
     try:
         assert os.stat(config).st_mode & 0o077 == 0, "the secret is for this user alone"
