@@ -1,6 +1,6 @@
 """Drop a 10-page .docx into a watched folder while Datasette serves; time until its evidence is visible.
 
-    python bench/watch_latency.py [--runs 10] [--settle 1.0] [--workers 1]
+    python bench/watch_latency.py [--runs 10] [--settle 1.0] [--workers 1] [--model all-MiniLM-L6-v2@bf16]
 
 Runs `evidence serve --watch` with the bundled model on a fresh database, drops a new, different document
 every run, and polls Datasette's JSON API until evidence links for that document are returned.
@@ -56,6 +56,7 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=10)
     ap.add_argument("--settle", type=float, default=1.0)
     ap.add_argument("--workers", type=int, default=1, help="server processes (the watcher runs in the first)")
+    ap.add_argument("--model", default="all-MiniLM-L6-v2", help="the database's model (its watcher encodes with it)")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
@@ -66,8 +67,8 @@ def main() -> None:
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             port = s.getsockname()[1]
-        subprocess.run([sys.executable, "-m", "evidence", "ingest", str(folder), "--db", str(db)], check=True,
-                       capture_output=True)
+        subprocess.run([sys.executable, "-m", "evidence", "ingest", str(folder), "--db", str(db), "--model", args.model],
+                       check=True, capture_output=True)
         proc = subprocess.Popen([sys.executable, "-m", "evidence", "serve", "--db", str(db), "--port", str(port),
                                  "--watch", str(folder), "--settle", str(args.settle), "--workers", str(args.workers)],
                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,

@@ -5,6 +5,7 @@ Vectors are float32 and L2-normalised, so a dot product is a cosine.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import re
@@ -35,8 +36,15 @@ def text_hash(text: str) -> str:
 _shipped: dict[str, dict[str, np.ndarray]] = {}
 
 
+def shipped_name(model_name: str) -> str:
+    """The model whose shipped vectors and evidence-or-not fit `model_name` uses: itself, except that bfloat16
+    runs the same weights with vectors within a cosine of 0.9999 of float32's, so it takes float32's."""
+    return model_name.removesuffix("@bf16")
+
+
 def shipped_vectors(model_name: str) -> dict[str, np.ndarray]:
     """Vectors by text hash shipped with the package for this model (empty for any other model)."""
+    model_name = shipped_name(model_name)
     if model_name not in _shipped:
         found: dict[str, np.ndarray] = {}
         if SHIPPED_VECTORS.is_file():
@@ -90,11 +98,11 @@ def _name_of_folder(path: Path) -> str:
     return path.name
 
 
-BACKENDS = ("torch", "onnx", "onnx-int8")
+BACKENDS = ("torch", "bf16", "onnx", "onnx-int8")
 
 
 def split_backend(spec: str) -> tuple[str, str]:
-    """'all-MiniLM-L6-v2@onnx-int8' -> ('all-MiniLM-L6-v2', 'onnx-int8'); no suffix means torch."""
+    """'all-MiniLM-L6-v2@onnx-int8' -> ('all-MiniLM-L6-v2', 'onnx-int8'); no suffix means torch (float32)."""
     model, _, backend = spec.rpartition("@") if "@" in spec else (spec, "", "torch")
     if backend not in BACKENDS:
         raise ModelNotFound(f"unknown backend '{backend}': use one of {', '.join(BACKENDS)}")
@@ -106,7 +114,7 @@ class SentenceTransformerEmbedder:
         model, self.backend = split_backend(model)
         self.name, self._source = resolve_model(model)
         if self.backend != "torch":
-            self.name = f"{self.name}@{self.backend}"  # other numbers: never mixed with torch vectors in a cache
+            self.name = f"{self.name}@{self.backend}"  # other numbers: never mixed with float32 vectors in a cache
         self.batch_size = batch_size
         self.device = device
         self._model = None
@@ -118,9 +126,12 @@ class SentenceTransformerEmbedder:
             os.environ.setdefault("HF_HUB_OFFLINE", "1")
             os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
             from sentence_transformers import SentenceTransformer
-
+            if self.backend == "bf16" and not native_bf16():
+                raise ModelNotFound(
+                    "bf16 needs a processor that multiplies bfloat16 natively (AMX or AVX-512 BF16): on this one it "
+                    "would be slower than the default float32")
             try:
-                if self.backend == "torch":
+                if self.backend in ("torch", "bf16"):
                     self._model = SentenceTransformer(self._source, device=self.device)
                 else:
                     self._model = _onnx_model(self._source, self.backend)
@@ -133,9 +144,33 @@ class SentenceTransformerEmbedder:
     def embed(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, 1), dtype=np.float32)
-        vectors = self.model.encode(texts, batch_size=self.batch_size, normalize_embeddings=True,
-                                    convert_to_numpy=True, show_progress_bar=False)
+        with _precision(self.backend):
+            vectors = self.model.encode(texts, batch_size=self.batch_size, normalize_embeddings=True,
+                                        convert_to_numpy=True, show_progress_bar=False)
         return vectors.astype(np.float32)
+
+
+def _precision(backend: str):
+    """bf16: the encoder's matrix products in bfloat16 (about three times as fast where the processor has AMX);
+    layer norms, softmax and pooling stay float32 (autocast's rule), so vectors keep a cosine of 0.9999+ to
+    float32's, though a link near a threshold can fall either side (see BENCHMARKS: opt-in, not the default)."""
+    import contextlib
+
+    if backend != "bf16":
+        return contextlib.nullcontext()
+    import torch
+
+    return torch.autocast("cpu", dtype=torch.bfloat16)
+
+
+@functools.cache
+def native_bf16() -> bool:
+    """Whether this processor multiplies bfloat16 in hardware (the kernel's CPU flags; Linux only, else no)."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text().split()
+    except OSError:
+        return False
+    return "amx_bf16" in flags or "avx512_bf16" in flags
 
 
 def _onnx_model(source: str, backend: str):

@@ -24,6 +24,8 @@ from pathlib import Path
 import numpy as np
 import yaml
 
+from .embedder import shipped_name
+
 CORPUS_DIR = Path(__file__).parent / "data" / "evidence_corpus"
 # the model fitted for the bundled sentence model, so a new database does not embed the corpus again
 SHIPPED = Path(__file__).parent / "data" / "evidence_model.json"
@@ -154,7 +156,7 @@ def for_model(model_name: str, embed: EmbedFn, relevance: RelevanceFn, profiles_
     everything a fit depends on."""
     version = f"{corpus_version(load_corpus())}-{profiles_version}"
     shipped = load_shipped()
-    if shipped and shipped[0] == model_name and shipped[1].version == version:
+    if shipped and shipped[0] == shipped_name(model_name) and shipped[1].version == version:
         return shipped[1]
     if (model_name, version) not in _FITTED:
         fitted = _kept_fit(model_name, version, fits, _feature_count(relevance, dim) if dim else None)

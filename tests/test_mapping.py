@@ -369,6 +369,56 @@ def test_backend_is_part_of_the_model_identity():
         SentenceTransformerEmbedder("all-MiniLM-L6-v2@tpu")
 
 
+def test_bfloat16_is_its_own_cache_but_shares_the_shipped_vectors_and_fit():
+    """@bf16 passage vectors are never mixed with float32 ones in a database, while the catalogue vectors and
+    the evidence-or-not fit shipped for the same weights serve both (ONNX int8 has other numbers: its own)."""
+    from mapping import SentenceTransformerEmbedder
+    from mapping.embedder import shipped_name, shipped_vectors
+
+    bf16 = SentenceTransformerEmbedder("all-MiniLM-L6-v2@bf16").name
+    assert bf16 == "sentence-transformers/all-MiniLM-L6-v2@bf16"
+    assert shipped_name(bf16) == "sentence-transformers/all-MiniLM-L6-v2"
+    assert shipped_vectors(bf16) and shipped_vectors(bf16) is shipped_vectors(shipped_name(bf16))
+    assert shipped_vectors("sentence-transformers/all-MiniLM-L6-v2@onnx-int8") == {}
+    from mapping import evidence_model
+    from mapping.profiles import core_version
+    from standards import load_catalogue
+
+    def never(*args):
+        pytest.fail("fitted or encoded: the shipped fit should have served")
+
+    used, shipped = evidence_model.for_model(bf16, never, never, core_version(load_catalogue())), \
+        evidence_model.load_shipped()[1]
+    assert used.bias == shipped.bias and np.array_equal(used.weights, shipped.weights)
+
+
+def test_bfloat16_is_refused_where_the_processor_would_emulate_it(monkeypatch):
+    """Without AMX or AVX-512 BF16, bfloat16 runs slower than float32: asked for there, it says so before loading."""
+    from mapping import ModelNotFound, SentenceTransformerEmbedder, embedder
+
+    monkeypatch.setattr(embedder, "native_bf16", lambda: False)
+    with pytest.raises(ModelNotFound, match="multiplies bfloat16 natively"):
+        SentenceTransformerEmbedder("all-MiniLM-L6-v2@bf16").embed(["The joint management team met."])
+
+
+@pytest.mark.model
+def test_bfloat16_vectors_stay_beside_float32_ones(real_embedder):
+    """Where the processor has bfloat16, @bf16 really computes in it (the vectors differ in their last digits) and
+    stays within a cosine of 0.999 of float32, so the shipped catalogue vectors and fit still apply."""
+    from mapping import SentenceTransformerEmbedder
+    from mapping.embedder import native_bf16
+
+    if not native_bf16():
+        pytest.skip("this processor has no bfloat16 arithmetic (the refusal is tested above)")
+    texts = ["The joint risk register is reviewed monthly by both parties' managers.", "Exit strategy, version 2",
+             "Risk ID: R-07; Owner: Commercial Director; Mitigation: agree the handover plan by June"]
+    fp32 = real_embedder.embed(texts)
+    bf16 = SentenceTransformerEmbedder("all-MiniLM-L6-v2@bf16").embed(texts)
+    cosine = (fp32 * bf16).sum(axis=1)
+    assert not np.array_equal(fp32, bf16)
+    assert cosine.min() > 0.999, cosine
+
+
 def test_a_requirement_without_examples_never_shows_another_requirements_example(tmp_path):
     """User catalogues may leave out examples: the explanation then names none, not somebody else's."""
     from standards import load_catalogue
