@@ -126,6 +126,9 @@ class SentenceTransformerEmbedder:
             os.environ.setdefault("HF_HUB_OFFLINE", "1")
             os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
             from sentence_transformers import SentenceTransformer
+            from transformers.utils import logging as transformers_logging
+
+            transformers_logging.disable_progress_bar()  # a bar for loading the weights, even under --quiet
             if self.backend == "bf16" and not native_bf16():
                 raise ModelNotFound(
                     "bf16 needs a processor that multiplies bfloat16 natively (AMX or AVX-512 BF16): on this one it "
