@@ -38,11 +38,12 @@ def open_pipeline(db_path: str | Path, catalogue_files: list[str] | None = None,
     model = model or get_setting(db, "model_spec") or DEFAULT_MODEL
     opted = optional_frameworks(db) if frameworks is None else normalise_frameworks(frameworks)
     catalogue = load_catalogue(catalogue_files, frameworks=opted)
+    embedder = get_embedder(model)  # a model that cannot run here is refused before the database remembers it
     with write_transaction(db.conn):
         set_setting(db, "catalogue_files", json.dumps(catalogue_files))
         set_setting(db, "model_spec", model)
         set_setting(db, "frameworks", ",".join(catalogue.frameworks))  # every framework assessed, in order
-    return Pipeline(db, catalogue, get_embedder(model), files_dir_for(db_path), config=config,
+    return Pipeline(db, catalogue, embedder, files_dir_for(db_path), config=config,
                     workers=workers, timeout=timeout)
 
 

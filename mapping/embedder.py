@@ -112,6 +112,10 @@ def split_backend(spec: str) -> tuple[str, str]:
 class SentenceTransformerEmbedder:
     def __init__(self, model: str = DEFAULT_MODEL, batch_size: int = BATCH_SIZE, device: str = "cpu"):
         model, self.backend = split_backend(model)
+        if self.backend == "bf16" and not native_bf16():  # said before anything is read or remembered
+            raise ModelNotFound(
+                "bf16 needs a processor that multiplies bfloat16 natively (AMX or AVX-512 BF16): on this one it "
+                f"would be slower than float32; use --model {model}")
         self.name, self._source = resolve_model(model)
         if self.backend != "torch":
             self.name = f"{self.name}@{self.backend}"  # other numbers: never mixed with float32 vectors in a cache
@@ -129,10 +133,6 @@ class SentenceTransformerEmbedder:
             from transformers.utils import logging as transformers_logging
 
             transformers_logging.disable_progress_bar()  # a bar for loading the weights, even under --quiet
-            if self.backend == "bf16" and not native_bf16():
-                raise ModelNotFound(
-                    "bf16 needs a processor that multiplies bfloat16 natively (AMX or AVX-512 BF16): on this one it "
-                    "would be slower than the default float32")
             try:
                 if self.backend in ("torch", "bf16"):
                     self._model = SentenceTransformer(self._source, device=self.device)
