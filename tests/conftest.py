@@ -9,10 +9,10 @@ import pytest
 from datasette import hookimpl
 from datasette.plugins import pm
 from helpers import WHEN, copy_database
-from threadpoolctl import ThreadpoolController
 
 from evidence import open_pipeline
 from evidence.db import open_db
+from mapping.threads import blas_controller
 from samples import (
     write_docx,
     write_eml,
@@ -55,7 +55,7 @@ class _SharedTemplates:
 pm.register(_SharedTemplates(), name=_SharedTemplates.__name__)
 
 
-_BLAS = ThreadpoolController().select(user_api="blas")
+_BLAS = blas_controller()  # the mapping's own (mapping.threads)
 
 
 @pytest.fixture(autouse=True)
