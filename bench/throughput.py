@@ -7,7 +7,8 @@
 2. the raw encoder (SentenceTransformer.encode in a loop, nothing else) encodes every distinct passage text once:
    the limit a pipeline that embeds each passage once would reach (the pipeline itself embeds fewer texts, since
    rows of figures and codes are never embedded, and adds the distinct contexts);
-   1 and 2 take turns, a tenth of the corpus at a time (--rounds), so the machine's drift falls on both alike;
+   1 and 2 take turns, a tenth of the corpus at a time (--rounds), so the machine's drift falls on both alike (the
+   pipeline pays its per-call start, the catalogue check and a reader pool, once per round: a little against it);
 3. the unchanged corpus is ingested again; 4. peak resident memory and database size are reported.
 """
 

@@ -2,7 +2,7 @@
 
     python bench/watch_latency.py [--runs 10] [--settle 1.0] [--workers 1] [--model all-MiniLM-L6-v2@bf16]
 
-Runs `evidence serve --watch` with the bundled model on a fresh database, drops a new, different document
+Runs `evidence serve --watch` with the bundled model (or --model) on a fresh database, drops a new, different document
 every run, and polls Datasette's JSON API until evidence links for that document are returned.
 """
 

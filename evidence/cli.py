@@ -25,8 +25,9 @@ DB_OPTION = click.option("--db", "db_path", default="evidence.db", show_default=
 CATALOGUE_OPTION = click.option("--catalogue", "catalogues", multiple=True, type=click.Path(exists=True, dir_okay=False),
                                 help="Extra catalogue YAML file (repeatable); remembered by the database")
 MODEL_OPTION = click.option("--model", default=None,
-                            help="Sentence-transformers model name or folder, @bf16 or @onnx appended to run it so "
-                                 "[default: the bundled all-MiniLM-L6-v2]")
+                            help="Sentence-transformers model name or folder; append @bf16 (bfloat16, on processors "
+                                 "with AMX or AVX-512 BF16), @onnx or @onnx-int8 (the [onnx] extra) to choose how it "
+                                 "runs [default: the bundled all-MiniLM-L6-v2]")
 FRAMEWORK_OPTION = click.option("--framework", "frameworks", multiple=True, metavar="ID",
                                 help="Also assess an optional framework: OGC, MUT, TB, ACOP or all (repeatable); "
                                      "remembered by the database")
