@@ -77,6 +77,18 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
+def answering(url: str, timeout: float = 20.0) -> bool:
+    """Whether the server at `url` answers within `timeout` seconds (it starts within a second or two: look often)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(url + "/-/versions.json", timeout=1)
+            return True
+        except OSError:
+            time.sleep(0.02)
+    return False
+
+
 def served(db_path: Path, env: dict | None = None, args: tuple[str, ...] = ()) -> Iterator[str]:
     """`evidence serve` on a free local port for the length of the block: yields its base URL."""
     import pytest
@@ -87,13 +99,7 @@ def served(db_path: Path, env: dict | None = None, args: tuple[str, ...] = ()) -
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})})
     url = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(1000):
-            try:
-                urllib.request.urlopen(url + "/-/versions.json", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.02)  # it answers within a second or two: look often
-        else:
+        if not answering(url):
             proc.kill()
             pytest.fail("evidence serve did not start: " + proc.stdout.read().decode())
         yield url

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers import WHEN, FakeClock
+from helpers import WHEN, FakeClock, answering, free_port
 
 from evidence import open_pipeline
 from evidence.watch import Watcher, WatchError
@@ -313,7 +313,6 @@ def test_the_watcher_answers_its_first_drop_after_a_cold_start(tmp_path, folder)
 
 def test_serve_with_watch_shows_a_dropped_document_while_answering(tmp_path, folder):
     import json
-    import socket
     import urllib.request
 
     from click.testing import CliRunner
@@ -323,9 +322,7 @@ def test_serve_with_watch_shows_a_dropped_document_while_answering(tmp_path, fol
     db = tmp_path / "db" / "evidence.db"
     db.parent.mkdir()
     assert CliRunner().invoke(cli, ["ingest", str(folder), "--db", str(db), "--model", "hash"]).exit_code == 0
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen([sys.executable, "-m", "evidence", "serve", "--db", str(db), "--port", str(port),
                              "--watch", str(folder), "--settle", "0.2"],
@@ -333,12 +330,7 @@ def test_serve_with_watch_shows_a_dropped_document_while_answering(tmp_path, fol
     url = f"http://127.0.0.1:{port}/evidence/documents.json?_shape=array&name=dropped.docx"
     try:
         _wait_for(proc, "watching")
-        for _ in range(500):  # and the web server is listening (within a second or so: look often)
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/-/versions.json", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.02)
+        assert answering(f"http://127.0.0.1:{port}")  # and the web server is listening
         plan(folder, "dropped.docx", "The joint management team reviews the joint risk register every month.")
         deadline, rows, answers = time.monotonic() + 30, [], 0
         while time.monotonic() < deadline and not rows:
