@@ -76,7 +76,6 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@contextlib.contextmanager
 def answering(url: str, timeout: float = 20.0) -> bool:
     """Whether the server at `url` answers within `timeout` seconds (it starts within a second or two: look often)."""
     deadline = time.monotonic() + timeout
@@ -89,6 +88,7 @@ def answering(url: str, timeout: float = 20.0) -> bool:
     return False
 
 
+@contextlib.contextmanager
 def served(db_path: Path, env: dict | None = None, args: tuple[str, ...] = ()) -> Iterator[str]:
     """`evidence serve` on a free local port for the length of the block: yields its base URL."""
     import pytest
