@@ -6,7 +6,7 @@
 Variants, each on the same strings in turn, round after round (the machine's drift falls on all alike):
 - fp32: what the product does (sentence-transformers, torch's own threads on every core);
 - streams: one torch thread, the strings dealt by length to one encoder per core, run in threads at once;
-- bf16: the matrix products in bfloat16 (torch.autocast; fast only where the processor has AMX or AVX-512 BF16).
+- bf16: the product's `@bf16` (matrix products in bfloat16; only where the processor has AMX or AVX-512 BF16).
 Reported: seconds per round and the ratio to fp32, and how far the vectors move (largest difference, lowest
 cosine). With --pack, each pack is ingested into a fresh database with the passages encoded by each variant (the
 catalogue's vectors are the shipped float32 ones in all) and the claimed links are compared with fp32's.
@@ -15,7 +15,6 @@ catalogue's vectors are the shipped float32 ones in all) and the claimed links a
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import random
 import sqlite3
@@ -30,9 +29,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.tune import load_scorer  # noqa: E402
+from bench.mapping_quality import score  # noqa: E402
 from evidence import open_pipeline  # noqa: E402
-from mapping.embedder import get_embedder  # noqa: E402
+from mapping.embedder import DEFAULT_MODEL, get_embedder, native_bf16  # noqa: E402
 
 
 class Variants:
@@ -42,6 +41,8 @@ class Variants:
         self.torch, self.cores = torch, cores
         self.encoders = [get_embedder() for _ in range(cores)]  # one model each: a tokenizer is not thread-safe
         self.pool = ThreadPoolExecutor(cores)
+        self.names = ("fp32", "streams") + (("bf16",) if native_bf16() else ())
+        self.bf16_encoder = get_embedder(f"{DEFAULT_MODEL}@bf16") if native_bf16() else None
 
     def fp32(self, texts: list[str]) -> np.ndarray:
         self.torch.set_num_threads(self.cores)
@@ -49,8 +50,7 @@ class Variants:
 
     def bf16(self, texts: list[str]) -> np.ndarray:
         self.torch.set_num_threads(self.cores)
-        with self.torch.autocast("cpu", dtype=self.torch.bfloat16):
-            return self.encoders[0].embed(texts)
+        return self.bf16_encoder.embed(texts)  # the product's own `@bf16`, as a user would ask for it
 
     def streams(self, texts: list[str]) -> np.ndarray:
         self.torch.set_num_threads(1)
@@ -64,7 +64,7 @@ class Variants:
 
 
 def speed(variants: Variants, texts: list[str], size: int, rounds: int) -> None:
-    names = ("fp32", "streams", "bf16")
+    names = variants.names
     for name in names:
         getattr(variants, name)(texts[:64])  # warm
     seconds: dict[str, list[float]] = {n: [] for n in names}
@@ -99,17 +99,15 @@ def packs(variants: Variants, pack_dirs: list[Path]) -> None:
     print("|---|---|---|---|---|---|")
     with tempfile.TemporaryDirectory() as tmp:
         for pack in pack_dirs:
-            scorer = load_scorer(pack.parent / "score.py")
             base = None
-            for name in ("fp32", "streams", "bf16"):
+            for name in variants.names:
                 db = Path(tmp) / f"{pack.name}-{name}.db"
                 pipeline = open_pipeline(db, workers=0)
                 pipeline.embedder.embed = getattr(variants, name)  # the passages' vectors; the catalogue's are shipped
                 pipeline.ingest([pack / "files"])
                 got = claims(db)
                 base = got if base is None else base
-                with contextlib.redirect_stdout(open(os.devnull, "w")):
-                    fig = scorer.main([str(db), str(pack / "files.gold.jsonl")])
+                fig = score(pack.parent / "score.py", db, pack / "files.gold.jsonl")
                 keys = ("hit@1", "hit@3", "stage@3", "false_ev", "item_f1", "gap_recall")
                 print(f"| {pack.name} | {name} | {len(got)} | {len(got - base)} | {len(base - got)} | "
                       + " / ".join(f"{fig[k]:.3f}" for k in keys) + " |", flush=True)
