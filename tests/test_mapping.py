@@ -369,12 +369,13 @@ def test_backend_is_part_of_the_model_identity():
         SentenceTransformerEmbedder("all-MiniLM-L6-v2@tpu")
 
 
-def test_bfloat16_is_its_own_cache_but_shares_the_shipped_vectors_and_fit(tmp_path):
+def test_bfloat16_is_its_own_cache_but_shares_the_shipped_vectors_and_fit(tmp_path, monkeypatch):
     """@bf16 passage vectors are never mixed with float32 ones in a database, while the catalogue vectors and
     the evidence-or-not fit shipped for the same weights serve both (ONNX int8 has other numbers: its own)."""
-    from mapping import SentenceTransformerEmbedder
+    from mapping import SentenceTransformerEmbedder, embedder
     from mapping.embedder import shipped_name, shipped_vectors
 
+    monkeypatch.setattr(embedder, "native_bf16", lambda: True)  # names only: no model is loaded, on any processor
     bf16 = SentenceTransformerEmbedder("all-MiniLM-L6-v2@bf16").name
     assert bf16 == "sentence-transformers/all-MiniLM-L6-v2@bf16"
     assert shipped_name(bf16) == "sentence-transformers/all-MiniLM-L6-v2"
