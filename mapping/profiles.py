@@ -88,7 +88,7 @@ class Profiles:
         if self.term_index is None:
             return hits, matched
         for i, text in enumerate(texts):
-            for word in self.term_index.find(text):
+            for word in sorted(self.term_index.find(text)):  # a set: sorted, so explanations read alike every run
                 for r in self.term_index.requirements[word]:
                     hits[i, r] = 1.0
                     matched[i].setdefault(r, []).append(word)
