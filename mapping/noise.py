@@ -7,6 +7,7 @@ why nothing was claimed.
 
 from __future__ import annotations
 
+import functools
 import re
 
 from .roles import REASONS, passage_role, row_parts
@@ -56,11 +57,17 @@ def dismissal(text: str, kind: str = "paragraph", title: str = "", first: bool =
 def _mostly_title(text: str, title: str) -> bool:
     """A passage that only restates the document title, with dates and version numbers around it."""
     words = [w.lower() for w in _WORD.findall(text) if not w[0].isdigit()]
-    title_words = {w.lower() for w in _WORD.findall(title)}
+    title_words = _title_words(title)
     if not words or len(title_words) < 2 or len(words) > 40:
         return False
     covered = sum(w in title_words or w in _FILLER for w in words)
     return covered / len(words) >= 0.7
+
+
+@functools.lru_cache(maxsize=256)
+def _title_words(title: str) -> frozenset[str]:
+    """A title's words, lower case: every passage of the document is compared with the same title."""
+    return frozenset(w.lower() for w in _WORD.findall(title))
 
 
 def _cover_block(text: str) -> bool:

@@ -12,6 +12,7 @@ Contexts come from the readers: a heading path "3 Governance > 3.2 Terms", optio
 
 from __future__ import annotations
 
+import functools
 import re
 
 REASONS = {
@@ -92,8 +93,10 @@ def headings(context: str) -> tuple[list[str], str, list[str]]:
     return [h for h in heads if h], sheet, columns
 
 
+@functools.lru_cache(maxsize=4096)
 def section_role(context: str) -> str | None:
-    """The role of the section, table or sheet a passage sits in, or None for the body of the document."""
+    """The role of the section, table or sheet a passage sits in, or None for the body of the document. Cached:
+    the passages of a section or table share its context, and every one of them asks."""
     heads, sheet, columns = headings(context)
     names = [*heads, sheet] if sheet else heads
     for depth, name in enumerate(names, 1):
