@@ -9,9 +9,10 @@
    rows of figures and codes are never embedded, and adds the distinct contexts);
    1 and 2 take turns, a tenth of the corpus at a time (--rounds), so the machine's drift falls on both alike (the
    pipeline pays its per-call start, the catalogue check and a reader pool, once per round: a little against it);
-3. with --floor, a third turn reads the same slice in the reader process and encodes each new passage text once,
-   in the pipeline's pools (EMBED_BATCH passages), and does nothing else: no context, no mapping, no storing. Its
-   ratio to the raw encoder is the most any pipeline that reads its files on this machine's cores can reach;
+3. with --floor, a third turn reads the same slice in the reader process and encodes each new mappable passage
+   text once, an encoder call per EMBED_BATCH passages read as the pipeline makes them, and does nothing else: no
+   context, no mapping, no storing. Its ratio to the raw encoder is the most this pipeline's way of reading and
+   encoding leaves room for, before it maps or stores anything;
 4. the unchanged corpus is ingested again; 5. peak resident memory and database size are reported.
 """
 
@@ -35,14 +36,15 @@ from mapping.noise import mappable  # noqa: E402
 
 def read_and_encode(paths: list[Path], model, batch_size: int, seen: set[str], workers: int) -> float:
     """Seconds to read `paths` and encode their new mappable passage texts in pools, as the pipeline groups them."""
-    started, pool = time.perf_counter(), []
+    started, pool, read = time.perf_counter(), [], 0
     for result in read_documents(paths, workers=workers):
         texts = dict.fromkeys(p.text for p in result.passages if mappable(p.text, p.kind))
         pool += [t for t in texts if t not in seen]
         seen.update(texts)
-        if len(pool) >= EMBED_BATCH:
+        read += len(result.passages)
+        if read >= EMBED_BATCH:  # as the pipeline does: an encoder call once this many passages are read
             model.encode(pool, batch_size=batch_size, normalize_embeddings=True, show_progress_bar=False)
-            pool = []
+            pool, read = [], 0
     if pool:
         model.encode(pool, batch_size=batch_size, normalize_embeddings=True, show_progress_bar=False)
     return time.perf_counter() - started
