@@ -29,24 +29,30 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from evidence import open_pipeline  # noqa: E402
+from evidence.catalogue_sync import PassageMapper  # noqa: E402
 from evidence.pipeline import EMBED_BATCH  # noqa: E402
 from ingest.batch import read_documents  # noqa: E402
-from mapping.noise import mappable  # noqa: E402
+
+
+def encode(model, texts: list[str], batch_size: int) -> None:
+    """The bare encoder, as both the raw turn and the floor call it."""
+    model.encode(texts, batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True,
+                 show_progress_bar=False)
 
 
 def read_and_encode(paths: list[Path], model, batch_size: int, seen: set[str], workers: int) -> float:
-    """Seconds to read `paths` and encode their new mappable passage texts in pools, as the pipeline groups them."""
+    """Seconds to read `paths` and encode the new texts of the passages the pipeline maps, in its pools."""
     started, pool, read = time.perf_counter(), [], 0
     for result in read_documents(paths, workers=workers):
-        texts = dict.fromkeys(p.text for p in result.passages if mappable(p.text, p.kind))
+        texts = dict.fromkeys(result.passages[i].text for i in PassageMapper.chosen(result.passages))
         pool += [t for t in texts if t not in seen]
         seen.update(texts)
         read += len(result.passages)
         if read >= EMBED_BATCH:  # as the pipeline does: an encoder call once this many passages are read
-            model.encode(pool, batch_size=batch_size, normalize_embeddings=True, show_progress_bar=False)
+            encode(model, pool, batch_size)
             pool, read = [], 0
     if pool:
-        model.encode(pool, batch_size=batch_size, normalize_embeddings=True, show_progress_bar=False)
+        encode(model, pool, batch_size)
     return time.perf_counter() - started
 
 
@@ -85,8 +91,7 @@ def main() -> None:
         texts += new
         started = time.perf_counter()
         for start in range(0, len(new), 1024):
-            model.encode(new[start:start + 1024], batch_size=pipeline.embedder.batch_size, normalize_embeddings=True,
-                         convert_to_numpy=True, show_progress_bar=False)
+            encode(model, new[start:start + 1024], pipeline.embedder.batch_size)
         raw += time.perf_counter() - started
     passages = pipeline.db.execute("select count(*) from passages").fetchone()[0]
     peak_after_ingest = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
