@@ -11,7 +11,10 @@ copies.py; cli.py calls one of these per command. The sample pack and the file w
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from pathlib import Path
+
+import sqlite_utils
 
 from mapping import DEFAULT_MODEL, MappingConfig, get_embedder
 from standards import CatalogueError, available_frameworks, load_catalogue
@@ -47,7 +50,7 @@ def open_pipeline(db_path: str | Path, catalogue_files: list[str] | None = None,
                     workers=workers, timeout=timeout)
 
 
-def normalise_frameworks(names) -> tuple[str, ...]:
+def normalise_frameworks(names: Iterable[str]) -> tuple[str, ...]:
     """The optional built-in frameworks named (ids in any case, or "all"); CatalogueError for an unknown one."""
     wanted = [n.strip().upper() for n in names if n.strip()]
     if "ALL" in wanted:
@@ -59,13 +62,13 @@ def normalise_frameworks(names) -> tuple[str, ...]:
     return tuple(dict.fromkeys(wanted))
 
 
-def optional_frameworks(db) -> tuple[str, ...]:
+def optional_frameworks(db: sqlite_utils.Database) -> tuple[str, ...]:
     """The optional frameworks a database assesses, as remembered in its settings."""
     enabled = (get_setting(db, "frameworks") or "").split(",")
     return tuple(f for f in available_frameworks() if f in enabled)
 
 
-def choose_frameworks(db_path: str | Path, enable=(), disable=()) -> tuple[str, ...]:
+def choose_frameworks(db_path: str | Path, enable: Iterable[str] = (), disable: Iterable[str] = ()) -> tuple[str, ...]:
     """The optional frameworks a database assesses once those named in `enable` are added and those in `disable`
     dropped; with neither, what it remembers (nothing for a database not made yet)."""
     current = optional_frameworks(open_db(db_path)) if Path(db_path).exists() else ()
@@ -73,7 +76,7 @@ def choose_frameworks(db_path: str | Path, enable=(), disable=()) -> tuple[str, 
     return tuple(f for f in dict.fromkeys(current + normalise_frameworks(enable)) if f not in gone)
 
 
-def switch_frameworks(db_path: str | Path, enable=(), disable=()) -> tuple[str, ...]:
+def switch_frameworks(db_path: str | Path, enable: Iterable[str] = (), disable: Iterable[str] = ()) -> tuple[str, ...]:
     """Enable and disable optional frameworks of a database and re-map it from cached vectors; returns them."""
     chosen = choose_frameworks(db_path, enable, disable)
     open_pipeline(db_path, frameworks=chosen).sync_catalogue()

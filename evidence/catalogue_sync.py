@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from typing import Protocol
 
 import sqlite_utils
 
@@ -22,6 +23,14 @@ from standards import Catalogue
 from .db import get_setting, refresh_coverage, set_setting, write_transaction
 from .embeddings import EmbeddingCache
 from .store import DocumentStore
+
+
+class PassageLike(Protocol):
+    """What the mapper reads of a passage: a reader's `Passage`, or a stored row seen through `_Stored`."""
+
+    text: str
+    context: str
+    kind: str
 
 
 class PassageMapper:
@@ -56,7 +65,7 @@ class PassageMapper:
         return ([(rid, t) for rid, t, d in rows if d != "reject"], [(rid, t) for rid, t, d in rows if d == "reject"])
 
     @staticmethod
-    def passage_inputs(passages, title: str, doc_type: str) -> tuple[list[str], list[str]]:
+    def passage_inputs(passages: Sequence[PassageLike], title: str, doc_type: str) -> tuple[list[str], list[str]]:
         """(text to embed, context to embed) for each passage; the context carries where it sits."""
         label = DOC_TYPE_LABELS.get(doc_type, doc_type)
         texts = [p.text for p in passages]
@@ -64,12 +73,12 @@ class PassageMapper:
         return texts, contexts
 
     @staticmethod
-    def chosen(passages) -> list[int]:
+    def chosen(passages: Sequence[PassageLike]) -> list[int]:
         """The passages that are embedded and mapped: not comments, not rows of figures and codes (those are
         stored and searchable, never scored)."""
         return [i for i, p in enumerate(passages) if mappable(p.text, p.kind)]
 
-    def strings(self, passages, title: str, doc_type: str) -> list[str]:
+    def strings(self, passages: Sequence[PassageLike], title: str, doc_type: str) -> list[str]:
         """Every string `map` embeds for these passages, so a batch of documents can be embedded at once."""
         return self._inputs(passages, title, doc_type)[1]
 
@@ -80,7 +89,7 @@ class PassageMapper:
         texts, contexts = self.passage_inputs(chosen, title, doc_type)
         return picked, texts + contexts + [p.context or "" for p in chosen]
 
-    def map(self, passages, title: str, doc_type: str) -> list:
+    def map(self, passages: Sequence[PassageLike], title: str, doc_type: str) -> list:
         """Links from the passages `chosen` picks to requirements; `link.passage` indexes `passages`."""
         picked, strings = self._inputs(passages, title, doc_type)
         if not picked:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import secrets
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -141,7 +141,7 @@ left join ranked on ranked.rid = r.id and ranked.k = 1
 """
 
 
-def refresh_coverage(conn, requirement_ids=None) -> None:
+def refresh_coverage(conn: sqlite3.Connection, requirement_ids: Iterable[str] | None = None) -> None:
     """Recompute coverage from evidence, candidates and reviews: every requirement (one set-based statement),
     or only those given, which is what a review or a single document changes."""
     if requirement_ids is None:

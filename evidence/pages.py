@@ -330,7 +330,7 @@ def _dicts(conn: sqlite3.Connection, sql: str, params) -> list[dict]:
 TONES = ("good", "fair", "poor", "none")
 
 
-def answer_tone(answer, scale: tuple[str, ...] | list[str]) -> str:
+def answer_tone(answer: str | None, scale: tuple[str, ...] | list[str]) -> str:
     """good / fair / poor for an answer by its place on a scale (best first); none without an answer."""
     if answer is None or answer not in scale:
         return "none"

@@ -10,9 +10,14 @@ import json
 import os
 import re
 import secrets
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import yaml
+
+if TYPE_CHECKING:
+    from datasette.app import Datasette
 
 DEFAULT_NAME = "evidence"
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
@@ -77,7 +82,7 @@ def prepare(db_paths: list[str | Path]) -> list[Path]:
 
 
 def build_datasette(db_paths: list[str | Path], accounts: dict[str, str] | None = None, require_login: bool = False,
-                    secret: str | None = None):
+                    secret: str | None = None) -> Datasette:
     """A Datasette instance publishing the given evidence databases under stable names; `secret` signs its
     cookies (logins, CSRF tokens), random unless given."""
     from datasette.app import Datasette
@@ -196,12 +201,12 @@ def write_worker_config(databases: list[Path], require_login: bool) -> Path:
     return Path(name)
 
 
-def worker_datasette():
+def worker_datasette() -> Datasette:
     """The Datasette of one worker process of `serve(..., workers=N)`, from the file that call named in SERVE_ENV."""
     config = json.loads(Path(os.environ[SERVE_ENV]).read_text())
     return build_datasette(config["databases"], accounts=accounts_from_env(), require_login=config["require_login"],
                            secret=config["secret"])
 
 
-def worker_app():
+def worker_app() -> Callable:
     return worker_datasette().app()

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -85,7 +85,7 @@ class Watcher:
         check_locations(self.pipeline, self.folder)
 
     # ------------------------------------------------------------------ catching up
-    def initial_scan(self, progress=None) -> list[FileOutcome]:
+    def initial_scan(self, progress: Callable[[Iterable], Iterable] | None = None) -> list[FileOutcome]:
         """Ingest what is new or changed and retire what disappeared since the last run."""
         report = self.pipeline.ingest([self.folder], progress=progress)
         outcomes = list(report.outcomes)
@@ -97,7 +97,7 @@ class Watcher:
         return outcomes
 
     # ------------------------------------------------------------------ watching
-    def run(self, progress=None) -> None:
+    def run(self, progress: Callable[[Iterable], Iterable] | None = None) -> None:
         """Scan once, then follow changes until stop_event is set."""
         from watchfiles import Change, watch
 

@@ -47,7 +47,8 @@ def _properties(wb) -> dict:
     return meta
 
 
-def cell_text(value) -> str:
+def cell_text(value: object) -> str:
+    """A cell's value as the text a passage shows: dates as ISO dates, whole floats without '.0', spaces folded."""
     if value is None:
         return ""
     if hasattr(value, "strftime"):

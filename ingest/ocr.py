@@ -15,11 +15,16 @@ import os
 import re
 import statistics
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .chunking import paragraph, refine
 from .model import Passage
+
+if TYPE_CHECKING:
+    from PIL.Image import Image
 
 RENDER_DPI = 200  # enough for 9-point type; more costs time without better text
 MAX_OCR_PAGES = 30  # scanned pages recognised per file: a 300-page scan ends within the per-file time limit
@@ -83,7 +88,7 @@ def _engine():
     return _ENGINE
 
 
-def recognise(image) -> list[Line]:
+def recognise(image: Image) -> list[Line]:
     """The text lines of a PIL image, from the cache when these pixels were recognised before."""
     image = _prepared(image)
     key = hashlib.sha256(f"{image.size}{image.mode}".encode() + image.tobytes()).hexdigest()
@@ -289,7 +294,7 @@ def _pages(numbers: list[int]) -> str:
     return ", ".join(map(str, numbers[:10])) + ("..." if len(numbers) > 10 else "")
 
 
-def render_pdf_pages(path: Path, indexes: list[int], dpi: int = RENDER_DPI):
+def render_pdf_pages(path: Path, indexes: list[int], dpi: int = RENDER_DPI) -> Iterator[tuple[int, Image | Exception]]:
     """(index, PIL image) for the PDF's pages at those 0-based indexes, rendered with pypdfium2 (no system
     binaries); a page that cannot be rendered yields its exception instead of an image."""
     import pypdfium2 as pdfium

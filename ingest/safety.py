@@ -183,7 +183,7 @@ def open_package(path: Path) -> Path | io.BytesIO:
     return out
 
 
-def core_properties(props) -> dict:
+def core_properties(props: object) -> dict[str, str]:
     """An Office package's core properties (docProps/core.xml) as document metadata: title, author, subject,
     dates and last editor, each left out when empty or unreadable."""
     meta = {}

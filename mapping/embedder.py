@@ -10,9 +10,12 @@ import hashlib
 import os
 import re
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 # strings per forward pass. The encoder sorts a call's strings by length and pads each batch to its longest:
@@ -127,7 +130,7 @@ class SentenceTransformerEmbedder:
         self._model = None
 
     @property
-    def model(self):
+    def model(self) -> SentenceTransformer:
         if self._model is None:
             # weights never come from the network at run time: a missing model must fail loudly
             os.environ.setdefault("HF_HUB_OFFLINE", "1")

@@ -12,7 +12,10 @@ from __future__ import annotations
 import functools
 import threading
 from collections.abc import Callable
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
+
+if TYPE_CHECKING:
+    from threadpoolctl import ThreadpoolController
 
 F = TypeVar("F", bound=Callable)
 
@@ -24,7 +27,7 @@ _limiter = None
 
 
 @functools.cache
-def blas_controller():
+def blas_controller() -> ThreadpoolController:
     """The loaded BLAS libraries, found once (numpy's is loaded before anything maps); limiting with it is cheap."""
     from threadpoolctl import ThreadpoolController  # scikit-learn's own dependency, as well kept
 
