@@ -156,12 +156,15 @@ def sync_catalogue(mapper: PassageMapper, store: DocumentStore) -> bool:
         db.execute("delete from crosswalk")
         db["crosswalk"].insert_all([{"requirement_id": a, "related_id": b} for a, b in catalogue.crosswalk_pairs()],
                                    pk=("requirement_id", "related_id"), ignore=True)
-        set_setting(db, "catalogue_stamp", stamp)
         set_setting(db, "model", model)
         set_setting(db, "item_min_support", str(config.item_min_support))
         set_setting(db, "item_strong_score", str(config.item_strong_score))
     mapper.forget_profiles()
     remap_all(mapper, store)
+    # stamped only once every document is re-mapped: a run stopped half way re-maps again next time, rather
+    # than leaving the documents it had not reached with the old mapping's links for good
+    with write_transaction(db.conn):
+        set_setting(db, "catalogue_stamp", stamp)
     return True
 
 

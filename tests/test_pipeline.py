@@ -6,11 +6,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import copy_database
 
 from evidence import open_pipeline
 from evidence.db import open_db
 from evidence.pipeline import IngestError, Pipeline
 from evidence.serve import files_dir_for
+from mapping import MappingConfig
 
 CONTRACT = {
     "documents": {"id", "path", "sha256", "format", "doc_type", "title", "status", "error", "ingested_at"},
@@ -179,6 +181,30 @@ requirements:
     assert again.db.execute("select count(*) from requirements where framework = 'ACME'").fetchone()[0] == 1
     # the catalogue files are remembered by the database for later runs
     assert "ACME-1" in open_pipeline(db_path, model="hash").catalogue.requirements
+
+
+def test_a_remap_stopped_half_way_is_done_again_on_the_next_run(pack_db, tmp_path):
+    """The new stamp is written once every document is re-mapped: a run killed after the first document must not
+    leave the others with the old mapping's links for good."""
+    clean = copy_database(pack_db, tmp_path / "clean.db")
+    settings = MappingConfig(evidence_z=3.0)  # another mapping: every document's links change
+    stopped = open_pipeline(pack_db, model="hash", workers=0, config=settings)
+    relink, done = stopped.documents.relink, []
+
+    def stop_after_one(doc_id, links_for):
+        if done:
+            raise KeyboardInterrupt
+        done.append(doc_id)
+        return relink(doc_id, links_for)
+
+    stopped.documents.relink = stop_after_one
+    with pytest.raises(KeyboardInterrupt):
+        stopped.sync_catalogue()
+    assert open_pipeline(pack_db, model="hash", workers=0, config=settings).sync_catalogue() is True
+    assert open_pipeline(clean, model="hash", workers=0, config=settings).sync_catalogue() is True
+    links = "select d.path, p.text, e.requirement_id, e.rank from evidence e join passages p on p.id = e.passage_id " \
+            "join documents d on d.id = p.document_id order by 1, 2, 3"
+    assert open_db(pack_db).execute(links).fetchall() == open_db(clean).execute(links).fetchall()
 
 
 def test_missing_path_is_a_named_error(fake_pipeline, tmp_path):
