@@ -498,3 +498,66 @@ def test_worker_processes_accept_each_others_logins_and_forms(pack_db, monkeypat
             "ds_actor": right.cookies["ds_actor"]})).json() == {"actor": None}
     finally:
         config.unlink()
+
+
+def test_a_review_posted_from_a_page_lands_on_the_text_shown_or_not_at_all(tmp_path):
+    """A document read again while a page is open may give the shown passage's id to another text: the review
+    names the text it was made on, and is refused when that is no longer what the id holds."""
+    folder, db_path = tmp_path / "shared", tmp_path / "evidence.db"
+    folder.mkdir()
+    plan = folder / "plan.txt"
+    plan.write_text("The joint risk register is reviewed by both partners every month.\n\n"
+                    "Each risk has a named owner and a mitigation action.\n")
+    pipeline = open_pipeline(db_path, model="hash", workers=0)
+    pipeline.ingest([folder])
+    conn = sqlite3.connect(db_path)
+    pid, shown = conn.execute("select id, text from passages order by id desc limit 1").fetchone()
+    ds = build_datasette([db_path])
+    path = f"/evidence/passages/{pid}"
+    cookies = _login(ds)
+    page = asyncio.run(ds.client.get(path, cookies=cookies))
+    posted_hash = re.search(r'name="passage_hash" value="([0-9a-f]+)"', page.text).group(1)
+    token, cookies = _csrf(ds, path, cookies)
+    plan.write_text("The joint risk register is reviewed by both partners every month.\n\n"
+                    "Staff parking at the depot is allocated by the facilities team.\n")
+    pipeline.ingest([folder])
+    now = conn.execute("select text from passages where id = ?", [pid]).fetchone()
+    assert now is not None and now[0] != shown  # the id the page showed now holds another text
+    form = {"csrftoken": token, "requirement_id": "BS11000-S2.15", "passage_id": str(pid), "decision": "add",
+            "next": path}
+    refused = asyncio.run(ds.client.post("/-/review/evidence", cookies=cookies, data={**form, "passage_hash": posted_hash}))
+    assert refused.status_code == 400 and "has changed since the page was shown" in refused.text
+    assert conn.execute("select count(*) from reviews").fetchone()[0] == 0
+    fresh = re.search(r'name="passage_hash" value="([0-9a-f]+)"',
+                      asyncio.run(ds.client.get(path, cookies=cookies)).text).group(1)
+    saved = asyncio.run(ds.client.post("/-/review/evidence", cookies=cookies, data={**form, "passage_hash": fresh}))
+    assert saved.status_code == 302
+    assert conn.execute("select passage_text from reviews").fetchone()[0] == now[0]
+
+
+def test_not_applicable_is_withdrawn_from_the_page_and_a_clear_of_nothing_is_refused(pack_db):
+    conn = sqlite3.connect(pack_db)
+    rid, pid = _a_link(pack_db)
+    with pytest.raises(ReviewError, match="nothing to clear"):
+        record_review(conn, "BS11000-S8.6", "clear", "alice")
+    with pytest.raises(ReviewError, match="no review of this passage"):
+        record_review(conn, rid, "clear", "alice", pid)
+    assert conn.execute("select count(*) from reviews").fetchone()[0] == 0  # the log holds decisions only
+    before = _status(pack_db, "BS11000-S8.6")[0]
+    with conn:
+        record_review(conn, "BS11000-S8.6", "not_applicable", "alice", comment="relationship not ending")
+    ds = build_datasette([pack_db])
+    path = f"/evidence/requirements/{tilde_encode('BS11000-S8.6')}"
+    token, cookies = _csrf(ds, path, _login(ds))
+    page = asyncio.run(ds.client.get(path, cookies=cookies)).text
+    assert 'value="clear">Withdraw' in page and 'value="not_applicable"' not in page
+    response = asyncio.run(ds.client.post("/-/review/evidence", cookies=cookies, data={
+        "csrftoken": token, "requirement_id": "BS11000-S8.6", "decision": "clear", "next": path}))
+    assert response.status_code == 302
+    assert _status(pack_db, "BS11000-S8.6")[0] == before != "not_applicable"
+    # a link nobody reviewed offers no "Clear review"; once reviewed, it does
+    link_page = f"/evidence/requirements/{tilde_encode(rid)}"
+    assert "Clear review" not in asyncio.run(ds.client.get(link_page, cookies=cookies)).text
+    with conn:
+        record_review(conn, rid, "accept", "alice", pid)
+    assert "Clear review" in asyncio.run(ds.client.get(link_page, cookies=cookies)).text

@@ -97,10 +97,17 @@ def extra_template_vars(template, database, table, request, datasette):
             if table == "documents":
                 return {"document": await document_detail(datasette, database, pk)}
             if table == "passages":
-                return {"passage_review": {"passage_id": pk}, "can_review": bool(request.actor)}
+                return {"passage_review": await passage_review(datasette, database, pk), "can_review": bool(request.actor)}
         return {}
 
     return inner
+
+
+async def passage_review(datasette, database: str, pk: str) -> dict:
+    """What the passage page's review form posts: the passage and the hash of the text shown with it."""
+    rows = await datasette.get_database(database).execute("select text_hash from passages where id = ?", [pk])
+    row = rows.first()
+    return {"passage_id": pk, "passage_hash": row[0] if row else ""}
 
 
 async def assessed_frameworks(datasette, database: str) -> list[dict]:
@@ -197,7 +204,8 @@ async def review(request, datasette):
         # one short transaction that waits for the writer lock (an ingest or the watcher may hold it)
         with write_transaction(conn):
             return record_review(conn, form.get("requirement_id", ""), form.get("decision", ""),
-                                 str(request.actor.get("id", "")), passage_id, form.get("comment", ""))
+                                 str(request.actor.get("id", "")), passage_id, form.get("comment", ""),
+                                 form.get("passage_hash") or None)
 
     try:
         await datasette.get_database(database).execute_write_fn(write, block=True)
