@@ -66,11 +66,14 @@ class DocumentStore:
         return [file_path(p) for p, in rows if not os.path.lexists(file_path(p))]
 
     def linked_requirements(self, doc_id: int) -> set[str]:
-        """Requirements a document's links (evidence or candidates) point to: what its change moves in coverage."""
+        """Requirements a document's links (evidence or candidates) or assessors' decisions on its passages point to:
+        what its change moves in coverage (an item only an assessor's added link supports falls with its document)."""
         return {r for r, in self.db.execute(
             "select requirement_id from evidence e join passages p on p.id = e.passage_id where p.document_id = ? "
             "union select requirement_id from candidates c join passages p on p.id = c.passage_id "
-            "where p.document_id = ?", [doc_id] * 2)}
+            "where p.document_id = ? "
+            "union select r.requirement_id from current_reviews r join passages p on p.text_hash = r.passage_hash "
+            "where p.document_id = ?", [doc_id] * 3)}
 
     def readable_documents(self) -> list[tuple[int, str | None, str | None]]:
         """(id, title, doc_type) of every document with passages."""

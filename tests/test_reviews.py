@@ -561,3 +561,16 @@ def test_not_applicable_is_withdrawn_from_the_page_and_a_clear_of_nothing_is_ref
     with conn:
         record_review(conn, rid, "accept", "alice", pid)
     assert "Clear review" in asyncio.run(ds.client.get(link_page, cookies=cookies)).text
+
+
+def test_an_item_only_an_added_link_supports_falls_when_its_document_is_removed(pack_db):
+    conn = sqlite3.connect(pack_db)
+    rid = conn.execute("select requirement_id from coverage where status = 'gap' and requirement_id like 'BS11000%' "
+                       "limit 1").fetchone()[0]
+    pid, doc_id = conn.execute("select id, document_id from passages order by id limit 1").fetchone()
+    with conn:
+        record_review(conn, rid, "add", "alice", pid, "found by search")
+    assert _status(pack_db, rid)[0] == "evidenced"
+    open_pipeline(pack_db, model="hash", workers=0).documents.remove(doc_id)
+    status, best = conn.execute("select status, best_passage_id from coverage where requirement_id = ?", [rid]).fetchone()
+    assert status == "gap" and best is None
