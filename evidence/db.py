@@ -18,6 +18,8 @@ from pathlib import Path
 
 import sqlite_utils
 
+from mapping import MappingConfig
+
 from .migrations import migrations
 
 # The latest review of each (passage, requirement) pair; 'clear' withdraws an earlier decision.
@@ -101,17 +103,21 @@ order by r.framework, r.position
 """
 
 
-# An item is `evidenced` when its support is strong enough: an assessor's acceptance, more than one passage, or
+# An item is `evidenced` when its support is strong enough: an assessor's acceptance, more than one text, or
 # one passage scored clearly above the evidence threshold; a lone borderline link leaves it `weak`. The two
-# figures are the mapping settings' (MappingConfig.item_strong_score, item_min_support), stored by the pipeline.
+# figures are the mapping settings' (MappingConfig.item_strong_score, item_min_support), stored by the pipeline;
+# a database that has not stored them yet takes MappingConfig's defaults, never a rule of its own.
 REFRESH_COVERAGE_SQL = """
 with ev as (select * from effective_evidence {only}),
 rule as (select
-  coalesce((select cast(value as real) from settings where key = 'item_strong_score'), 0) as strong,
-  coalesce((select cast(value as integer) from settings where key = 'item_min_support'), 1) as support),
+  coalesce((select cast(value as real) from settings where key = 'item_strong_score'), {strong}) as strong,
+  coalesce((select cast(value as integer) from settings where key = 'item_min_support'), {support}) as support),
 agg as (
   select e.requirement_id as rid, count(*) as n, sum(e.via is null) as direct, max(e.score) as best,
-    count(distinct p.document_id) as docs, max(d.document_date) as newest,
+    -- support is counted in distinct texts and documents in distinct contents: a plan and its copy attached to
+    -- an email are one piece of evidence, not two
+    count(distinct p.text_hash) as texts, count(distinct coalesce(d.sha256, d.id)) as docs,
+    max(d.document_date) as newest,
     sum(e.source = 'assessor' or exists (select 1 from current_reviews v where v.passage_hash = p.text_hash
         and v.requirement_id = e.requirement_id and v.decision in ('accept', 'add'))) as accepted
   from ev e join passages p on p.id = e.passage_id join documents d on d.id = p.document_id
@@ -127,7 +133,7 @@ insert into coverage (requirement_id, framework, stage, title, status, evidence_
   best_score, document_count, newest_evidence_date, not_applicable_reason, best_passage_id, position)
 select r.id, r.framework, r.stage, r.title,
   case when na.rid is not null then 'not_applicable'
-       when agg.accepted > 0 or agg.n >= rule.support or agg.best >= rule.strong then 'evidenced'
+       when agg.accepted > 0 or agg.texts >= rule.support or agg.best >= rule.strong then 'evidenced'
        when agg.n > 0 or cand.n > 0 then 'weak' else 'gap' end,
   coalesce(agg.n, 0), coalesce(agg.direct, 0), coalesce(cand.n, 0), agg.best, coalesce(agg.docs, 0), agg.newest,
   na.reason, ranked.pid, r.position
@@ -141,12 +147,18 @@ left join ranked on ranked.rid = r.id and ranked.k = 1
 """
 
 
+def _coverage_sql(only: str, only_requirements: str) -> str:
+    defaults = MappingConfig()
+    return REFRESH_COVERAGE_SQL.format(only=only, only_requirements=only_requirements, order=EVIDENCE_ORDER.format(e="e."),
+                                       strong=defaults.item_strong_score, support=defaults.item_min_support)
+
+
 def refresh_coverage(conn: sqlite3.Connection, requirement_ids: Iterable[str] | None = None) -> None:
     """Recompute coverage from evidence, candidates and reviews: every requirement (one set-based statement),
     or only those given, which is what a review or a single document changes."""
     if requirement_ids is None:
         conn.execute("delete from coverage")
-        conn.execute(REFRESH_COVERAGE_SQL.format(only="", only_requirements="", order=EVIDENCE_ORDER.format(e="e.")))
+        conn.execute(_coverage_sql(only="", only_requirements=""))
         conn.execute("insert or replace into settings (key, value) values ('coverage_stale', '0')")
         return
     ids = sorted(set(requirement_ids))
@@ -154,9 +166,8 @@ def refresh_coverage(conn: sqlite3.Connection, requirement_ids: Iterable[str] | 
         return
     marks = ",".join("?" * len(ids))
     conn.execute(f"delete from coverage where requirement_id in ({marks})", ids)
-    conn.execute(REFRESH_COVERAGE_SQL.format(only=f"where requirement_id in ({marks})",
-                                             only_requirements=f"where r.id in ({marks})",
-                                             order=EVIDENCE_ORDER.format(e="e.")), ids * 3)
+    conn.execute(_coverage_sql(only=f"where requirement_id in ({marks})", only_requirements=f"where r.id in ({marks})"),
+                 ids * 3)
 
 
 # The views, in the order they are made (each may read the ones before it).

@@ -243,6 +243,27 @@ def test_a_lone_borderline_link_leaves_its_item_weak(tmp_path, catalogue):
     assert db.execute("select status from coverage where requirement_id = 'BS11000-S5.1'").fetchone()[0] == "evidenced"
 
 
+def test_a_document_and_its_copy_are_one_piece_of_support(tmp_path, catalogue):
+    """A plan and the same plan attached to an email: the same text twice is one passage of support, and the two
+    files one document; a second, different text makes the item evidenced."""
+    db = open_db(tmp_path / "items.db")
+    db["requirements"].insert_all([{"id": r.id, "framework": r.framework, "stage": r.stage, "title": r.title,
+                                    "position": r.position} for r in catalogue], pk="id")
+    db["documents"].insert_all([{"id": 1, "path": "/x/plan.docx", "name": "plan.docx", "status": "ok", "sha256": "s"},
+                                {"id": 2, "path": "/x/issued.eml#plan.docx", "name": "plan.docx", "status": "ok",
+                                 "sha256": "s"}])
+    for pid, doc in ((1, 1), (2, 2)):
+        db["passages"].insert({"id": pid, "document_id": doc, "text": "The SERs meet quarterly.", "text_hash": "h"})
+        db["evidence"].insert({"passage_id": pid, "requirement_id": "BS11000-S5.1", "score": 0.6, "rank": 1})
+    refresh_coverage(db.conn)
+    row = db.execute("select status, evidence_count, document_count from coverage "
+                     "where requirement_id = 'BS11000-S5.1'").fetchone()
+    assert row == ("weak", 2, 1)  # two links shown, one text from one document: a lone borderline support
+    db["passages"].update(2, {"text": "The SERs were appointed by both boards.", "text_hash": "h2"})
+    refresh_coverage(db.conn)
+    assert db.execute("select status from coverage where requirement_id = 'BS11000-S5.1'").fetchone()[0] == "evidenced"
+
+
 def test_a_model_without_a_shipped_fit_is_fitted_once_per_user(tmp_path, monkeypatch):
     """Another sentence model's fit is kept in the user's cache: a later process (the watcher restarted, a new
     database) reads it instead of fitting again, and decides exactly as the fresh fit did."""
