@@ -363,6 +363,8 @@ def _links_in(row: _Row, frameworks: np.ndarray, profiles: Profiles, config: Map
         if blocked:
             why[Why.NOT_EVIDENCE] = ("like a passage an assessor rejected for this requirement" if rejected_before
                                    else row.dismissed)
+        elif not claim and z >= config.evidence_z:  # a score over the threshold, unclaimed: the reader is told why
+            why[Why.NOT_EVIDENCE] = _not_claimed(row, r, fw, taken, config)
         link = Link(row.index, profiles.ids[r], config.score(z), "evidence" if claim else "candidate", None, why)
         if claim:
             taken[fw] = taken.get(fw, 0) + 1
@@ -370,6 +372,17 @@ def _links_in(row: _Row, frameworks: np.ndarray, profiles: Profiles, config: Map
     for rank, link in enumerate(evidence, 1):
         link.rank = rank
     return evidence + candidates
+
+
+def _not_claimed(row: _Row, r: int, fw: str, taken: dict[str, int], config: MappingConfig) -> str:
+    """Why a link scoring over the evidence threshold stays a candidate: the conditions `_links_in` claims by."""
+    most = config.max_evidence.get(fw, config.default_max_evidence)
+    if taken.get(fw, 0) >= most:
+        return f"the passage already evidences its {most} strongest requirement(s) of this framework"
+    if row.z[r] < row.best_in[fw] - config.relative_margin:
+        return "the passage evidences another requirement of this framework much more clearly than this one"
+    return (f"the passage is as close to ordinary text ({row.noise:.2f}) as to this requirement "
+            f"({float(row.raw[r]):.2f}): wording common outside relationship management")
 
 
 def _signals(signals: dict[str, np.ndarray], r: int, total: float) -> dict[str, float]:

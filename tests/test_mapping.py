@@ -175,6 +175,19 @@ def test_sample_pack_unrelated_document_evidences_nothing(sample_db):
     assert statuses.get("evidenced", 0) > 30 and statuses.get("gap", 0) + statuses.get("weak", 0) > 5
 
 
+def test_every_unclaimed_link_over_the_threshold_says_why(pack_db):
+    """A candidate scoring over the evidence threshold looks like evidence to an assessor: its reason is shown."""
+    import sqlite3
+
+    rows = sqlite3.connect(pack_db).execute(
+        "select json_extract(why, '$.not_evidence') from candidates where score >= 0.5").fetchall()
+    assert len(rows) > 10
+    reasons = [r for r, in rows]
+    assert all(reasons), f"{reasons.count(None)} of {len(reasons)} unclaimed links over the threshold say nothing"
+    assert any("another requirement of this framework" in r for r in reasons)
+    assert any("already evidences its" in r for r in reasons)
+
+
 def test_dismissed_passages_are_never_claimed(catalogue, hash_profiles):
     from mapping.noise import dismissal
 
