@@ -72,7 +72,7 @@ EVIDENCE_LIMIT = 50  # the best links on the page; the rest are one click away i
 # the index in that order, however many links the requirement has.
 EVIDENCE_FOR = """
 select e.passage_id, p.text_hash, round(e.score, 3) as score, x.rank, e.via, coalesce(x.why, c.why) as why, p.text,
-       p.location,
+       p.location, p.page,
        d.id as document_id, d.name as document, d.doc_type, d.document_date,
        v.decision, v.comment as review_comment, v.reviewer, v.reviewed_at
 from (select * from ({top}) order by {inner} limit :limit) e
@@ -93,7 +93,7 @@ REJECTED_FOR = """
 with rejected as materialized (  -- few: driven from the reviews, never from every link of a busy requirement
   select r.id as review_id, p.id as passage_id, r.requirement_id from current_reviews r
   join passages p on p.text_hash = r.passage_hash where r.decision = 'reject')
-select e.passage_id, p.text_hash, round(e.score, 3) as score, e.rank, e.via, e.why, p.text, p.location,
+select e.passage_id, p.text_hash, round(e.score, 3) as score, e.rank, e.via, e.why, p.text, p.location, p.page,
        d.id as document_id, d.name as document, d.doc_type, d.document_date,
        v.decision, v.comment as review_comment, v.reviewer, v.reviewed_at
 from (select distinct passage_id from rejected) k
@@ -106,7 +106,8 @@ order by e.via is not null, e.score desc limit :limit
 """
 
 CANDIDATES_FOR = """
-select c.passage_id, p.text_hash, round(c.score, 3) as score, c.why, p.text, p.location, d.id as document_id,
+select c.passage_id, p.text_hash, round(c.score, 3) as score, c.why, p.text, p.location, p.page,
+       d.id as document_id,
        d.name as document,
        v.decision, v.comment as review_comment, v.reviewer, v.reviewed_at
 from (select * from candidates where requirement_id = :rid order by score desc limit 20) c

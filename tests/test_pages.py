@@ -173,3 +173,17 @@ def test_the_matrix_a_page_at_a_time_narrowed_by_its_filters_with_their_counts(p
     long = next(r for p in range(0, whole["total"], 50) for r in pages.matrix_page(conn, offset=p)["rows"] if r["cut"])
     text = conn.execute("select text from passages where id = ?", [long["passage_id"]]).fetchone()[0]
     assert len(long["excerpt"]) == pages.MATRIX_EXCERPT and text.startswith(long["excerpt"])
+
+
+def test_a_passage_page_leads_back_to_its_document_and_the_page_of_its_source(pack_db):
+    import asyncio
+    import sqlite3
+
+    from evidence.serve import build_datasette
+
+    pid, doc_id, name, page = sqlite3.connect(pack_db).execute(
+        "select p.id, d.id, d.name, p.page from passages p join documents d on d.id = p.document_id "
+        "where d.format = 'pdf' and p.page >= 1 limit 1").fetchone()
+    html = asyncio.run(build_datasette([pack_db]).client.get(f"/evidence/passages/{pid}")).text
+    assert f'<a href="/evidence/documents/{doc_id}">{name}</a>' in html
+    assert f'href="/-/source/evidence/{doc_id}#page={page}">open source file</a>' in html

@@ -97,17 +97,23 @@ def extra_template_vars(template, database, table, request, datasette):
             if table == "documents":
                 return {"document": await document_detail(datasette, database, pk)}
             if table == "passages":
-                return {"passage_review": await passage_review(datasette, database, pk), "can_review": bool(request.actor)}
+                return {"passage_detail": await passage_detail(datasette, database, pk), "can_review": bool(request.actor)}
         return {}
 
     return inner
 
 
-async def passage_review(datasette, database: str, pk: str) -> dict:
-    """What the passage page's review form posts: the passage and the hash of the text shown with it."""
-    rows = await datasette.get_database(database).execute("select text_hash from passages where id = ?", [pk])
+async def passage_detail(datasette, database: str, pk: str) -> dict:
+    """Where the passage page's passage comes from (its document, location and page) and what its review form
+    posts: the passage and the hash of the text shown with it."""
+    rows = await datasette.get_database(database).execute(
+        "select p.text_hash, p.location, p.page, d.id, d.name from passages p join documents d on d.id = p.document_id "
+        "where p.id = ?", [pk])
     row = rows.first()
-    return {"passage_id": pk, "passage_hash": row[0] if row else ""}
+    if row is None:
+        return {"passage_id": pk, "passage_hash": ""}
+    return {"passage_id": pk, "passage_hash": row[0], "location": row[1], "page": row[2], "document_id": row[3],
+            "document": row[4]}
 
 
 async def assessed_frameworks(datasette, database: str) -> list[dict]:
