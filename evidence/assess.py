@@ -278,12 +278,21 @@ def _items(conn: sqlite3.Connection, framework: Framework) -> list[dict]:
         item = dict(zip(columns, row))
         item["evidence"] = STATES.get(item["status"], "none")
         item["links"] = links.get(item["id"], [])
-        # no passage, no answer: an item with candidates only cites them, marked as candidates
-        item["passages"] = (item["links"] or candidates.get(item["id"], []))[:CITED]
+        # no passage, no answer: an item with candidates only cites them, marked as candidates; the same text met
+        # again (a plan and its copy attached to an email) is cited once
+        item["passages"] = _distinct_texts(item["links"] or candidates.get(item["id"], []))[:CITED]
         item["decision"] = decisions.get((item["id"], None))
         item["parties"] = {p: decisions.get((item["id"], p)) for p in PARTIES}
         items.append(item)
     return items
+
+
+def _distinct_texts(links: list[dict]) -> list[dict]:
+    """The links in their order, each text's first only."""
+    first = {}
+    for link in links:
+        first.setdefault(link["text"], link)
+    return list(first.values())
 
 
 def _answer(item: dict) -> None:
@@ -479,9 +488,10 @@ def assess_grid(conn: sqlite3.Connection, framework: Framework, catalogue: Catal
 
 
 def suggest_rag(ids: tuple[str, ...], item: dict) -> str:
-    """Best answer (green) with two or more effective passages from two or more documents; the middle one
-    (amber) with some evidence or candidates; the worst (red) with none."""
-    if len(item["links"]) >= 2 and len({link["document_id"] for link in item["links"]}) >= 2:
+    """Best answer (green) with effective passages from two or more documents (as coverage counts them: a copy of
+    a document is the same document); the middle one (amber) with some evidence or candidates; the worst (red)
+    with none."""
+    if item["links"] and item["document_count"] >= 2:
         return ids[0]
     if item["links"] or item["passages"]:
         return ids[len(ids) // 2] if len(ids) > 2 else ids[-1]
@@ -551,7 +561,8 @@ def _percent(value) -> str:
 
 def assessment_lines(result: dict) -> list[str]:
     """The assessment as plain text: the verdicts first, then one line per item (the CLI prints these)."""
-    lines = [f"{result['name']} ({result['framework']})"]
+    name = result["name"]  # a framework named after its id ("... (OGC)") is not named twice
+    lines = [name if name.endswith(f"({result['framework']})") else f"{name} ({result['framework']})"]
     verdicts, kind = result["verdicts"], result["assessment"]
     if kind == "ogc_gates":
         gate = "not set (every group counted as due)" if result["gate"] is None else str(result["gate"])

@@ -189,13 +189,16 @@ def serve(databases, db_path, host, port, watch_folder, workers, settle, poll):
 @click.option("--framework", default=None, help="Only this framework, e.g. BS11000")
 @click.option("--weak/--no-weak", default=True, show_default=True, help="Also list weak requirements")
 def gaps(db_path, framework, weak):
-    """List requirements without evidence."""
+    """List requirements without evidence, and (unless --no-weak) those whose evidence is not enough."""
     from .reports import gaps as find_gaps
 
     rows = find_gaps(_existing_db(db_path).conn, framework, weak)
     for rid, status, title in rows:
         echo(f"{rid:16} {status:5} {title}")
-    echo(f"{len(rows)} requirement(s) without evidence")
+    counts = {s: sum(r.status == s for r in rows) for s in ("gap", "weak")}
+    echo(f"{counts['gap']} requirement(s) without evidence" + (
+        f", {counts['weak']} whose evidence is not enough (weak: a lone borderline link or candidates only)"
+        if weak else ""))
 
 
 @cli.command()

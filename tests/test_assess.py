@@ -276,13 +276,19 @@ def test_trust_behaviours_red_amber_green_with_the_passages_behind_them(built):
     built.link("TB-2", "plan.docx", "Risk is shared.", "rmp")
     built.link("TB-2", "plan.docx", "Pain and gain are split equally.", "rmp")  # one document: amber
     built.candidate("TB-3", "notes.docx", "A dashboard was proposed.")  # candidates only: amber
+    # a plan and the same plan attached to an email: one document, its text cited once: amber
+    built.link("TB-5", "charter.docx", "The partners share information openly.", "rmp")
+    copy = built.link("TB-5", "issued.eml#charter.docx", "The partners share information openly.", "rmp")
+    built.conn.execute("update documents set sha256 = (select sha256 from documents where name = 'charter.docx') "
+                       "where id = (select document_id from passages where id = ?)", [copy])
     built.done()
     result = assess(built.conn, "TB")
     assert [_item(result, f"TB-{n}")["suggested"] for n in range(1, 7)] == [
-        "green", "amber", "amber", "red", "red", "red"]
+        "green", "amber", "amber", "red", "amber", "red"]
     assert {p["document"] for p in _item(result, "TB-1")["passages"]} == {"plan.docx", "minutes.docx"}
+    assert [p["document"] for p in _item(result, "TB-5")["passages"]] == ["charter.docx"]
     assert _item(result, "TB-4")["passages"] == []
-    assert result["verdicts"]["counts"] == {"green": 1, "amber": 2, "red": 3}
+    assert result["verdicts"]["counts"] == {"green": 1, "amber": 3, "red": 2}
     with built.conn:
         record_assessment(built.conn, "TB-4", "amber", "alice", "seen at the workshop")
     item = _item(assess(built.conn, "TB"), "TB-4")

@@ -61,6 +61,10 @@ def test_gaps_lists_requirements_without_evidence(pack_db):
         "select count(*) from coverage where status = 'gap' and requirement_id like 'BS11000-%'").fetchone()[0]
     assert gaps and lines[-1].endswith(f"{gaps} requirement(s) without evidence") and len(lines) == gaps + 1
     assert all(line.startswith("BS11000-") and " gap " in line for line in lines[:-1])
+    both = _run("gaps", "--db", str(pack_db), "--framework", "BS11000")
+    weak = sqlite3.connect(pack_db).execute(
+        "select count(*) from coverage where status = 'weak' and requirement_id like 'BS11000-%'").fetchone()[0]
+    assert weak and f"{gaps} requirement(s) without evidence, {weak} whose evidence is not enough" in both.output
 
 
 def test_requirements_and_custom_catalogue(tmp_path, catalogue):
