@@ -152,6 +152,35 @@ def test_password_login_for_assessors(pack_db):
     assert right.status_code == 302 and "ds_actor" in right.cookies
 
 
+def test_guessing_a_password_locks_the_username_for_a_while(pack_db):
+    """Five wrong passwords for one username: the form and Basic credentials are refused, the right password too,
+    until the window has passed; other usernames are not affected."""
+    from datasette.plugins import pm
+    from datasette_auth_passwords.utils import hash_password
+
+    hashed = hash_password("correct horse", iterations=1000)
+    ds = build_datasette([pack_db], accounts={"assessor": hashed, "bob": hashed})
+    clock = [0.0]
+    plugin = pm.get_plugin("evidence_plugin.py")  # loaded from the configuration directory's plugins/
+    ds.evidence_logins = plugin.LoginThrottle(clock=lambda: clock[0])
+    login = asyncio.run(ds.client.get("/-/login"))
+    token, cookies = re.search(r'name="csrftoken" value="([^"]+)"', login.text).group(1), dict(login.cookies)
+
+    def attempt(username, password):
+        return asyncio.run(ds.client.post("/-/login", cookies=cookies, data={
+            "csrftoken": token, "username": username, "password": password}))
+
+    for n in range(4):
+        assert "Invalid username or password" in attempt("assessor", f"guess {n}").text
+    assert "Too many failed logins" in attempt("assessor", "guess 4").text
+    refused = attempt("assessor", "correct horse")
+    assert "ds_actor" not in refused.cookies and "Too many failed logins" in refused.text
+    assert asyncio.run(ds.client.get("/-/actor.json", headers=_basic("assessor", "correct horse"))).status_code == 401
+    assert attempt("bob", "correct horse").status_code == 302
+    clock[0] += 15 * 60
+    assert attempt("assessor", "correct horse").status_code == 302
+
+
 def _basic(user, password):
     return {"Authorization": "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()}
 

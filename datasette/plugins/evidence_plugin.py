@@ -17,6 +17,7 @@ import re
 import secrets
 import sqlite3
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import quote, urlencode, urlsplit
@@ -274,12 +275,50 @@ def _accounts(datasette) -> dict[str, str]:
     return getattr(datasette, "evidence_accounts", None) or {}  # set by evidence.serve.build_datasette
 
 
+# Guessing passwords: after this many failures for one username within the window, its logins are refused until
+# the window has passed since the last of them (the form and Basic credentials alike; per server process)
+LOGIN_FAILURES = 5
+LOGIN_WINDOW = 15 * 60
+
+
+class LoginThrottle:
+    """Failed logins per username, forgotten once older than the window."""
+
+    def __init__(self, failures: int = LOGIN_FAILURES, window: float = LOGIN_WINDOW,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.failures, self.window, self.clock = failures, window, clock
+        self._failed: dict[str, list[float]] = {}
+
+    def _recent(self, username: str) -> list[float]:
+        now = self.clock()
+        recent = [t for t in self._failed.get(username, []) if now - t < self.window]
+        self._failed[username] = recent
+        return recent
+
+    def blocked(self, username: str) -> bool:
+        return len(self._recent(username)) >= self.failures
+
+    def failed(self, username: str) -> None:
+        self._recent(username).append(self.clock())
+
+    def succeeded(self, username: str) -> None:
+        self._failed.pop(username, None)
+
+
+def _throttle(datasette) -> LoginThrottle:
+    if not hasattr(datasette, "evidence_logins"):
+        datasette.evidence_logins = LoginThrottle()
+    return datasette.evidence_logins
+
+
 async def check_password(datasette, username: str, password: str) -> dict | None:
-    """The actor these credentials log in, or None; checked in a worker thread."""
-    hashed = _accounts(datasette).get(username)
-    if not hashed:
+    """The actor these credentials log in, or None; checked in a worker thread, and not at all for a username
+    that failed too often lately (the right password then fails too, until the window has passed)."""
+    hashed, throttle = _accounts(datasette).get(username), _throttle(datasette)
+    if not hashed or throttle.blocked(username):
         return None
     ok = await asyncio.get_running_loop().run_in_executor(_PASSWORD_CHECKS, _verify, password, hashed)
+    (throttle.succeeded if ok else throttle.failed)(username)
     return {"id": username} if ok else None
 
 
@@ -299,14 +338,16 @@ async def login(request, datasette):
         form = await request.post_vars()
         if not _csrf_ok(request, form):
             raise Forbidden("log in from the login page")
-        actor = await check_password(datasette, form.get("username") or "", form.get("password") or "")
+        username = form.get("username") or ""
+        actor = await check_password(datasette, username, form.get("password") or "")
         if actor:
             response = Response.redirect(datasette.urls.path("/"))
             expires = baseconv.base62.encode(int(time.time()) + LOGIN_SECONDS)
             response.set_cookie("ds_actor", datasette.sign({"a": actor, "e": expires}, "actor"),
                                 max_age=LOGIN_SECONDS, httponly=True, samesite="lax")
             return response
-        error = "Invalid username or password"
+        error = ("Too many failed logins for this username: try again in a quarter of an hour"
+                 if _throttle(datasette).blocked(username) else "Invalid username or password")
     return Response.html(await datasette.render_template("password_login.html", {"error": error}, request=request))
 
 
