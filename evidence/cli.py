@@ -166,9 +166,11 @@ def _scan_progress(results):
 @POLL_OPTION
 def serve(databases, db_path, host, port, watch_folder, workers, settle, poll):
     """Publish evidence databases with Datasette (default: --db)."""
+    from .serve import check_serving
     from .serve import serve as run
     from .watch import BackgroundWatch
 
+    check_serving(host, workers)  # refused before a watcher starts or "Serving..." is said
     dbs = list(databases) or [db_path]
     background = None
     if watch_folder:

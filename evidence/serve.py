@@ -159,19 +159,26 @@ def accounts_from_env() -> dict[str, str]:
 SERVE_ENV = "EVIDENCE_SERVE"  # the file saying what the worker processes of one `serve` publish, set by it for them
 
 
-def serve(db_paths: list[str | Path], host: str = "127.0.0.1", port: int = 8001, workers: int = 1) -> None:
-    """Run Datasette with uvicorn; anything beyond loopback requires a login. With several `workers`, as many
-    processes answer on the one port (a page's rendering holds one core: more readers at once need more)."""
-    import uvicorn
-
+def check_serving(host: str, workers: int = 1) -> dict[str, str]:
+    """The accounts to serve with, or ServeError when serving so would be refused: anything beyond loopback needs
+    an account. Called before anything starts (the CLI's watcher, its "Serving..." line) and by `serve` itself."""
     accounts = accounts_from_env()
-    exposed = not is_loopback(host)
-    if exposed and not accounts:
+    if not is_loopback(host) and not accounts:
         raise ServeError(
             f"refusing to publish commercial evidence on {host} without authentication: set "
             "EVIDENCE_PASSWORD_HASH (make one with `evidence hash-password`), or bind to 127.0.0.1")
     if workers < 1:
         raise ServeError("--workers needs 1 or more")
+    return accounts
+
+
+def serve(db_paths: list[str | Path], host: str = "127.0.0.1", port: int = 8001, workers: int = 1) -> None:
+    """Run Datasette with uvicorn; anything beyond loopback requires a login. With several `workers`, as many
+    processes answer on the one port (a page's rendering holds one core: more readers at once need more)."""
+    import uvicorn
+
+    accounts = check_serving(host, workers)
+    exposed = not is_loopback(host)
     if workers == 1:
         ds = build_datasette(db_paths, accounts=accounts, require_login=exposed)
         uvicorn.run(ds.app(), host=host, port=port, log_level="warning")

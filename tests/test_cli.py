@@ -92,6 +92,11 @@ def test_serve_refuses_a_public_address_without_a_password(db_path, monkeypatch)
     result = CliRunner().invoke(cli, ["serve", "--db", str(db_path), "--host", "0.0.0.0"])
     assert result.exit_code == 1
     assert "refusing to publish commercial evidence on 0.0.0.0 without authentication" in result.output
+    assert "Serving" not in result.output  # refused before it says it serves
+    folder = db_path.parent / "shared"
+    folder.mkdir()
+    watched = CliRunner().invoke(cli, ["serve", "--db", str(db_path), "--host", "0.0.0.0", "--watch", str(folder)])
+    assert watched.exit_code == 1 and not db_path.exists()  # and before a watcher made a database
 
 
 @pytest.mark.parametrize("env", [{"EVIDENCE_PASSWORD_HASH": "not-a-hash"},
