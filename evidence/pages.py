@@ -72,7 +72,7 @@ EVIDENCE_LIMIT = 50  # the best links on the page; the rest are one click away i
 # the index in that order, however many links the requirement has.
 EVIDENCE_FOR = """
 select e.passage_id, p.text_hash, round(e.score, 3) as score, x.rank, e.via, coalesce(x.why, c.why) as why, p.text,
-       p.location, p.page,
+       p.location, p.page, p.ocr_confidence,
        d.id as document_id, d.name as document, d.doc_type, d.document_date,
        v.decision, v.comment as review_comment, v.reviewer, v.reviewed_at
 from (select * from ({top}) order by {inner} limit :limit) e
@@ -106,7 +106,7 @@ order by e.via is not null, e.score desc limit :limit
 """
 
 CANDIDATES_FOR = """
-select c.passage_id, p.text_hash, round(c.score, 3) as score, c.why, p.text, p.location, p.page,
+select c.passage_id, p.text_hash, round(c.score, 3) as score, c.why, p.text, p.location, p.page, p.ocr_confidence,
        d.id as document_id,
        d.name as document,
        v.decision, v.comment as review_comment, v.reviewer, v.reviewed_at

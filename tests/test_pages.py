@@ -187,3 +187,19 @@ def test_a_passage_page_leads_back_to_its_document_and_the_page_of_its_source(pa
     html = asyncio.run(build_datasette([pack_db]).client.get(f"/evidence/passages/{pid}")).text
     assert f'<a href="/evidence/documents/{doc_id}">{name}</a>' in html
     assert f'href="/-/source/evidence/{doc_id}#page={page}">open source file</a>' in html
+
+
+def test_evidence_read_from_a_scan_says_so_with_its_confidence(tmp_path, catalogue):
+    import asyncio
+
+    from datasette.utils import tilde_encode
+    from helpers import EvidenceRows
+
+    from evidence.serve import build_datasette
+
+    rows = EvidenceRows(tmp_path / "evidence.db", catalogue)
+    pid = rows.link("BS11000-S5.1", "signature-page.pdf", "Signed for the client by the Senior Executive Responsible.")
+    rows.conn.execute("update passages set ocr_confidence = 0.87 where id = ?", [pid])
+    rows.done()
+    html = asyncio.run(build_datasette([rows.path]).client.get(f"/evidence/requirements/{tilde_encode('BS11000-S5.1')}"))
+    assert "read from a scan (OCR, confidence 0.87)" in html.text
