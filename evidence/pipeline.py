@@ -165,7 +165,9 @@ class Pipeline:
     def ingest(self, paths: Iterable[str | Path], on_result: OnResult | None = None, force: bool = False,
                progress: Callable[[Iterable], Iterable] | None = None, follow_links: bool = False) -> IngestReport:
         """Ingest files and folders; unchanged files are recognised by content hash and not read again. Every path
-        that cannot be read is recorded with the reason; links out of a folder are followed only if asked."""
+        that cannot be read is recorded with the reason; links out of a folder are followed only if asked. The
+        documents stored under a folder given whose files are gone stop counting (files named alone are not)."""
+        paths = [Path(p) for p in paths]  # surveyed, then looked at again for the folders among them
         self.sync_catalogue()
         self._force = force
         # left stale by a run that was killed before its refresh: the next refresh must cover everything
@@ -189,8 +191,16 @@ class Pipeline:
             if sum(len(r.passages) for r in buffered) >= EMBED_BATCH:
                 self._store_all(buffered, to_read, report, on_result)
         self._store_all(buffered, to_read, report, on_result)
+        # after storing, so a file moved within the folder was found as moved, not retired
+        self._retire_gone([p for p in paths if p.is_dir()], report, on_result)
         self.refresh_coverage_if_stale()
         return report
+
+    def _retire_gone(self, folders: list[Path], report: IngestReport, on_result: OnResult | None) -> None:
+        """Documents stored under the folders ingested whose files were deleted since: their evidence stops counting."""
+        gone = dict.fromkeys(path for folder in folders for path in self.removed_under(folder))  # nested folders
+        for path in gone:
+            self._report(report, on_result, self.remove(path))
 
     def _same_as_hashed(self, result: ReadResult, shas: dict[Path, str | None]) -> ReadResult:
         """Hash, size and text of one moment: a file whose bytes changed between hashing and reading (an editor

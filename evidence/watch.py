@@ -87,10 +87,10 @@ class Watcher:
     # ------------------------------------------------------------------ catching up
     def initial_scan(self, progress: Callable[[Iterable], Iterable] | None = None) -> list[FileOutcome]:
         """Ingest what is new or changed and retire what disappeared since the last run."""
-        report = self.pipeline.ingest([self.folder], progress=progress)
-        outcomes = list(report.outcomes)
-        for gone in self.pipeline.removed_under(self.folder):
-            outcomes.append(self._remove(gone))
+        outcomes = self.pipeline.ingest([self.folder], progress=progress).outcomes  # retires what disappeared too
+        for o in outcomes:
+            if o.status == "removed":
+                self._log_event("deleted", o)
         self.pipeline.warm_up()  # so the first document dropped in is not the slow one
         counts = {s: sum(o.status == s for o in outcomes) for s in ("ok", "partial", "failed", "unchanged", "removed")}
         self.log(f"{_stamp()} scanned {self.folder}: " + ", ".join(f"{n} {s}" for s, n in counts.items() if n))

@@ -299,6 +299,31 @@ def test_an_unreadable_folder_gets_a_row_simulated(fake_pipeline, tmp_path, monk
     assert _unread(fake_pipeline) == {"locked": ("failed", "cannot read folder: Permission denied")}
 
 
+def test_a_folder_that_cannot_be_read_keeps_its_documents(fake_pipeline, tmp_path, monkeypatch):
+    """Its files cannot be looked at, which is not their deletion: their evidence keeps counting."""
+    folder = tmp_path / "docs"
+    (folder / "locked").mkdir(parents=True)
+    (folder / "locked" / "inside.txt").write_text(GOOD_TEXT)
+    fake_pipeline.ingest([folder])
+    real_scandir, real_lstat = os.scandir, os.lstat
+
+    def scandir(path):  # what chmod 000 on the folder does to anyone but root
+        if os.path.basename(path) == "locked":
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_scandir(path)
+
+    def lstat(path, *args, **kw):
+        if os.path.basename(os.path.dirname(path)) == "locked":
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_lstat(path, *args, **kw)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    monkeypatch.setattr(os, "lstat", lstat)
+    report = fake_pipeline.ingest([folder])
+    assert "removed" not in {o.status for o in report.outcomes}
+    assert fake_pipeline.db.execute("select status from documents where name = 'inside.txt'").fetchone() == ("ok",)
+
+
 def test_fifos_link_loops_and_links_out_of_the_folder_are_recorded_not_followed(fake_pipeline, tmp_path):
     folder = tmp_path / "docs"
     folder.mkdir()
