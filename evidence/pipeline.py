@@ -205,10 +205,13 @@ class Pipeline:
     def _same_as_hashed(self, result: ReadResult, shas: dict[Path, str | None]) -> ReadResult:
         """Hash, size and text of one moment: a file whose bytes changed between hashing and reading (an editor
         saving meanwhile, unseen by size and mtime) is read once more; if it changes again it is failed, never
-        stored as one version's hash with another's text."""
+        stored as one version's hash with another's text. A file that moved while it was read keeps no hash either,
+        so the next pass reads it again."""
+        path = result.path
+        if result.changed_while_read:
+            shas[path] = None
         if result.status not in ("ok", "partial"):
             return result
-        path = result.path
         for again in (False, True):
             try:
                 sha, size = file_digest(path)
