@@ -53,6 +53,7 @@ __all__ = ["Pipeline", "FileOutcome", "IngestReport", "IngestError", "Unread", "
 EMBED_BATCH = 512  # passages read before one encoder call: large, length-sorted batches keep the model busy
 COVERAGE_EVERY = 60.0  # seconds between coverage refreshes during a long ingestion (always one at the end)
 INCREMENTAL_DOCUMENTS = 20  # up to this many documents stored, coverage is refreshed for what they touched only
+_RECORDED = "id, sha256, unread_sha256, unread_error"  # what `_unchanged` compares a file's bytes with
 MAX_ATTACHMENT_DEPTH = 3  # an attachment of an attachment of an attachment is read; one level deeper is not
 
 
@@ -285,14 +286,25 @@ class Pipeline:
             sha = sha256_file(path)
         except OSError as exc:
             return self.record_unread(path, "failed", f"cannot open file: {exc.strerror or exc}"), ""
-        row = self.documents.lookup(path, "id, sha256, unread_sha256")
-        if row and sha in (row[1], row[2]) and not force:  # the same bytes, read or found unreadable before
-            return FileOutcome(path, "unchanged", document_id=row[0]), sha
+        row = self.documents.lookup(path, _RECORDED)
+        unchanged = self._unchanged(row, path, sha) if not force else None
+        if unchanged:
+            return unchanged, sha
         moved = self.documents.moved_from(sha) if not row else None
         if moved is not None and not force:
             self.documents.move(moved, path)
             return FileOutcome(path, "unchanged", "moved from an earlier path", document_id=moved), sha
         return None, sha
+
+    def _unchanged(self, row: tuple | None, path: Path, sha: str) -> FileOutcome | None:
+        """The same bytes as were read, or found unreadable, at this path before (`row`: its _RECORDED columns) are
+        not read again. The bytes of the version read, back again, end the note of a newer version that could not
+        be read: that version is no longer the file."""
+        if row is None or sha not in (row[1], row[2]):
+            return None
+        if sha == row[1] and row[3] is not None:
+            self.documents.clear_unread(row[0])
+        return FileOutcome(path, "unchanged", document_id=row[0])
 
     def store(self, result: ReadResult, sha: str | None, parent_id: int | None = None,
               copy: Path | None = None) -> FileOutcome:
@@ -379,9 +391,9 @@ class Pipeline:
             name = _unique(attachment.name, names)
             path = Path(f"{email.path}{ATTACHMENT_MARK}{name}")
             sha = hashlib.sha256(attachment.data).hexdigest()
-            row = self.documents.lookup(path, "id, sha256, unread_sha256")
-            if row and sha in (row[1], row[2]) and not force:
-                outcomes.append(FileOutcome(path, "unchanged", document_id=row[0]))
+            unchanged = self._unchanged(self.documents.lookup(path, _RECORDED), path, sha) if not force else None
+            if unchanged:
+                outcomes.append(unchanged)
             else:
                 pending.append(_Attached(attachment, name, path, sha))
         for item, result in zip(pending, self._read_attachments(pending, lineage)):

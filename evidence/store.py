@@ -95,6 +95,11 @@ class DocumentStore:
                 "document_id": doc_id, "path": stored_path(result.path), "name": display_name(result.path),
                 "sha256": sha, "status": result.status, "error": error, "passage_count": 0, "ingested_at": _now()})
 
+    def clear_unread(self, doc_id: int) -> None:
+        """The note of a newer version that could not be read, ended: the file is the version read again."""
+        with write_transaction(self.db.conn):
+            self.db["documents"].update(doc_id, {"unread_sha256": None, "unread_error": None, "unread_at": None})
+
     def attachments(self, doc_id: int) -> list[tuple[int, str]]:
         """(id, path) of the documents that came attached to this one."""
         return self.db.execute("select id, path from documents where parent_id = ? order by id", [doc_id]).fetchall()

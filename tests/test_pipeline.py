@@ -122,6 +122,22 @@ def test_an_unreadable_newer_version_does_not_take_the_place_of_a_readable_one(f
     assert versions == [("ok", 1), ("failed", 1), ("ok", 0)]
 
 
+def test_the_version_read_back_again_ends_the_note_of_an_unread_newer_one(fake_pipeline, make_docx):
+    from evidence.pages import document_detail
+
+    path = make_docx("plan.docx", [("p", "The joint risk register is reviewed monthly by both partners.")])
+    readable = path.read_bytes()
+    fake_pipeline.ingest([path])
+    path.write_bytes(readable[:300])  # a save that went wrong
+    doc_id = fake_pipeline.ingest([path]).outcomes[0].document_id
+    assert document_detail(fake_pipeline.db.conn, doc_id)["unread"]
+    path.write_bytes(readable)  # restored from a backup
+    assert fake_pipeline.ingest([path]).outcomes[0].status == "unchanged"  # not read again
+    note = "select unread_sha256, unread_error, unread_at from documents where id = ?"
+    assert fake_pipeline.db.execute(note, [doc_id]).fetchone() == (None, None, None)
+    assert document_detail(fake_pipeline.db.conn, doc_id)["unread"] is None
+
+
 def test_failed_files_are_recorded_and_the_batch_goes_on(fake_pipeline, sample_pack, tmp_path):
     folder = tmp_path / "mixed"
     shutil.copytree(sample_pack, folder)
