@@ -67,6 +67,16 @@ def survey(paths: Iterable[str | Path], follow_links: bool = False) -> tuple[lis
     return list(dict.fromkeys(found)), unread
 
 
+def passed_over(path: Path, folder: Path) -> bool:
+    """Whether a scan of `folder` passes over `path`: a lock, temporary or hidden file, or anything inside a hidden
+    folder below it (a desktop's `.Trash-1000`, `.git`). A path outside the folder is judged by its name."""
+    try:
+        parts = path.relative_to(folder).parts
+    except ValueError:
+        parts = (path.name,)
+    return any(is_ignorable(Path(part)) for part in parts)
+
+
 def discover(paths: Iterable[str | Path], follow_links: bool = False) -> list[Path]:
     """Every file under the given files and folders, recursively, lock and temporary files left out."""
     return survey(paths, follow_links)[0]
@@ -81,7 +91,7 @@ def _walk(folder: Path, root: Path, follow_links: bool, files: list[Path], unrea
         unread.append(Unread(folder, "failed", f"cannot read folder: {exc.strerror or exc}"))
         return
     for child in children:
-        if not is_ignorable(child):
+        if not passed_over(child, folder):
             _visit(child, root, follow_links, files, unread, seen)
 
 

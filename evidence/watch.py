@@ -16,9 +16,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ingest import fingerprint, is_ignorable, is_whole, printable
+from ingest import fingerprint, is_whole, printable
 
 from .db import set_setting, write_transaction
+from .files import passed_over
 from .pipeline import FileOutcome, Pipeline
 
 NETWORK_FILESYSTEMS = {"nfs", "nfs4", "cifs", "smb3", "smbfs", "fuse.sshfs", "9p", "afs", "ceph", "glusterfs",
@@ -211,7 +212,8 @@ class Watcher:
         return self.pipeline.documents.lookup(path) is not None
 
     def _ignored(self, path: Path) -> bool:
-        return is_ignorable(path) or self.pipeline._is_own_file(path)
+        # what the scan passes over, so a file deleted into a trash folder inside the watched one is a deletion
+        return passed_over(path, self.folder) or self.pipeline._is_own_file(path)
 
     def _log_event(self, action: str, o: FileOutcome) -> None:
         detail = {

@@ -163,6 +163,20 @@ def test_lock_and_temporary_files_are_ignored(watcher, folder):
     assert w.pending == {}
 
 
+def test_a_file_deleted_into_a_trash_folder_inside_the_watched_one_stops_counting(watcher, folder):
+    """The desktop moves it to `.Trash-1000/files/`: a hidden folder the scan passes over, so a deletion, not a move."""
+    w = watcher
+    path = plan(folder, "RMP.docx", "The joint management team meets monthly and owns the joint risk register.")
+    w.initial_scan()
+    trash = folder / ".Trash-1000" / "files"
+    trash.mkdir(parents=True)
+    path.rename(trash / "RMP.docx")
+    w.notice(trash.parent)
+    settle(w, trash / "RMP.docx", gone=[path])
+    assert q(w, "select count(*) from documents") == [(0,)]
+    assert [o.status for o in w.initial_scan()] == []  # and a restart's scan agrees
+
+
 def test_new_version_under_a_new_name_is_a_new_document_in_the_same_family(watcher, folder):
     w = watcher
     plan(folder, "RMP v3.docx", "Version three of the plan sets out the joint objectives for the year.")
