@@ -164,16 +164,19 @@ class Pipeline:
 
     # ------------------------------------------------------------------ ingest
     def ingest(self, paths: Iterable[str | Path], on_result: OnResult | None = None, force: bool = False,
-               progress: Callable[[Iterable], Iterable] | None = None, follow_links: bool = False) -> IngestReport:
+               progress: Callable[[Iterable], Iterable] | None = None, follow_links: bool = False,
+               root: Path | None = None) -> IngestReport:
         """Ingest files and folders; unchanged files are recognised by content hash and not read again. Every path
         that cannot be read is recorded with the reason; links out of a folder are followed only if asked. The
-        documents stored under a folder given whose files are gone stop counting (files named alone are not)."""
+        documents stored under a folder given whose files are gone stop counting (files named alone are not).
+        `root`: the folder the paths were found in (the watcher's), whose scan would refuse a link out of it: so
+        are they refused here."""
         paths = [Path(p) for p in paths]  # surveyed, then looked at again for the folders among them
         self.sync_catalogue()
         self._force = force
         # left stale by a run that was killed before its refresh: the next refresh must cover everything
         self._coverage.stale_at_start = get_setting(self.db, "coverage_stale", "0") != "0"
-        files, unread = survey(paths, follow_links)
+        files, unread = survey(paths, follow_links, root)
         files = [f for f in files if not self._is_own_file(f)]
         report = IngestReport()
         for item in unread:

@@ -192,7 +192,8 @@ class Watcher:
         known = {p: self._known(p) for p in files}
         self.log(f"{_stamp()} reading {len(files)} file(s)")
         started = time.monotonic()
-        outcomes = self.pipeline.ingest(files).outcomes
+        # found in the watched folder, not named by the user: a link out of it is refused as the scan refuses it
+        outcomes = self.pipeline.ingest(files, root=self.folder).outcomes
         for o in outcomes:
             o.seconds = (time.monotonic() - started) / len(outcomes)  # reading, embedding and storing
             if o.status == "unchanged" and o.error != "moved from an earlier path":

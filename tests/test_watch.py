@@ -177,6 +177,22 @@ def test_a_file_deleted_into_a_trash_folder_inside_the_watched_one_stops_countin
     assert [o.status for o in w.initial_scan()] == []  # and a restart's scan agrees
 
 
+def test_a_link_out_of_the_watched_folder_is_refused_as_the_scan_refuses_it(watcher, folder, tmp_path):
+    w = watcher
+    w.initial_scan()
+    secret = tmp_path / "secret.txt"
+    secret.write_text("The exit strategy is reviewed every January by the board.")
+    (folder / "link.txt").symlink_to(secret)
+    (folder / "inside.docx").symlink_to(plan(folder, "plan.docx", "The joint risk register is reviewed monthly."))
+    outcomes = settle(w, folder / "link.txt", folder / "inside.docx", folder / "plan.docx")
+    statuses = sorted((o.path.name, o.status, o.error) for o in outcomes)
+    assert statuses == [("link.txt", "skipped", f"symbolic link to {secret}, outside the folder: not followed "
+                                                "(use --follow-links)"), ("plan.docx", "ok", "")]
+    assert q(w, "select count(*) from passages p join documents d on d.id = p.document_id where d.name = 'link.txt'") \
+        == [(0,)]
+    assert sorted(o.status for o in w.initial_scan()) == ["skipped", "unchanged"]  # the scan says the same
+
+
 def test_new_version_under_a_new_name_is_a_new_document_in_the_same_family(watcher, folder):
     w = watcher
     plan(folder, "RMP v3.docx", "Version three of the plan sets out the joint objectives for the year.")
