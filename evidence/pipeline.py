@@ -195,8 +195,9 @@ class Pipeline:
             if sum(len(r.passages) for r in buffered) >= EMBED_BATCH:
                 self._store_all(buffered, to_read, report, on_result)
         self._store_all(buffered, to_read, report, on_result)
-        # after storing, so a file moved within the folder was found as moved, not retired
-        self._retire_gone([p for p in paths if p.is_dir()], report, on_result)
+        # after storing, so a file moved within the folder was found as moved, not retired; a link to a folder found
+        # in a watched one was not walked (refused, or its files found where they are)
+        self._retire_gone([p for p in paths if p.is_dir() and not (root and p.is_symlink())], report, on_result)
         self.refresh_coverage_if_stale()
         return report
 

@@ -114,6 +114,8 @@ class Watcher:
                     self.log(f"{_stamp()} watching {self.folder}" + (" (polling)" if self.poll else ""))
                     scanned = True
                 for change, raw in changes:
+                    if change == Change.modified and Path(raw).is_dir():
+                        continue  # files came or went in it (a poll sees its time move): their own events say which
                     self.notice(Path(raw), deleted=change == Change.deleted)
                 self.process_ready()
         finally:
@@ -147,7 +149,8 @@ class Watcher:
         return outcomes
 
     def notice(self, path: Path, deleted: bool = False) -> None:
-        """Queue a changed path; it is handled once it has settled."""
+        """Queue a changed path; it is handled once it has settled. A folder that appears (renamed, moved or copied in)
+        is ingested whole: a rename brings no event for the files under it."""
         if self._ignored(path):
             return
         state = self.pending.setdefault(path, _Pending(None, self.clock()))
@@ -169,7 +172,7 @@ class Watcher:
                 (ready_gone if current is None else ready_files).append(path)
                 del self.pending[path]
         outcomes = []
-        files = [p for p in ready_files if not p.is_dir()]  # pipes and links too: ingest records why they are not read
+        files = ready_files  # folders, pipes and links too: ingest reads what is under a folder, says why the rest is not
         if files:
             outcomes += self._guarded(files[-1], lambda: self._ingest(files)) if len(files) == 1 else \
                 self._ingest_each_on_error(files)
