@@ -116,6 +116,8 @@ def _describe(o: FileOutcome) -> str:
     name = o.path.name  # printable() escapes what the terminal must not obey, and bytes that are not UTF-8
     if o.status == "unchanged":
         return f"  unchanged  {name}" + (f" ({o.error})" if o.error else "")
+    if o.status == "removed":
+        return f"  removed    {name}: file gone, its {o.passages} passages no longer count (kept in history)"
     if o.status in ("failed", "skipped"):
         return f"  {o.status.upper():9}  {name}: {o.error}"
     note = f"; {o.error}" if o.error else ""

@@ -47,24 +47,39 @@ _SPECIAL = ((stat.S_ISFIFO, "named pipe"), (stat.S_ISSOCK, "socket"), (stat.S_IS
             (stat.S_ISBLK, "block device"))
 
 
-def survey(paths: Iterable[str | Path], follow_links: bool = False) -> tuple[list[Path], list[Unread]]:
+def survey(paths: Iterable[str | Path], follow_links: bool = False,
+           root: Path | None = None) -> tuple[list[Path], list[Unread]]:
     """Every file under the given files and folders, recursively (lock and temporary files left out), and every
     path that is not read with the reason: unreadable folders, pipes and devices, link loops, and links out of
-    the folder given (not followed unless `follow_links`)."""
+    the folder given (not followed unless `follow_links`). `root`: the folder the paths were found in (a watched
+    one): each is taken as a scan of that folder takes it, so a link out of it is refused, not read."""
     found: list[Path] = []
     unread: list[Unread] = []
     for raw in paths:
         path = Path(raw)
         if not path.exists() and not path.is_symlink():
             raise IngestError(f"no such file or folder: {path}")
-        if path.is_dir():
-            root = path.resolve()
-            files: list[Path] = []
-            _walk(path.absolute(), root, follow_links, files, unread, {root})
-            found.extend(sorted(files))
+        files: list[Path] = []
+        if root is not None:
+            if not passed_over(path, root):
+                _visit(path.absolute(), root.resolve(), follow_links, files, unread, set())
+        elif path.is_dir():
+            real = path.resolve()
+            _walk(path.absolute(), real, follow_links, files, unread, {real})
         elif not is_ignorable(path):  # a file named on its own is read wherever a link given by name points
-            _visit(path.absolute(), None, True, found, unread, set())
+            _visit(path.absolute(), None, True, files, unread, set())
+        found.extend(sorted(files))
     return list(dict.fromkeys(found)), unread
+
+
+def passed_over(path: Path, folder: Path) -> bool:
+    """Whether a scan of `folder` passes over `path`: a lock, temporary or hidden file, or anything inside a hidden
+    folder below it (a desktop's `.Trash-1000`, `.git`). A path outside the folder is judged by its name."""
+    try:
+        parts = path.relative_to(folder).parts
+    except ValueError:
+        parts = (path.name,)
+    return any(is_ignorable(Path(part)) for part in parts)
 
 
 def discover(paths: Iterable[str | Path], follow_links: bool = False) -> list[Path]:
@@ -81,7 +96,7 @@ def _walk(folder: Path, root: Path, follow_links: bool, files: list[Path], unrea
         unread.append(Unread(folder, "failed", f"cannot read folder: {exc.strerror or exc}"))
         return
     for child in children:
-        if not is_ignorable(child):
+        if not passed_over(child, folder):
             _visit(child, root, follow_links, files, unread, seen)
 
 

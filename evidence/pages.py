@@ -160,7 +160,7 @@ def document_detail(conn: sqlite3.Connection, document_id: str | int) -> dict:
     """Which requirements a document evidences (with how many of its passages), its versions, a newer
     version that could not be read, the attachments an email brought and the email an attachment came in."""
     rows = _dicts(conn, DOCUMENT_REQUIREMENTS, {"doc": document_id})
-    unread = _dicts(conn, "select unread_error, unread_at from documents where id = ? and unread_sha256 is not null",
+    unread = _dicts(conn, "select unread_error, unread_at from documents where id = ? and unread_error is not null",
                     [document_id])
     versions = _dicts(conn, "select id, status, error, passage_count, ingested_at, replaced_at from document_versions "
                             "where document_id = ? order by id", [document_id])

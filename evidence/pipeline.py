@@ -53,6 +53,7 @@ __all__ = ["Pipeline", "FileOutcome", "IngestReport", "IngestError", "Unread", "
 EMBED_BATCH = 512  # passages read before one encoder call: large, length-sorted batches keep the model busy
 COVERAGE_EVERY = 60.0  # seconds between coverage refreshes during a long ingestion (always one at the end)
 INCREMENTAL_DOCUMENTS = 20  # up to this many documents stored, coverage is refreshed for what they touched only
+_RECORDED = "id, sha256, unread_sha256, unread_error"  # what `_unchanged` compares a file's bytes with
 MAX_ATTACHMENT_DEPTH = 3  # an attachment of an attachment of an attachment is read; one level deeper is not
 
 
@@ -163,14 +164,19 @@ class Pipeline:
 
     # ------------------------------------------------------------------ ingest
     def ingest(self, paths: Iterable[str | Path], on_result: OnResult | None = None, force: bool = False,
-               progress: Callable[[Iterable], Iterable] | None = None, follow_links: bool = False) -> IngestReport:
+               progress: Callable[[Iterable], Iterable] | None = None, follow_links: bool = False,
+               root: Path | None = None) -> IngestReport:
         """Ingest files and folders; unchanged files are recognised by content hash and not read again. Every path
-        that cannot be read is recorded with the reason; links out of a folder are followed only if asked."""
+        that cannot be read is recorded with the reason; links out of a folder are followed only if asked. The
+        documents stored under a folder given whose files are gone stop counting (files named alone are not).
+        `root`: the folder the paths were found in (the watcher's), whose scan would refuse a link out of it: so
+        are they refused here."""
+        paths = [Path(p) for p in paths]  # surveyed, then looked at again for the folders among them
         self.sync_catalogue()
         self._force = force
         # left stale by a run that was killed before its refresh: the next refresh must cover everything
         self._coverage.stale_at_start = get_setting(self.db, "coverage_stale", "0") != "0"
-        files, unread = survey(paths, follow_links)
+        files, unread = survey(paths, follow_links, root)
         files = [f for f in files if not self._is_own_file(f)]
         report = IngestReport()
         for item in unread:
@@ -189,16 +195,28 @@ class Pipeline:
             if sum(len(r.passages) for r in buffered) >= EMBED_BATCH:
                 self._store_all(buffered, to_read, report, on_result)
         self._store_all(buffered, to_read, report, on_result)
+        # after storing, so a file moved within the folder was found as moved, not retired; a link to a folder found
+        # in a watched one was not walked (refused, or its files found where they are)
+        self._retire_gone([p for p in paths if p.is_dir() and not (root and p.is_symlink())], report, on_result)
         self.refresh_coverage_if_stale()
         return report
+
+    def _retire_gone(self, folders: list[Path], report: IngestReport, on_result: OnResult | None) -> None:
+        """Documents stored under the folders ingested whose files were deleted since: their evidence stops counting."""
+        gone = dict.fromkeys(path for folder in folders for path in self.removed_under(folder))  # nested folders
+        for path in gone:
+            self._report(report, on_result, self.remove(path))
 
     def _same_as_hashed(self, result: ReadResult, shas: dict[Path, str | None]) -> ReadResult:
         """Hash, size and text of one moment: a file whose bytes changed between hashing and reading (an editor
         saving meanwhile, unseen by size and mtime) is read once more; if it changes again it is failed, never
-        stored as one version's hash with another's text."""
+        stored as one version's hash with another's text. A file that moved while it was read keeps no hash either,
+        so the next pass reads it again."""
+        path = result.path
+        if result.changed_while_read:
+            shas[path] = None
         if result.status not in ("ok", "partial"):
             return result
-        path = result.path
         for again in (False, True):
             try:
                 sha, size = file_digest(path)
@@ -272,14 +290,25 @@ class Pipeline:
             sha = sha256_file(path)
         except OSError as exc:
             return self.record_unread(path, "failed", f"cannot open file: {exc.strerror or exc}"), ""
-        row = self.documents.lookup(path, "id, sha256, unread_sha256")
-        if row and sha in (row[1], row[2]) and not force:  # the same bytes, read or found unreadable before
-            return FileOutcome(path, "unchanged", document_id=row[0]), sha
+        row = self.documents.lookup(path, _RECORDED)
+        unchanged = self._unchanged(row, path, sha) if not force else None
+        if unchanged:
+            return unchanged, sha
         moved = self.documents.moved_from(sha) if not row else None
         if moved is not None and not force:
             self.documents.move(moved, path)
             return FileOutcome(path, "unchanged", "moved from an earlier path", document_id=moved), sha
         return None, sha
+
+    def _unchanged(self, row: tuple | None, path: Path, sha: str) -> FileOutcome | None:
+        """The same bytes as were read, or found unreadable, at this path before (`row`: its _RECORDED columns) are
+        not read again. The bytes of the version read, back again, end the note of a newer version that could not
+        be read: that version is no longer the file."""
+        if row is None or sha not in (row[1], row[2]):
+            return None
+        if sha == row[1] and row[3] is not None:
+            self.documents.clear_unread(row[0])
+        return FileOutcome(path, "unchanged", document_id=row[0])
 
     def store(self, result: ReadResult, sha: str | None, parent_id: int | None = None,
               copy: Path | None = None) -> FileOutcome:
@@ -366,9 +395,9 @@ class Pipeline:
             name = _unique(attachment.name, names)
             path = Path(f"{email.path}{ATTACHMENT_MARK}{name}")
             sha = hashlib.sha256(attachment.data).hexdigest()
-            row = self.documents.lookup(path, "id, sha256, unread_sha256")
-            if row and sha in (row[1], row[2]) and not force:
-                outcomes.append(FileOutcome(path, "unchanged", document_id=row[0]))
+            unchanged = self._unchanged(self.documents.lookup(path, _RECORDED), path, sha) if not force else None
+            if unchanged:
+                outcomes.append(unchanged)
             else:
                 pending.append(_Attached(attachment, name, path, sha))
         for item, result in zip(pending, self._read_attachments(pending, lineage)):

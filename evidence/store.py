@@ -62,8 +62,7 @@ class DocumentStore:
         # attachments have no file of their own: they go when their email goes
         rows = self.db.execute("select path from documents where substr(path, 1, ?) = ? and parent_id is null",
                                [len(prefix), prefix])
-        # lexists: a dangling link recorded as skipped is still there, not removed
-        return [file_path(p) for p, in rows if not os.path.lexists(file_path(p))]
+        return [file_path(p) for p, in rows if _gone(file_path(p))]
 
     def linked_requirements(self, doc_id: int) -> set[str]:
         """Requirements a document's links (evidence or candidates) or assessors' decisions on its passages point to:
@@ -98,6 +97,11 @@ class DocumentStore:
             self.db["document_versions"].insert({
                 "document_id": doc_id, "path": stored_path(result.path), "name": display_name(result.path),
                 "sha256": sha, "status": result.status, "error": error, "passage_count": 0, "ingested_at": _now()})
+
+    def clear_unread(self, doc_id: int) -> None:
+        """The note of a newer version that could not be read, ended: the file is the version read again."""
+        with write_transaction(self.db.conn):
+            self.db["documents"].update(doc_id, {"unread_sha256": None, "unread_error": None, "unread_at": None})
 
     def attachments(self, doc_id: int) -> list[tuple[int, str]]:
         """(id, path) of the documents that came attached to this one."""
@@ -268,6 +272,19 @@ class DocumentStore:
         offered = [{k: x[k] for k in ("passage_id", "requirement_id", "score", "why")}
                    for x in extra.values() if self.catalogue.requirements[x["requirement_id"]].framework not in assessed]
         return carried, offered
+
+
+def _gone(path: Path) -> bool:
+    """Nothing at the path any more. lstat: a dangling link recorded as skipped is still there. A path that cannot
+    be looked at (its folder's permissions taken away) is not gone: its document keeps counting, not retired on a
+    guess."""
+    try:
+        os.lstat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return True
+    except OSError:
+        return False
+    return False
 
 
 def _now() -> str:

@@ -16,9 +16,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ingest import fingerprint, is_ignorable, is_whole, printable
+from ingest import fingerprint, is_whole, printable
 
 from .db import set_setting, write_transaction
+from .files import passed_over
 from .pipeline import FileOutcome, Pipeline
 
 NETWORK_FILESYSTEMS = {"nfs", "nfs4", "cifs", "smb3", "smbfs", "fuse.sshfs", "9p", "afs", "ceph", "glusterfs",
@@ -87,10 +88,10 @@ class Watcher:
     # ------------------------------------------------------------------ catching up
     def initial_scan(self, progress: Callable[[Iterable], Iterable] | None = None) -> list[FileOutcome]:
         """Ingest what is new or changed and retire what disappeared since the last run."""
-        report = self.pipeline.ingest([self.folder], progress=progress)
-        outcomes = list(report.outcomes)
-        for gone in self.pipeline.removed_under(self.folder):
-            outcomes.append(self._remove(gone))
+        outcomes = self.pipeline.ingest([self.folder], progress=progress).outcomes  # retires what disappeared too
+        for o in outcomes:
+            if o.status == "removed":
+                self._log_event("deleted", o)
         self.pipeline.warm_up()  # so the first document dropped in is not the slow one
         counts = {s: sum(o.status == s for o in outcomes) for s in ("ok", "partial", "failed", "unchanged", "removed")}
         self.log(f"{_stamp()} scanned {self.folder}: " + ", ".join(f"{n} {s}" for s, n in counts.items() if n))
@@ -113,6 +114,8 @@ class Watcher:
                     self.log(f"{_stamp()} watching {self.folder}" + (" (polling)" if self.poll else ""))
                     scanned = True
                 for change, raw in changes:
+                    if change == Change.modified and Path(raw).is_dir():
+                        continue  # files came or went in it (a poll sees its time move): their own events say which
                     self.notice(Path(raw), deleted=change == Change.deleted)
                 self.process_ready()
         finally:
@@ -146,7 +149,8 @@ class Watcher:
         return outcomes
 
     def notice(self, path: Path, deleted: bool = False) -> None:
-        """Queue a changed path; it is handled once it has settled."""
+        """Queue a changed path; it is handled once it has settled. A folder that appears (renamed, moved or copied in)
+        is ingested whole: a rename brings no event for the files under it."""
         if self._ignored(path):
             return
         state = self.pending.setdefault(path, _Pending(None, self.clock()))
@@ -168,7 +172,7 @@ class Watcher:
                 (ready_gone if current is None else ready_files).append(path)
                 del self.pending[path]
         outcomes = []
-        files = [p for p in ready_files if not p.is_dir()]  # pipes and links too: ingest records why they are not read
+        files = ready_files  # folders, pipes and links too: ingest reads what is under a folder, says why the rest is not
         if files:
             outcomes += self._guarded(files[-1], lambda: self._ingest(files)) if len(files) == 1 else \
                 self._ingest_each_on_error(files)
@@ -191,7 +195,8 @@ class Watcher:
         known = {p: self._known(p) for p in files}
         self.log(f"{_stamp()} reading {len(files)} file(s)")
         started = time.monotonic()
-        outcomes = self.pipeline.ingest(files).outcomes
+        # found in the watched folder, not named by the user: a link out of it is refused as the scan refuses it
+        outcomes = self.pipeline.ingest(files, root=self.folder).outcomes
         for o in outcomes:
             o.seconds = (time.monotonic() - started) / len(outcomes)  # reading, embedding and storing
             if o.status == "unchanged" and o.error != "moved from an earlier path":
@@ -211,7 +216,8 @@ class Watcher:
         return self.pipeline.documents.lookup(path) is not None
 
     def _ignored(self, path: Path) -> bool:
-        return is_ignorable(path) or self.pipeline._is_own_file(path)
+        # what the scan passes over, so a file deleted into a trash folder inside the watched one is a deletion
+        return passed_over(path, self.folder) or self.pipeline._is_own_file(path)
 
     def _log_event(self, action: str, o: FileOutcome) -> None:
         detail = {

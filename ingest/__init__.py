@@ -16,7 +16,7 @@ from .excel import ExcelReader
 from .image import ImageReader
 from .legacy import DocReader, OdsReader, OdtReader, XlsReader
 from .mail import EmlReader, MsgReader
-from .model import KINDS, STATUSES, Attachment, Passage, Reader, ReadError, ReadResult
+from .model import CHANGED_WHILE_READ, KINDS, STATUSES, Attachment, Passage, Reader, ReadError, ReadResult
 from .pdf import PdfReader
 from .powerpoint import PowerPointReader
 from .safety import MAX_FILE_BYTES, check_size, is_whole
@@ -74,8 +74,7 @@ def read_document(path: str | Path, max_bytes: int = MAX_FILE_BYTES) -> ReadResu
         if after is None:
             raise FileNotFoundError(path)
         if after != before:
-            return ReadResult(path=path, format=fmt, status="skipped",
-                              error="file changed while it was read (still being written?); read again later")
+            return ReadResult(path=path, format=fmt, status="skipped", error=CHANGED_WHILE_READ)
     except ReadError as exc:
         return ReadResult(path=path, format=fmt, status="failed", error=str(exc))
     except FileNotFoundError:

@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 STATUSES = ("ok", "partial", "failed", "skipped")
+# the error of a file whose size or modification time moved while it was read (still being written, `cp -p`)
+CHANGED_WHILE_READ = "file changed while it was read (still being written?); read again later"
 
 # Passage kinds. Only paragraphs are merged and split by chunking; rows are read with their header;
 # comments are stored and searchable, never mapped.
@@ -66,6 +68,12 @@ class ReadResult:
     metadata: dict = field(default_factory=dict)  # title, author, created, modified, header, footer...
     warnings: list[str] = field(default_factory=list)  # per page or sheet problems that make a file partial
     attachments: list[Attachment] = field(default_factory=list, repr=False)
+
+    @property
+    def changed_while_read(self) -> bool:
+        """The file moved while it was read: the result is of no one version's bytes, so no hash may be recorded
+        with it (a hash would make every later pass take the file as unchanged)."""
+        return self.status == "skipped" and self.error == CHANGED_WHILE_READ
 
     def finish(self) -> ReadResult:
         """Settle the status from what was read: warnings make a file partial."""

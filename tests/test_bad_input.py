@@ -140,6 +140,36 @@ def test_file_changing_while_read_is_not_trusted(tmp_path, monkeypatch):
     assert result.status == "skipped" and "changed while it was read" in result.error
 
 
+def test_a_file_that_moved_while_it_was_read_is_read_again_on_the_next_pass(fake_pipeline, tmp_path, monkeypatch):
+    """Its result is of no one version's bytes: neither a new file nor a newer version of a document keeps a hash
+    with it, so the next pass reads the file again instead of taking it as unchanged."""
+    from evidence.pages import document_detail
+
+    path = tmp_path / "docs" / "plan.txt"
+    path.parent.mkdir()
+    original = READERS["txt"].read
+
+    def read_while_cp_p_sets_the_time(p):
+        result = original(p)
+        os.utime(p, ns=(0, p.stat().st_mtime_ns - 10**9))
+        return result
+
+    path.write_text(GOOD_TEXT)
+    monkeypatch.setattr(READERS["txt"], "read", read_while_cp_p_sets_the_time)
+    assert fake_pipeline.ingest([path]).outcomes[0].status == "skipped"
+    monkeypatch.setattr(READERS["txt"], "read", original)
+    assert fake_pipeline.ingest([path]).outcomes[0].status == "ok"
+    newer = GOOD_TEXT.replace("every month", "each quarter")
+    path.write_text(newer)
+    monkeypatch.setattr(READERS["txt"], "read", read_while_cp_p_sets_the_time)
+    outcome = fake_pipeline.ingest([path]).outcomes[0]
+    assert outcome.status == "skipped" and "still counts" in outcome.error
+    assert document_detail(fake_pipeline.db.conn, outcome.document_id)["unread"]  # said while it waits
+    monkeypatch.setattr(READERS["txt"], "read", original)
+    assert fake_pipeline.ingest([path]).outcomes[0].status == "ok"
+    assert [t for t, in fake_pipeline.db.execute("select text from passages")] == [newer]
+
+
 def test_lock_and_temporary_files_are_passed_over(tmp_path, good_docx):
     for name in ("~$good.docx", ".~lock.good.docx#", "draft.tmp", ".hidden.docx"):
         (tmp_path / name).write_bytes(b"x")
@@ -297,6 +327,31 @@ def test_an_unreadable_folder_gets_a_row_simulated(fake_pipeline, tmp_path, monk
     monkeypatch.setattr(os, "scandir", scandir)
     fake_pipeline.ingest([folder])
     assert _unread(fake_pipeline) == {"locked": ("failed", "cannot read folder: Permission denied")}
+
+
+def test_a_folder_that_cannot_be_read_keeps_its_documents(fake_pipeline, tmp_path, monkeypatch):
+    """Its files cannot be looked at, which is not their deletion: their evidence keeps counting."""
+    folder = tmp_path / "docs"
+    (folder / "locked").mkdir(parents=True)
+    (folder / "locked" / "inside.txt").write_text(GOOD_TEXT)
+    fake_pipeline.ingest([folder])
+    real_scandir, real_lstat = os.scandir, os.lstat
+
+    def scandir(path):  # what chmod 000 on the folder does to anyone but root
+        if os.path.basename(path) == "locked":
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_scandir(path)
+
+    def lstat(path, *args, **kw):
+        if os.path.basename(os.path.dirname(path)) == "locked":
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_lstat(path, *args, **kw)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    monkeypatch.setattr(os, "lstat", lstat)
+    report = fake_pipeline.ingest([folder])
+    assert "removed" not in {o.status for o in report.outcomes}
+    assert fake_pipeline.db.execute("select status from documents where name = 'inside.txt'").fetchone() == ("ok",)
 
 
 def test_fifos_link_loops_and_links_out_of_the_folder_are_recorded_not_followed(fake_pipeline, tmp_path):

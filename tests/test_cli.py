@@ -22,6 +22,18 @@ def test_ingest_reports_every_file_and_a_summary(sample_pack, db_path):
     assert again.output.count("unchanged") == files
 
 
+def test_ingest_of_a_folder_reports_the_files_deleted_from_it(tmp_path, db_path):
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    for name in ("keep.txt", "gone.txt"):
+        (folder / name).write_text(f"The joint risk register ({name}) is reviewed monthly by both partners.")
+    _run("ingest", str(folder), "--db", str(db_path), "--model", "hash", "--workers", "0")
+    (folder / "gone.txt").unlink()
+    again = _run("ingest", str(folder), "--db", str(db_path), "--workers", "0")
+    assert "  removed    gone.txt: file gone, its 1 passages no longer count (kept in history)" in again.output
+    assert again.output.strip().endswith("Processed 2 documents, 0 failed")
+
+
 def test_ingest_with_worker_processes_records_failures(tmp_path, db_path, make_docx):
     make_docx("good.docx", [("p", "The joint management team meets every month to review risks.")])
     (tmp_path / "broken.docx").write_text("not really a docx")

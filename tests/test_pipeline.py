@@ -79,6 +79,27 @@ def test_moved_file_keeps_its_document(fake_pipeline, sample_pack, tmp_path):
     assert after == (before[0], before[1], "risk-register-renamed.xlsx")
 
 
+def test_ingesting_a_folder_retires_the_documents_whose_files_were_deleted(fake_pipeline, sample_pack, tmp_path):
+    folder = tmp_path / "docs"
+    shutil.copytree(sample_pack, folder)
+    fake_pipeline.ingest([folder])
+    db = fake_pipeline.db
+    doc_id, = db.execute("select id from documents where name = 'joint-risk-register.xlsx'").fetchone()
+    evidence = "select count(*) from evidence e join passages p on p.id = e.passage_id where p.document_id = ?"
+    assert db.execute(evidence, [doc_id]).fetchone()[0] > 0
+    (folder / "joint-risk-register.xlsx").unlink()
+    fake_pipeline.ingest([folder / "alliance-collaboration-charter.docx"])  # a file named alone retires nothing
+    assert db.execute("select count(*) from documents where id = ?", [doc_id]).fetchone()[0] == 1
+    shown = []
+    report = fake_pipeline.ingest([folder], on_result=shown.append)
+    changed = [(o.path.name, o.status) for o in report.outcomes if o.status != "unchanged"]
+    assert changed == [("joint-risk-register.xlsx", "removed")] and shown == report.outcomes
+    assert db.execute("select count(*) from documents where id = ?", [doc_id]).fetchone()[0] == 0
+    assert db.execute(evidence, [doc_id]).fetchone()[0] == 0
+    assert db.execute("select removed_at is not null from document_versions where document_id = ?",
+                      [doc_id]).fetchone() == (1,)  # gone from the matrix, kept in history
+
+
 def test_an_unreadable_newer_version_does_not_take_the_place_of_a_readable_one(fake_pipeline, make_docx):
     text = "The joint risk register is reviewed monthly by both partners."
     path = make_docx("plan.docx", [("p", text)])
@@ -101,6 +122,22 @@ def test_an_unreadable_newer_version_does_not_take_the_place_of_a_readable_one(f
     assert db.execute("select unread_sha256 from documents").fetchone()[0] is None
     versions = db.execute("select status, replaced_at is not null from document_versions order by id").fetchall()
     assert versions == [("ok", 1), ("failed", 1), ("ok", 0)]
+
+
+def test_the_version_read_back_again_ends_the_note_of_an_unread_newer_one(fake_pipeline, make_docx):
+    from evidence.pages import document_detail
+
+    path = make_docx("plan.docx", [("p", "The joint risk register is reviewed monthly by both partners.")])
+    readable = path.read_bytes()
+    fake_pipeline.ingest([path])
+    path.write_bytes(readable[:300])  # a save that went wrong
+    doc_id = fake_pipeline.ingest([path]).outcomes[0].document_id
+    assert document_detail(fake_pipeline.db.conn, doc_id)["unread"]
+    path.write_bytes(readable)  # restored from a backup
+    assert fake_pipeline.ingest([path]).outcomes[0].status == "unchanged"  # not read again
+    note = "select unread_sha256, unread_error, unread_at from documents where id = ?"
+    assert fake_pipeline.db.execute(note, [doc_id]).fetchone() == (None, None, None)
+    assert document_detail(fake_pipeline.db.conn, doc_id)["unread"] is None
 
 
 def test_failed_files_are_recorded_and_the_batch_goes_on(fake_pipeline, sample_pack, tmp_path):

@@ -163,6 +163,58 @@ def test_lock_and_temporary_files_are_ignored(watcher, folder):
     assert w.pending == {}
 
 
+def test_a_file_deleted_into_a_trash_folder_inside_the_watched_one_stops_counting(watcher, folder):
+    """The desktop moves it to `.Trash-1000/files/`: a hidden folder the scan passes over, so a deletion, not a move."""
+    w = watcher
+    path = plan(folder, "RMP.docx", "The joint management team meets monthly and owns the joint risk register.")
+    w.initial_scan()
+    trash = folder / ".Trash-1000" / "files"
+    trash.mkdir(parents=True)
+    path.rename(trash / "RMP.docx")
+    w.notice(trash.parent)
+    settle(w, trash / "RMP.docx", gone=[path])
+    assert q(w, "select count(*) from documents") == [(0,)]
+    assert [o.status for o in w.initial_scan()] == []  # and a restart's scan agrees
+
+
+def test_a_link_out_of_the_watched_folder_is_refused_as_the_scan_refuses_it(watcher, folder, tmp_path):
+    w = watcher
+    w.initial_scan()
+    secret = tmp_path / "secret.txt"
+    secret.write_text("The exit strategy is reviewed every January by the board.")
+    (folder / "link.txt").symlink_to(secret)
+    (folder / "inside.docx").symlink_to(plan(folder, "plan.docx", "The joint risk register is reviewed monthly."))
+    outcomes = settle(w, folder / "link.txt", folder / "inside.docx", folder / "plan.docx")
+    statuses = sorted((o.path.name, o.status, o.error) for o in outcomes)
+    assert statuses == [("link.txt", "skipped", f"symbolic link to {secret}, outside the folder: not followed "
+                                                "(use --follow-links)"), ("plan.docx", "ok", "")]
+    assert q(w, "select count(*) from passages p join documents d on d.id = p.document_id where d.name = 'link.txt'") \
+        == [(0,)]
+    assert sorted(o.status for o in w.initial_scan()) == ["skipped", "unchanged"]  # the scan says the same
+
+
+def test_a_renamed_or_moved_in_folder_keeps_its_documents(watcher, folder, tmp_path):
+    """A rename brings one event for the folder and none for the files under it: they are read from the folder,
+    found as moved, and keep their evidence."""
+    w = watcher
+    (folder / "2025").mkdir()
+    plan(folder / "2025", "RMP.docx", "The joint management team meets monthly and owns the joint risk register.")
+    w.initial_scan()
+    doc_id = q(w, "select id from documents")[0][0]
+    (folder / "2025").rename(folder / "2025 archive")
+    outcomes = settle(w, folder / "2025 archive", gone=[folder / "2025"])
+    assert [(o.path.name, o.status, o.error) for o in outcomes] == [
+        ("RMP.docx", "unchanged", "moved from an earlier path")]
+    assert q(w, "select id, path from documents") == [(doc_id, str(folder / "2025 archive" / "RMP.docx"))]
+    elsewhere = tmp_path / "from elsewhere"
+    elsewhere.mkdir()
+    plan(elsewhere, "Charter.docx", "Both partners signed the collaboration charter and share its values.")
+    elsewhere.rename(folder / "from elsewhere")
+    assert [(o.path.name, o.status) for o in settle(w, folder / "from elsewhere")] == [("Charter.docx", "ok")]
+    (folder / "linked").symlink_to(tmp_path / "db")  # a link to a folder outside: refused, as the scan refuses it
+    assert [(o.path.name, o.status) for o in settle(w, folder / "linked")] == [("linked", "skipped")]
+
+
 def test_new_version_under_a_new_name_is_a_new_document_in_the_same_family(watcher, folder):
     w = watcher
     plan(folder, "RMP v3.docx", "Version three of the plan sets out the joint objectives for the year.")
