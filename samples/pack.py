@@ -366,4 +366,4 @@ def _signed_page(path: Path) -> Path:
         "Signed for and on behalf of Calderstone Engineering",
         "by its Senior Executive Responsible for the alliance",
         "Managing Director, Water Division, 28 March 2023",
-    ]])
+    ]], when=_d(2023, 3, 28))

@@ -8,6 +8,7 @@ dependency only, and so is aspose-email-foss for .msg, a test one; python-pptx a
 from __future__ import annotations
 
 import datetime as dt
+import zipfile
 from pathlib import Path
 
 
@@ -61,7 +62,11 @@ def write_xlsx(path: Path, title: str, sheets: dict[str, list[list]], when: dt.d
         for row in rows:
             ws.append(row)
     path.parent.mkdir(parents=True, exist_ok=True)
-    wb.save(str(path))
+    # openpyxl's save stamps the workbook modified now, whatever it was given; its writer, called directly, does not
+    from openpyxl.writer.excel import ExcelWriter
+
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as archive:
+        ExcelWriter(wb, archive).save()
     return path
 
 
@@ -248,12 +253,14 @@ def write_png(path: Path, lines: list[str], **kw) -> Path:
     return path
 
 
-def write_scan_pdf(path: Path, pages: list[list[str]], dpi: int = 200, **kw) -> Path:
+def write_scan_pdf(path: Path, pages: list[list[str]], dpi: int = 200, when: dt.datetime | None = None,
+                   **kw) -> Path:
     """A scanned document: each page an image of its lines (`kw` as for text_image), in a PDF with no text layer
-    whose pages measure what the images do at `dpi`."""
+    whose pages measure what the images do at `dpi`; `when` dates it (as a scanner does), else it is dated now."""
     images = [text_image(lines, **kw).convert("RGB") for lines in pages]
     path.parent.mkdir(parents=True, exist_ok=True)
-    images[0].save(str(path), "PDF", resolution=dpi, save_all=True, append_images=images[1:])
+    dates = {"creationDate": when.timetuple(), "modDate": when.timetuple()} if when else {}  # what Pillow writes
+    images[0].save(str(path), "PDF", resolution=dpi, save_all=True, append_images=images[1:], **dates)
     return path
 
 

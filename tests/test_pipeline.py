@@ -249,6 +249,14 @@ def test_missing_path_is_a_named_error(fake_pipeline, tmp_path):
         fake_pipeline.ingest([tmp_path / "nowhere"])
 
 
+def test_every_sample_document_is_dated_by_its_story_not_by_when_it_was_written(pack_db):
+    """Spreadsheets and the scan carry their own dates, as real ones do: the stale-evidence query has something
+    to say about the sample pack (openpyxl stamps a workbook modified now unless written around that)."""
+    dates = dict(open_db(pack_db).execute("select name, document_date from documents").fetchall())
+    assert all(dates.values()), dates
+    assert max(dates.values()) < "2026-07", dates
+
+
 def test_content_addressed_copies_are_kept(pack_db, sample_pack):
     from evidence.serve import files_dir_for
 
