@@ -144,6 +144,69 @@ def test_pdf_pages_paragraphs_running_lines_and_hyphenation(make_pdf):
     assert p5.location.startswith(f"page {p5.page}, paragraph")
 
 
+def _table_pdf(path, pages, rows_per_page=4, running_header=None):
+    """A register printed as a table of evenly spaced one-line rows (no padding between rows), its header
+    repeated at the top of every page it runs onto."""
+    from fpdf import FPDF
+
+    pdf = FPDF()
+    pdf.set_font("Helvetica", size=10)
+    for page in range(pages):
+        pdf.add_page()
+        if running_header:
+            pdf.cell(0, 6, running_header, new_x="LMARGIN", new_y="NEXT")
+            pdf.ln(4)
+        if page == 0:
+            pdf.multi_cell(0, 6, "The joint risk register lists each risk with its owner and mitigation.")
+            pdf.ln(4)
+        body = [(f"Risk {page}{i}", f"Owner {chr(65 + i)}", f"Mitigation {chr(65 + i)}") for i in range(rows_per_page)]
+        for row in [("Risk", "Owner", "Mitigation")] + body:
+            for width, value in zip((35, 45, 60), row):
+                pdf.cell(width, 7, value)
+            pdf.ln(7)
+    pdf.output(str(path))
+    return path
+
+
+def test_pdf_table_of_evenly_spaced_rows_is_read_row_by_row(tmp_path):
+    result = read_document(_table_pdf(tmp_path / "register.pdf", pages=1))
+    rows = [p for p in result.passages if p.kind == "row"]
+    assert [p.location for p in rows] == [f"page 1, table 1, row {n}" for n in range(2, 6)]
+    assert rows[0].text == "Risk: Risk 00; Owner: Owner A; Mitigation: Mitigation A"
+    assert rows[3].text == "Risk: Risk 03; Owner: Owner D; Mitigation: Mitigation D"
+    assert all(p.context == "columns: Risk, Owner, Mitigation" for p in rows)
+
+
+def test_pdf_table_continued_over_pages_keeps_its_header_on_every_page(tmp_path):
+    path = _table_pdf(tmp_path / "register.pdf", pages=3, running_header="Joint risk register - confidential")
+    result = read_document(path)
+    assert not any("confidential" in p.text for p in result.passages)
+    for page in (1, 2, 3):
+        rows = [p for p in result.passages if p.kind == "row" and p.page == page]
+        assert [p.row for p in rows] == [2, 3, 4, 5], page
+        assert all(p.context == "columns: Risk, Owner, Mitigation" for p in rows)
+        assert rows[-1].text == f"Risk: Risk {page - 1}3; Owner: Owner D; Mitigation: Mitigation D"
+
+
+def test_pdf_table_row_with_wrapped_cells_stays_one_row(tmp_path):
+    from fpdf import FPDF
+
+    pdf = FPDF()
+    pdf.set_font("Helvetica", size=10)
+    pdf.add_page()
+    with pdf.table(col_widths=(25, 50, 60), padding=2) as table:
+        for values in (("Risk", "Owner", "Mitigation"), ("Supplier insolvency risk", "Commercial lead", "Credit checks"),
+                       ("Fraud", "Finance", "Audit")):
+            row = table.row()
+            for value in values:
+                row.cell(value)
+    pdf.output(str(tmp_path / "wrapped.pdf"))
+    rows = [p for p in read_document(tmp_path / "wrapped.pdf").passages if p.kind == "row"]
+    assert [(p.location, p.text) for p in rows] == [
+        ("page 1, table 1, row 2", "Risk: Supplier insolvency risk; Owner: Commercial lead; Mitigation: Credit checks"),
+        ("page 1, table 1, row 3", "Risk: Fraud; Owner: Finance; Mitigation: Audit")]
+
+
 @pytest.mark.ocr
 @pytest.mark.model  # the OCR models are real models: outside the fast subset, like the encoder
 def test_pdf_without_text_anywhere_is_skipped_with_the_reason(tmp_path):
