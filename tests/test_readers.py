@@ -235,6 +235,21 @@ def test_text_markdown_and_csv(tmp_path):
     assert csv_result.passages[0].location == "row 2"
 
 
+def test_markdown_heading_on_the_line_above_its_text_is_a_heading(tmp_path):
+    (tmp_path / "exit.md").write_text(
+        "# Exit strategy\nThe alliance will review the exit strategy every year with both partners.\n"
+        "The joint management team keeps the exit plan under review between those reviews.\n"
+        "## Triggers\nEither partner may give twelve months' notice to the other under clause 9.\n")
+    result = read_document(tmp_path / "exit.md")
+    assert result.status == "ok", result.error
+    assert result.metadata["title"] == "Exit strategy"
+    assert [(p.location, p.context) for p in result.passages] == [
+        ('section "Exit strategy", paragraph 1', "Exit strategy"),
+        ('section "Triggers", paragraph 1', "Exit strategy > Triggers")]
+    assert result.passages[0].text.startswith("The alliance will review")
+    assert "#" not in result.passages[0].text and "Triggers" not in result.passages[0].text
+
+
 def test_long_paragraphs_split_at_sentences_and_fragments_merge(make_docx):
     long_text = " ".join(f"Sentence number {i} explains one more part of the joint plan." for i in range(40))
     path = make_docx("long.docx", [("h1", "1 Plan"), ("p", long_text), ("p", "Agreed."),
