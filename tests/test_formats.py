@@ -19,7 +19,7 @@ from evidence import pages
 from evidence.copies import content_type, is_inline
 from ingest import READERS, Reader, ocr, read_document, supported_extensions
 from ingest.mail import body_passages, html_to_text
-from samples import write_docx, write_ods, write_odt, write_xls
+from samples import write_docx, write_ods, write_odt, write_pptx, write_xls
 
 SENTENCE = "Signed for and on behalf of the Client, Senior Executive Responsible"
 GOOD_TEXT = "The joint risk register is reviewed every month by both partners and owners are named."
@@ -398,6 +398,22 @@ def test_odt_and_ods(tmp_path):
     result = read_document(ods)
     row = _by_location(result, "sheet Risks, row 2")
     assert row.text == "Risk: Supply chain delay; Owner: JMT; Status: Open" and row.sheet == "Risks"
+
+
+@pytest.mark.parametrize("suffix", [".docx", ".odt", ".pptx"])
+def test_table_rows_are_numbered_as_in_the_document(tmp_path, suffix):
+    """Empty rows are skipped, never renumbered past: 'row 5' is the fifth row an assessor counts on the page."""
+    table = [["Risk", "Owner"], ["Supply chain delay", "JMT"], ["", ""], ["", ""], ["Loss of key staff", "SER"]]
+    path = tmp_path / f"plan{suffix}"
+    if suffix == ".docx":
+        write_docx(path, "Plan", [("table", table)], WHEN)
+    elif suffix == ".odt":
+        write_odt(path, "Plan", [("table", table)])
+    else:
+        write_pptx(path, "Plan", [{"title": "Risks", "table": table}], WHEN)
+    rows = [p for p in read_document(path).passages if p.kind == "row"]
+    assert [(p.location.rsplit(", ", 1)[-1], p.row, p.text) for p in rows] == [
+        ("row 2", 2, "Risk: Supply chain delay; Owner: JMT"), ("row 5", 5, "Risk: Loss of key staff; Owner: SER")]
 
 
 def test_legacy_xls(tmp_path):
