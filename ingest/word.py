@@ -83,8 +83,9 @@ class _BodyWalker:
         self.passages: list[Passage] = []
         self.path: list[tuple[int, str, str]] = []  # (level, number, title)
         self.counters = [0] * 9
-        self.para_no = 0
+        self.para_no = 0  # body paragraphs with text under the current heading, as a reader counts them
         self.table_no = 0
+        self.box_no = 0  # text boxes, numbered in the document as tables are: never counted as paragraphs
         self.first_heading = ""
 
     # --- where we are
@@ -153,8 +154,8 @@ class _BodyWalker:
                 continue
             text = "\n".join(t for t in (_text(bp) for bp in box.iter(f"{W}p")) if t)
             if text:
-                self.para_no += 1
-                self.passages.append(Passage(text=text, location=f"{self.prefix()}text box {self.para_no}",
+                self.box_no += 1
+                self.passages.append(Passage(text=text, location=f"{self.prefix()}text box {self.box_no}",
                                              context=self.context(), kind=TEXTBOX))
 
 

@@ -73,6 +73,16 @@ def test_docx_content_controls_tracked_changes_text_boxes(make_docx):
     assert len(boxes) == 1 and boxes[0].kind == "textbox"  # the fallback copy is not read twice
 
 
+def test_docx_text_box_is_not_counted_as_a_paragraph(make_docx):
+    path = make_docx("plan.docx", [("h1", "1 Escalation"), ("p", "Opening paragraph of the plan, long enough to stand alone.")])
+    after = "<w:p><w:r><w:t>The fifth paragraph of the section, the first after the text box.</w:t></w:r></w:p>"
+    rewrite_zip_member(path, "word/document.xml", lambda xml: xml.replace("<w:sectPr", EXTRA_BODY + after + "<w:sectPr", 1))
+    result = read_document(path)
+    assert _by_text(result, "anchors a text box").location == "section 1, paragraph 4"
+    assert _by_text(result, "Text box: escalate").location == "section 1, text box 1"
+    assert _by_text(result, "first after the text box").location == "section 1, paragraph 5"
+
+
 def test_docx_comments_are_kept_apart(tmp_path):
     document = docx.Document()
     paragraph = document.add_paragraph("The exit strategy is reviewed by the joint management team every year.")
