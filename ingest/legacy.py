@@ -224,8 +224,40 @@ class _OdtWalker:
             self.passages.append(paragraph(text, self.prefix(), self.para_no, context=self.context()))
 
     def on_table(self, table) -> None:
-        from odf.table import TableCell, TableRow
-
         self.table_no += 1
-        rows = [[_odf_text(c) for c in row.getElementsByType(TableCell)] for row in table.getElementsByType(TableRow)]
-        self.passages += table_passages(rows, self.context(), f"{self.prefix()}table {self.table_no}")
+        self.passages += table_passages(_odt_grid(table), self.context(), f"{self.prefix()}table {self.table_no}")
+
+
+def _odt_grid(table) -> list[list[str]]:
+    """A text table's rows as its grid columns, as Word's are read: a cell merged across columns says its text in
+    its first column (the covered cells beside it are empty), a cell merged down repeats its text in the rows it
+    covers. Rows of a table nested in a cell are that cell's text, not rows of this table."""
+    rows: list[list[str]] = []
+    down: dict[tuple[int, int], str] = {}  # (row, column) covered by a cell merged down from above -> its text
+    for r, row in enumerate(_odt_rows(table)):
+        cells: list[str] = []
+        for el in row.childNodes:
+            tag = getattr(el, "qname", (None, None))[1]
+            if tag not in ("table-cell", "covered-table-cell"):
+                continue
+            own = _odf_text(el) if tag == "table-cell" else None
+            spanned = min(int(el.getAttribute("numberrowsspanned") or 1), 1000) if own is not None else 1
+            repeat = min(int(el.getAttribute("numbercolumnsrepeated") or 1), MAX_COLUMNS - len(cells))
+            for _ in range(max(repeat, 0)):  # an empty cell repeated to the page's edge is never expanded
+                text = own if own is not None else down.get((r, len(cells)), "")
+                down.update({(r + k, len(cells)): text for k in range(1, spanned)})
+                cells.append(text)
+        rows.append(cells)
+    return rows
+
+
+def _odt_rows(parent) -> list:
+    """A table's own rows, those inside header-row and row-group elements included."""
+    rows = []
+    for el in parent.childNodes:
+        tag = getattr(el, "qname", (None, None))[1]
+        if tag == "table-row":
+            rows.append(el)
+        elif tag in ("table-header-rows", "table-rows", "table-row-group"):
+            rows.extend(_odt_rows(el))
+    return rows

@@ -105,18 +105,20 @@ def is_placeholder(value: str) -> bool:
 def table_passages(rows: list[list[str]], context: str, where: str, page: int | None = None) -> list[Passage]:
     """A document's table as row passages, the one way Word, OpenDocument and PowerPoint tables are read: a first
     row of short cells is the header (its columns join the context, each row is said with them), empty rows are
-    dropped, and a row's location is `where` and its row number ("section 2, table 1, row 3")."""
-    rows = [r for r in rows if any(r)]
-    if not rows:
+    skipped, and a row's location is `where` and its row number in the document, empty rows and the header
+    counted ("section 2, table 1, row 3"): an assessor counting rows on the page finds the same one."""
+    numbered = [(n, cells) for n, cells in enumerate(rows, 1) if any(cells)]
+    if not numbered:
         return []
-    header = rows[0] if len(rows) > 1 and all(len(c) < 60 for c in rows[0]) else None
+    first = numbered[0][1]
+    header = first if len(numbered) > 1 and all(len(c) < 60 for c in first) else None
     if header:
         context = f"{context} | columns: {', '.join(c for c in header if c)}".lstrip(" |")
     out = []
-    for i, cells in enumerate(rows[1:] if header else rows, start=2 if header else 1):
+    for n, cells in numbered[1:] if header else numbered:
         text = render_row(cells, header) if header else " | ".join(c for c in cells if c)
         if text:
-            out.append(Passage(text=text, location=f"{where}, row {i}", context=context, kind=ROW, page=page, row=i))
+            out.append(Passage(text=text, location=f"{where}, row {n}", context=context, kind=ROW, page=page, row=n))
     return out
 
 

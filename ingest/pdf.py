@@ -202,10 +202,12 @@ def _drop_running_lines(pages: list[list[_Line]], result: ReadResult | None = No
         edge.update({_DIGITS.sub("#", line.text.lower()) for line in lines[:2] + lines[-2:]})
     repeated = {k for k, n in edge.items() if len(pages) >= 2 and n >= max(2, len(pages) * 0.6)}
     for lines in pages:
+        rows = _table_lines(lines)  # a table continued over pages repeats its header, and may repeat a row
         keep = []
         for i, line in enumerate(lines):
             at_edge = i < 2 or i >= len(lines) - 2
-            if at_edge and (_DIGITS.sub("#", line.text.lower()) in repeated or _PAGE_NUMBER.match(line.text.strip())):
+            running = _DIGITS.sub("#", line.text.lower()) in repeated or _PAGE_NUMBER.match(line.text.strip())
+            if at_edge and running and i not in rows:
                 continue
             keep.append(line)
         lines[:] = keep
@@ -214,6 +216,23 @@ def _drop_running_lines(pages: list[list[_Line]], result: ReadResult | None = No
         pages[number][:] = [line for line in lines if not _PAGE_NUMBER.match(line.text.strip())]
         if pages[number] and result is not None:  # pages of page numbers alone hold no text worth a warning
             result.warnings.append(f"every page repeats the same text: read once, from page {number + 1}")
+
+
+def _table_lines(lines: list[_Line]) -> set[int]:
+    """Indexes of a page's lines that are table rows: lines of two or more cells in a table, with another such
+    line of it a few lines away (a row's wrapped cells lie between) and a line of it close above or below. A
+    two-part footer (title, page number) that lines up with a body line makes a "table" of them: it stands off."""
+    out: set[int] = set()
+    start = 0
+    for kind, block in _blocks(lines):
+        span = range(start, start + len(block))
+        start += len(block)
+        multi = [n for n in span if kind == "table" and len(lines[n].cells) >= 2]
+        for n in multi:
+            close = any(m in span and abs(lines[m].y - lines[n].y) <= 3.5 * lines[n].size for m in (n - 1, n + 1))
+            if close and any(0 < abs(n - m) <= 6 for m in multi):
+                out.add(n)
+    return out
 
 
 def _blocks(lines: list[_Line]) -> list[tuple[str, list]]:
@@ -258,22 +277,34 @@ def _inside(lines: list[_Line], start: int, k: int) -> bool:
 
 
 def _table_rows(lines: list[_Line]) -> list[list[str]]:
-    """Rows of cell texts: a row starts where the first column has text after a gap wider than a line."""
+    """Rows of cell texts: a row starts at a line with text in the first column (see _row_starts); the lines
+    between continue its cells."""
     anchors = sorted({round(x) for line in lines for x, _ in line.cells})
     columns = _cluster(anchors)
-    spacing = _line_spacing([a.y - b.y for a, b in zip(lines, lines[1:]) if a.y > b.y])
     rows: list[list[list[str]]] = []
-    prev_y = None
-    for line in lines:
-        starts_row = abs(line.cells[0][0] - columns[0]) < 3 and (
-            prev_y is None or not rows or prev_y - line.y > spacing * 1.25 or not spacing)
+    for line, starts_row in zip(lines, _row_starts(lines, columns[0])):
         if starts_row or not rows:
             rows.append([[] for _ in columns])
         for x, text in line.cells:
             col = max(k for k, c in enumerate(columns) if c <= x + 3)
             rows[-1][col].append(text)
-        prev_y = line.y
     return [[_join_all(parts) for parts in row] for row in rows]
+
+
+def _row_starts(lines: list[_Line], first: float) -> list[bool]:
+    """Which lines start a row. A line without text in the first column continues a row. Where rows are padded
+    (most rows start after a gap wider than the spacing inside a cell), a first-column line one line below the
+    last continues a wrapped first cell. Where they are not, gaps cannot tell a wrapped first cell from the next
+    row, so every first-column line at least about a line below the last starts one: reading an evenly spaced
+    table as one row, as the padded rule alone does, puts every row under one location."""
+    in_first = [abs(line.cells[0][0] - first) < 3 for line in lines]
+    gaps = [a.y - b.y for a, b in zip(lines, lines[1:])]
+    inside = [g for g, f in zip(gaps, in_first[1:]) if not f and g > 0]  # gaps certainly within a row
+    spacing = _line_spacing(inside or [g for g in gaps if g > 0])
+    first_gaps = [g for g, f in zip(gaps, in_first[1:]) if f]
+    padded = sum(g > spacing * 1.25 for g in first_gaps) * 2 >= len(first_gaps)
+    least = spacing * (1.25 if padded else 0.8)
+    return [True] + [f and (not spacing or (g > least if padded else g >= least)) for g, f in zip(gaps, in_first[1:])]
 
 
 def _cluster(xs: list[int]) -> list[float]:

@@ -87,7 +87,14 @@ def _paragraphs(frame) -> list[str]:
 
 
 def _table_passages(table, where: str, title: str, slide: int) -> list[Passage]:
-    rows = [[" ".join(cell.text.split()) for cell in row.cells] for row in table.rows]
+    """A slide's table row by row. Every grid cell is in the file, so values keep their columns; a cell merged
+    across is empty beside its origin, and one merged down repeats the text above, as Word's do."""
+    rows: list[list[str]] = []
+    for row in table.rows:
+        above = rows[-1] if rows else []
+        # cell._tc.vMerge: python-pptx's own API says "spanned" only, not which way
+        rows.append([above[i] if cell._tc.vMerge and i < len(above) else " ".join(cell.text.split())
+                     for i, cell in enumerate(row.cells)])
     return table_passages(rows, title, where, page=slide)
 
 

@@ -28,17 +28,24 @@ def _decode(path: Path) -> str:
     return data.decode("latin-1")
 
 
-def _blocks(text: str) -> list[tuple[str, int]]:
-    """Blank-line separated blocks with the line they start on."""
-    blocks, current, start = [], [], 0
+def _blocks(text: str, headings: bool = False) -> list[tuple[str, int]]:
+    """Blank-line separated blocks with the line they start on. With `headings` (Markdown), a heading line is a
+    block of its own whatever lines touch it, as Markdown renders it: "# Exit strategy" on the line above its
+    text is a heading, not the first words of a paragraph."""
+    blocks: list[tuple[str, int]] = []
+    current: list[str] = []
+    start = 0
     for n, line in enumerate(text.splitlines(), 1):
-        if line.strip():
-            if not current:
-                start = n
-            current.append(line.strip())
-        elif current:
+        line = line.strip()
+        heading = headings and _MD_HEADING.match(line) is not None
+        if current and (heading or not line):
             blocks.append((" ".join(current), start))
             current = []
+        if heading:
+            blocks.append((line, n))
+        elif line:
+            start = start if current else n
+            current.append(line)
     if current:
         blocks.append((" ".join(current), start))
     return blocks
@@ -64,7 +71,7 @@ class MarkdownReader:
         result = ReadResult(path=path, format=self.format)
         heads: list[tuple[int, str]] = []
         para_no, passages = 0, []
-        for block, _ in _blocks(text):
+        for block, _ in _blocks(text, headings=True):
             m = _MD_HEADING.match(block)
             if m:
                 level = len(m.group(1))

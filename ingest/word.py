@@ -83,8 +83,9 @@ class _BodyWalker:
         self.passages: list[Passage] = []
         self.path: list[tuple[int, str, str]] = []  # (level, number, title)
         self.counters = [0] * 9
-        self.para_no = 0
+        self.para_no = 0  # body paragraphs with text under the current heading, as a reader counts them
         self.table_no = 0
+        self.box_no = 0  # text boxes, numbered in the document as tables are: never counted as paragraphs
         self.first_heading = ""
 
     # --- where we are
@@ -144,7 +145,7 @@ class _BodyWalker:
 
     def on_table(self, tbl) -> None:
         self.table_no += 1
-        rows = [_row_cells(tr) for tr in tbl.iter(f"{W}tr") if _owning_table(tr) is tbl]
+        rows = _table_grid([tr for tr in tbl.iter(f"{W}tr") if _owning_table(tr) is tbl])
         self.passages += table_passages(rows, self.context(), f"{self.prefix()}table {self.table_no}")
 
     def text_boxes(self, p) -> None:
@@ -153,8 +154,8 @@ class _BodyWalker:
                 continue
             text = "\n".join(t for t in (_text(bp) for bp in box.iter(f"{W}p")) if t)
             if text:
-                self.para_no += 1
-                self.passages.append(Passage(text=text, location=f"{self.prefix()}text box {self.para_no}",
+                self.box_no += 1
+                self.passages.append(Passage(text=text, location=f"{self.prefix()}text box {self.box_no}",
                                              context=self.context(), kind=TEXTBOX))
 
 
@@ -170,15 +171,43 @@ def _owning_table(tr):
     return parent
 
 
-def _row_cells(tr) -> list[str]:
+def _table_grid(trs: list) -> list[list[str]]:
+    """Rows as the table's grid columns, so each value sits under its own header: a cell merged across columns
+    (gridSpan) says its text in its first column and leaves the rest empty (a header naming both would be
+    guessing); a cell merged down (vMerge) repeats its text in each row it spans, as a merged range in a sheet
+    does, so each row says what the page shows beside it; columns a row skips (gridBefore) are empty."""
+    rows: list[list[str]] = []
+    above: list[str] = []
+    for tr in trs:
+        row = [""] * _grid_count(tr.find(f"{W}trPr/{W}gridBefore"), 0)
+        for tc in _row_tcs(tr):
+            merged_down = tc.find(f"{W}tcPr/{W}vMerge")
+            continued = merged_down is not None and merged_down.get(f"{W}val", "continue") == "continue"
+            text = above[len(row)] if continued and len(row) < len(above) else _cell_text(tc)
+            row += [text] + [""] * (_grid_count(tc.find(f"{W}tcPr/{W}gridSpan"), 1) - 1)
+        rows.append(row)
+        above = row
+    return rows
+
+
+def _grid_count(el, default: int) -> int:
+    value = el.get(f"{W}val", "") if el is not None else ""
+    return min(int(value), 64) if value.isdigit() else default  # a damaged count never builds a huge row
+
+
+def _row_tcs(tr) -> list:
+    """A row's cells, those wrapped in a content control included."""
     cells = []
     for tc in tr:
         if tc.tag == f"{W}sdt":
             tc = _content(tc).find(f"{W}tc")
-        if tc is None or tc.tag != f"{W}tc":
-            continue
-        cells.append(" ".join(t for t in (_text(p) for p in tc.iter(f"{W}p")) if t))
+        if tc is not None and tc.tag == f"{W}tc":
+            cells.append(tc)
     return cells
+
+
+def _cell_text(tc) -> str:
+    return " ".join(t for t in (_text(p) for p in tc.iter(f"{W}p")) if t)
 
 
 def _style_levels(document) -> dict[str, int]:

@@ -19,7 +19,7 @@ from evidence import pages
 from evidence.copies import content_type, is_inline
 from ingest import READERS, Reader, ocr, read_document, supported_extensions
 from ingest.mail import body_passages, html_to_text
-from samples import write_docx, write_ods, write_odt, write_xls
+from samples import write_docx, write_ods, write_odt, write_pptx, write_xls
 
 SENTENCE = "Signed for and on behalf of the Client, Senior Executive Responsible"
 GOOD_TEXT = "The joint risk register is reviewed every month by both partners and owners are named."
@@ -398,6 +398,86 @@ def test_odt_and_ods(tmp_path):
     result = read_document(ods)
     row = _by_location(result, "sheet Risks, row 2")
     assert row.text == "Risk: Supply chain delay; Owner: JMT; Status: Open" and row.sheet == "Risks"
+
+
+@pytest.mark.parametrize("suffix", [".docx", ".odt", ".pptx"])
+def test_table_rows_are_numbered_as_in_the_document(tmp_path, suffix):
+    """Empty rows are skipped, never renumbered past: 'row 5' is the fifth row an assessor counts on the page."""
+    table = [["Risk", "Owner"], ["Supply chain delay", "JMT"], ["", ""], ["", ""], ["Loss of key staff", "SER"]]
+    path = tmp_path / f"plan{suffix}"
+    if suffix == ".docx":
+        write_docx(path, "Plan", [("table", table)], WHEN)
+    elif suffix == ".odt":
+        write_odt(path, "Plan", [("table", table)])
+    else:
+        write_pptx(path, "Plan", [{"title": "Risks", "table": table}], WHEN)
+    rows = [p for p in read_document(path).passages if p.kind == "row"]
+    assert [(p.location.rsplit(", ", 1)[-1], p.row, p.text) for p in rows] == [
+        ("row 2", 2, "Risk: Supply chain delay; Owner: JMT"), ("row 5", 5, "Risk: Loss of key staff; Owner: SER")]
+
+
+MERGED = [["Risk", "Owner", "Mitigation", "Score"], ["Supplier failure", "", "Exit plan", "12"],
+          ["Key staff turnover", "Commercial lead", "Deputies", "9"], ["Fraud", "", "Audit", "6"]]
+
+
+def _merged_docx(path):
+    import docx
+
+    document = docx.Document()
+    table = document.add_table(rows=4, cols=4)
+    for r, values in enumerate(MERGED):
+        for c, value in enumerate(values):
+            table.cell(r, c).text = value
+    table.cell(1, 0).merge(table.cell(1, 1)).text = "Supplier failure"  # gridSpan: one cell over Risk and Owner
+    table.cell(2, 1).merge(table.cell(3, 1)).text = "Commercial lead"  # vMerge: one owner for two risks
+    document.save(str(path))
+
+
+def _merged_odt(path):
+    from odf import table, text
+    from odf.opendocument import OpenDocumentText
+
+    def cell(value, **spans):
+        element = table.TableCell(valuetype="string", **spans)
+        element.addElement(text.P(text=value))
+        return element
+
+    grid = [[cell(v) for v in MERGED[0]],
+            [cell("Supplier failure", numbercolumnsspanned=2), table.CoveredTableCell(), cell("Exit plan"), cell("12")],
+            [cell("Key staff turnover"), cell("Commercial lead", numberrowsspanned=2), cell("Deputies"), cell("9")],
+            [cell("Fraud"), table.CoveredTableCell(), cell("Audit"), cell("6")]]
+    doc = OpenDocumentText()
+    element = table.Table(name="Risks")
+    for cells in grid:
+        row = table.TableRow()
+        for c in cells:
+            row.addElement(c)
+        element.addElement(row)
+    doc.text.addElement(element)
+    doc.save(str(path))
+
+
+def _merged_pptx(path):
+    write_pptx(path, "Plan", [{"title": "Risks", "table": MERGED}], WHEN)
+    from pptx import Presentation
+
+    deck = Presentation(str(path))
+    shape = next(s for s in deck.slides[0].shapes if s.has_table)
+    shape.table.cell(1, 0).merge(shape.table.cell(1, 1))
+    shape.table.cell(2, 1).merge(shape.table.cell(3, 1))
+    deck.save(str(path))
+
+
+@pytest.mark.parametrize("suffix, write", [(".docx", _merged_docx), (".odt", _merged_odt), (".pptx", _merged_pptx)])
+def test_merged_table_cells_keep_every_value_under_its_own_column(tmp_path, suffix, write):
+    """A cell merged across columns says its text once, in its first column, and the cells after it stay under
+    their own headers; a cell merged down is said in each row it spans, as a sheet's merged range is."""
+    write(tmp_path / f"risks{suffix}")
+    rows = [p for p in read_document(tmp_path / f"risks{suffix}").passages if p.kind == "row"]
+    assert [(p.row, p.text) for p in rows] == [
+        (2, "Risk: Supplier failure; Mitigation: Exit plan; Score: 12"),
+        (3, "Risk: Key staff turnover; Owner: Commercial lead; Mitigation: Deputies; Score: 9"),
+        (4, "Risk: Fraud; Owner: Commercial lead; Mitigation: Audit; Score: 6")]
 
 
 def test_legacy_xls(tmp_path):

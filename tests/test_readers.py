@@ -73,6 +73,16 @@ def test_docx_content_controls_tracked_changes_text_boxes(make_docx):
     assert len(boxes) == 1 and boxes[0].kind == "textbox"  # the fallback copy is not read twice
 
 
+def test_docx_text_box_is_not_counted_as_a_paragraph(make_docx):
+    path = make_docx("plan.docx", [("h1", "1 Escalation"), ("p", "Opening paragraph of the plan, long enough to stand alone.")])
+    after = "<w:p><w:r><w:t>The fifth paragraph of the section, the first after the text box.</w:t></w:r></w:p>"
+    rewrite_zip_member(path, "word/document.xml", lambda xml: xml.replace("<w:sectPr", EXTRA_BODY + after + "<w:sectPr", 1))
+    result = read_document(path)
+    assert _by_text(result, "anchors a text box").location == "section 1, paragraph 4"
+    assert _by_text(result, "Text box: escalate").location == "section 1, text box 1"
+    assert _by_text(result, "first after the text box").location == "section 1, paragraph 5"
+
+
 def test_docx_comments_are_kept_apart(tmp_path):
     document = docx.Document()
     paragraph = document.add_paragraph("The exit strategy is reviewed by the joint management team every year.")
@@ -144,6 +154,69 @@ def test_pdf_pages_paragraphs_running_lines_and_hyphenation(make_pdf):
     assert p5.location.startswith(f"page {p5.page}, paragraph")
 
 
+def _table_pdf(path, pages, rows_per_page=4, running_header=None):
+    """A register printed as a table of evenly spaced one-line rows (no padding between rows), its header
+    repeated at the top of every page it runs onto."""
+    from fpdf import FPDF
+
+    pdf = FPDF()
+    pdf.set_font("Helvetica", size=10)
+    for page in range(pages):
+        pdf.add_page()
+        if running_header:
+            pdf.cell(0, 6, running_header, new_x="LMARGIN", new_y="NEXT")
+            pdf.ln(4)
+        if page == 0:
+            pdf.multi_cell(0, 6, "The joint risk register lists each risk with its owner and mitigation.")
+            pdf.ln(4)
+        body = [(f"Risk {page}{i}", f"Owner {chr(65 + i)}", f"Mitigation {chr(65 + i)}") for i in range(rows_per_page)]
+        for row in [("Risk", "Owner", "Mitigation")] + body:
+            for width, value in zip((35, 45, 60), row):
+                pdf.cell(width, 7, value)
+            pdf.ln(7)
+    pdf.output(str(path))
+    return path
+
+
+def test_pdf_table_of_evenly_spaced_rows_is_read_row_by_row(tmp_path):
+    result = read_document(_table_pdf(tmp_path / "register.pdf", pages=1))
+    rows = [p for p in result.passages if p.kind == "row"]
+    assert [p.location for p in rows] == [f"page 1, table 1, row {n}" for n in range(2, 6)]
+    assert rows[0].text == "Risk: Risk 00; Owner: Owner A; Mitigation: Mitigation A"
+    assert rows[3].text == "Risk: Risk 03; Owner: Owner D; Mitigation: Mitigation D"
+    assert all(p.context == "columns: Risk, Owner, Mitigation" for p in rows)
+
+
+def test_pdf_table_continued_over_pages_keeps_its_header_on_every_page(tmp_path):
+    path = _table_pdf(tmp_path / "register.pdf", pages=3, running_header="Joint risk register - confidential")
+    result = read_document(path)
+    assert not any("confidential" in p.text for p in result.passages)
+    for page in (1, 2, 3):
+        rows = [p for p in result.passages if p.kind == "row" and p.page == page]
+        assert [p.row for p in rows] == [2, 3, 4, 5], page
+        assert all(p.context == "columns: Risk, Owner, Mitigation" for p in rows)
+        assert rows[-1].text == f"Risk: Risk {page - 1}3; Owner: Owner D; Mitigation: Mitigation D"
+
+
+def test_pdf_table_row_with_wrapped_cells_stays_one_row(tmp_path):
+    from fpdf import FPDF
+
+    pdf = FPDF()
+    pdf.set_font("Helvetica", size=10)
+    pdf.add_page()
+    with pdf.table(col_widths=(25, 50, 60), padding=2) as table:
+        for values in (("Risk", "Owner", "Mitigation"), ("Supplier insolvency risk", "Commercial lead", "Credit checks"),
+                       ("Fraud", "Finance", "Audit")):
+            row = table.row()
+            for value in values:
+                row.cell(value)
+    pdf.output(str(tmp_path / "wrapped.pdf"))
+    rows = [p for p in read_document(tmp_path / "wrapped.pdf").passages if p.kind == "row"]
+    assert [(p.location, p.text) for p in rows] == [
+        ("page 1, table 1, row 2", "Risk: Supplier insolvency risk; Owner: Commercial lead; Mitigation: Credit checks"),
+        ("page 1, table 1, row 3", "Risk: Fraud; Owner: Finance; Mitigation: Audit")]
+
+
 @pytest.mark.ocr
 @pytest.mark.model  # the OCR models are real models: outside the fast subset, like the encoder
 def test_pdf_without_text_anywhere_is_skipped_with_the_reason(tmp_path):
@@ -170,6 +243,21 @@ def test_text_markdown_and_csv(tmp_path):
     csv_result = read_document(tmp_path / "risks.csv")
     assert csv_result.passages[0].text == "Risk: Supplier failure; Owner: Commercial lead"
     assert csv_result.passages[0].location == "row 2"
+
+
+def test_markdown_heading_on_the_line_above_its_text_is_a_heading(tmp_path):
+    (tmp_path / "exit.md").write_text(
+        "# Exit strategy\nThe alliance will review the exit strategy every year with both partners.\n"
+        "The joint management team keeps the exit plan under review between those reviews.\n"
+        "## Triggers\nEither partner may give twelve months' notice to the other under clause 9.\n")
+    result = read_document(tmp_path / "exit.md")
+    assert result.status == "ok", result.error
+    assert result.metadata["title"] == "Exit strategy"
+    assert [(p.location, p.context) for p in result.passages] == [
+        ('section "Exit strategy", paragraph 1', "Exit strategy"),
+        ('section "Triggers", paragraph 1', "Exit strategy > Triggers")]
+    assert result.passages[0].text.startswith("The alliance will review")
+    assert "#" not in result.passages[0].text and "Triggers" not in result.passages[0].text
 
 
 def test_long_paragraphs_split_at_sentences_and_fragments_merge(make_docx):
