@@ -94,6 +94,7 @@ with rejected as materialized (  -- few: driven from the reviews, never from eve
   select r.id as review_id, p.id as passage_id, r.requirement_id from current_reviews r
   join passages p on p.text_hash = r.passage_hash where r.decision = 'reject')
 select e.passage_id, p.text_hash, round(e.score, 3) as score, e.rank, e.via, e.why, p.text, p.location, p.page,
+       p.ocr_confidence,
        d.id as document_id, d.name as document, d.doc_type, d.document_date,
        v.decision, v.comment as review_comment, v.reviewer, v.reviewed_at
 from (select distinct passage_id from rejected) k
