@@ -119,6 +119,17 @@ def test_canned_queries(ds):
     assert unread.status_code == 200 and unread.json()["rows"] == []
 
 
+def test_the_evidence_query_lists_a_requirement_as_its_page_does(ds, published):
+    """The canned query an auditor exports and the requirement's page: the same passages in the same order (one
+    order, pages.EVIDENCE_FOR's, whose own order is db.EVIDENCE_ORDER)."""
+    conn = sqlite3.connect(published)
+    rid = conn.execute("select requirement_id from coverage where evidence_count >= 4 order by evidence_count desc "
+                       "limit 1").fetchone()[0]
+    page = [r[0] for r in conn.execute(f"select text from ({pages.EVIDENCE_FOR})", {"rid": rid, "limit": 100})]
+    query = get(ds, f"/evidence/requirement_evidence.json?requirement_id={rid}&_shape=objects")
+    assert [r["text"] for r in query.json()["rows"]] == page and len(page) >= 4
+
+
 def test_full_text_search_over_passages(ds):
     response = get(ds, "/evidence/passages.json?_search=exit+strategy&_shape=objects")
     assert response.status_code == 200
