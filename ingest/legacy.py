@@ -8,7 +8,7 @@ from pathlib import Path
 
 from .chunking import paragraph, refine
 from .excel import MAX_ROWS_PER_SHEET, Row, cell_text, grid_passages
-from .model import DOC, ODS, ODT, XLS, Passage, ReadError, ReadResult, short_error, table_passages
+from .model import DOC, ODS, ODT, XLS, Passage, ReadError, ReadResult, section_prefix, short_error, table_passages
 from .safety import KIND_NAMES, check_office_zip, is_encrypted_package, sniff
 
 ODF_TYPES = {ODT: "application/vnd.oasis.opendocument.text", ODS: "application/vnd.oasis.opendocument.spreadsheet"}
@@ -192,7 +192,7 @@ class _OdtWalker:
         self.headings: list[str] = []
 
     def prefix(self) -> str:
-        return f'section "{self.path[-1][1][:60]}", ' if self.path else ""
+        return section_prefix(self.path[-1][1]) if self.path else ""
 
     def context(self) -> str:
         return " > ".join(t for _, t in self.path)

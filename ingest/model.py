@@ -97,6 +97,19 @@ class Reader(Protocol):
 _PLACEHOLDER = re.compile(r"^\s*(?:[-–—.]+|n/?a|none|nil|tbc|tba|\?)\s*$", re.I)
 
 
+SECTION_CHARS = 60  # a heading as long as a sentence is named by its start in a location
+
+
+def section_prefix(heading: str) -> str:
+    """How a location names the section a passage sits in, by its heading: whole, or its start cut at a word
+    (never mid-word, "held on 18 March 202") and marked as cut."""
+    heading = " ".join(heading.split())
+    if len(heading) > SECTION_CHARS:
+        cut = heading[:SECTION_CHARS + 1].rsplit(" ", 1)[0] if " " in heading[:SECTION_CHARS + 1] else heading
+        heading = cut[:SECTION_CHARS].rstrip(" ,;:-") + "..."
+    return f'section "{heading}", '
+
+
 def is_placeholder(value: str) -> bool:
     """A cell that says nothing ("-", "n/a", "none", "tbc"): rendered rows leave it out."""
     return bool(_PLACEHOLDER.match(value))

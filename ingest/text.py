@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 
 from .chunking import paragraph, refine
-from .model import CSV, MD, ROW, TXT, Passage, ReadError, ReadResult, render_row
+from .model import CSV, MD, ROW, TXT, Passage, ReadError, ReadResult, render_row, section_prefix
 from .safety import sniff
 
 _MD_HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
@@ -80,7 +80,7 @@ class MarkdownReader:
                 result.metadata.setdefault("title", m.group(2))
                 continue
             para_no += 1
-            prefix = f'section "{heads[-1][1][:60]}", ' if heads else ""
+            prefix = section_prefix(heads[-1][1]) if heads else ""
             passages.append(paragraph(block, prefix, para_no, context=" > ".join(t for _, t in heads)))
         result.passages = refine(passages)
         return result.finish()

@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 from .chunking import paragraph, refine
-from .model import COMMENT, DOCX, TEXTBOX, Passage, ReadResult, table_passages
+from .model import COMMENT, DOCX, TEXTBOX, Passage, ReadResult, section_prefix, table_passages
 from .safety import core_properties, open_office
 
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
@@ -93,7 +93,7 @@ class _BodyWalker:
         if not self.path:
             return ""
         number = self.path[-1][1]
-        return f"section {number}, " if number else f'section "{self.path[-1][2][:60]}", '
+        return f"section {number}, " if number else section_prefix(self.path[-1][2])
 
     def context(self) -> str:
         return " > ".join(f"{n} {t}".strip() for _, n, t in self.path)

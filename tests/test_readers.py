@@ -440,3 +440,14 @@ def test_a_sheet_cut_at_the_row_limit_is_partial_and_says_what_was_cut(tmp_path,
     assert result.status == "partial"
     assert result.error == "sheet Risks: only the first 5 rows were read; 4 rows with data below (rows 6 to 9) were cut"
     assert [p.row for p in result.passages] == [2, 3, 4, 5]
+
+
+def test_a_long_heading_is_named_by_its_start_cut_at_a_word(make_docx, tmp_path):
+    heading = "Minutes of the Alliance Board meeting held on 18 March 2026 at the Northmoor depot"
+    docx = read_document(make_docx("minutes.docx", [("h1", heading), ("p", "The board reviewed the joint risk register.")]))
+    md = tmp_path / "minutes.md"
+    md.write_text(f"# {heading}\n\nThe board reviewed the joint risk register.\n")
+    for result in (docx, read_document(md)):
+        location = next(p.location for p in result.passages if "risk register" in p.text)
+        assert location.startswith('section "Minutes of the Alliance Board meeting held on 18 March 2026...", ')
+        assert heading in next(p.context for p in result.passages if "risk register" in p.text)  # the context is whole
