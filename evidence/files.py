@@ -61,8 +61,14 @@ def survey(paths: Iterable[str | Path], follow_links: bool = False,
             raise IngestError(f"no such file or folder: {path}")
         files: list[Path] = []
         if root is not None:
-            if not passed_over(path, root):
-                _visit(path.absolute(), root.resolve(), follow_links, files, unread, set())
+            if passed_over(path, root):
+                continue
+            through = None if follow_links or path.is_symlink() else _linked_out(path, root.resolve())
+            if through is not None:  # found under a linked folder that leads out of the watched one
+                unread.append(Unread(path, "skipped", f"reached through a link to {stored_path(through)}, outside "
+                                                      "the folder: not followed (use --follow-links)"))
+                continue
+            _visit(path.absolute(), root.resolve(), follow_links, files, unread, set())
         elif path.is_dir():
             real = path.resolve()
             _walk(path.absolute(), real, follow_links, files, unread, {real})
@@ -70,6 +76,13 @@ def survey(paths: Iterable[str | Path], follow_links: bool = False,
             _visit(path.absolute(), None, True, files, unread, set())
         found.extend(sorted(files))
     return list(dict.fromkeys(found)), unread
+
+
+def _linked_out(path: Path, root: Path) -> Path | None:
+    """The real folder outside `root` that `path`, named under it, really sits in (a linked folder on its way
+    leads out), or None when it is inside."""
+    real = path.resolve()
+    return None if real == root or root in real.parents else real.parent
 
 
 def passed_over(path: Path, folder: Path) -> bool:

@@ -191,6 +191,16 @@ def test_a_link_out_of_the_watched_folder_is_refused_as_the_scan_refuses_it(watc
     assert q(w, "select count(*) from passages p join documents d on d.id = p.document_id where d.name = 'link.txt'") \
         == [(0,)]
     assert sorted(o.status for o in w.initial_scan()) == ["skipped", "unchanged"]  # the scan says the same
+    # a file written under a linked folder that leads out: its event names it under the watched folder
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (folder / "sub").symlink_to(outside)
+    (outside / "secret.txt").write_text("The exit strategy is reviewed every January by the board.")
+    outcomes = settle(w, folder / "sub" / "secret.txt")
+    assert [(o.path.name, o.status, o.error) for o in outcomes] == [
+        ("secret.txt", "skipped", f"reached through a link to {outside}, outside the folder: not followed "
+                                  "(use --follow-links)")]
+    assert q(w, "select count(*) from documents where name = 'secret.txt' and status = 'ok'") == [(0,)]
 
 
 def test_a_renamed_or_moved_in_folder_keeps_its_documents(watcher, folder, tmp_path):
