@@ -179,6 +179,33 @@ def test_guessing_a_password_locks_the_username_for_a_while(pack_db):
     assert attempt("bob", "correct horse").status_code == 302
     clock[0] += 15 * 60
     assert attempt("assessor", "correct horse").status_code == 302
+    # a username that does not exist is answered the same way: the answers never tell which exist
+    answers = [attempt("mallory", "x").text for _ in range(6)]
+    assert ["Too many failed logins" in a for a in answers] == [False] * 4 + [True] * 2
+    # guesses sent at once count as they arrive: no more than the limit is ever checked
+    checked = []
+    real_verify = plugin._verify
+    plugin._verify = lambda password, hashed: checked.append(password) or real_verify(password, hashed)
+    try:
+        async def at_once():
+            return await asyncio.gather(*(ds.client.post("/-/login", cookies=cookies, data={
+                "csrftoken": token, "username": "bob", "password": f"guess {n}"}) for n in range(20)))
+        asyncio.run(at_once())
+    finally:
+        plugin._verify = real_verify
+    assert len(checked) == 5
+
+
+def test_the_login_throttle_remembers_a_bounded_number_of_usernames(pack_db):
+    from datasette.plugins import pm
+
+    build_datasette([pack_db])  # the plugin is loaded from the configuration directory with Datasette
+    plugin = pm.get_plugin("evidence_plugin.py")
+    throttle = plugin.LoginThrottle(clock=lambda: 0.0)
+    for n in range(plugin.LOGIN_KEYS + 500):
+        throttle.attempt(f"user{n}" + "x" * 1000)
+    assert len(throttle._attempts) == plugin.LOGIN_KEYS
+    assert max(map(len, throttle._attempts)) <= 200
 
 
 def _basic(user, password):

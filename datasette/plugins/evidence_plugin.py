@@ -275,34 +275,46 @@ def _accounts(datasette) -> dict[str, str]:
     return getattr(datasette, "evidence_accounts", None) or {}  # set by evidence.serve.build_datasette
 
 
-# Guessing passwords: after this many failures for one username within the window, its logins are refused until
-# the window has passed since the last of them (the form and Basic credentials alike; per server process)
+# Guessing passwords: after this many attempts that did not log in for one username within the window, its logins
+# are refused until the oldest of them is older than the window (the form and Basic credentials alike; each server
+# process counts its own). Unknown usernames count the same, so the answers never tell which usernames exist.
 LOGIN_FAILURES = 5
 LOGIN_WINDOW = 15 * 60
+LOGIN_KEYS = 10_000  # usernames remembered at most: posting endless names cannot grow the server's memory
 
 
 class LoginThrottle:
-    """Failed logins per username, forgotten once older than the window."""
+    """Recent login attempts per username; an attempt counts from the moment it is made (so guesses sent at once
+    count as they arrive, not only as their checks fail) until it logs in."""
 
     def __init__(self, failures: int = LOGIN_FAILURES, window: float = LOGIN_WINDOW,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.failures, self.window, self.clock = failures, window, clock
-        self._failed: dict[str, list[float]] = {}
+        self._attempts: dict[str, list[float]] = {}
 
-    def _recent(self, username: str) -> list[float]:
+    def _recent(self, key: str) -> list[float]:
         now = self.clock()
-        recent = [t for t in self._failed.get(username, []) if now - t < self.window]
-        self._failed[username] = recent
+        recent = [t for t in self._attempts.pop(key, []) if now - t < self.window]
+        if recent:
+            self._attempts[key] = recent  # re-inserted: the dict's order is the order of use
         return recent
 
     def blocked(self, username: str) -> bool:
-        return len(self._recent(username)) >= self.failures
+        return len(self._recent(username[:200])) >= self.failures
 
-    def failed(self, username: str) -> None:
-        self._recent(username).append(self.clock())
+    def attempt(self, username: str) -> bool:
+        """Count an attempt; False when the username is blocked (nothing is counted then)."""
+        key = username[:200]
+        recent = self._recent(key)
+        if len(recent) >= self.failures:
+            return False
+        self._attempts[key] = [*recent, self.clock()]
+        while len(self._attempts) > LOGIN_KEYS:
+            del self._attempts[next(iter(self._attempts))]
+        return True
 
     def succeeded(self, username: str) -> None:
-        self._failed.pop(username, None)
+        self._attempts.pop(username[:200], None)
 
 
 def _throttle(datasette) -> LoginThrottle:
@@ -313,12 +325,16 @@ def _throttle(datasette) -> LoginThrottle:
 
 async def check_password(datasette, username: str, password: str) -> dict | None:
     """The actor these credentials log in, or None; checked in a worker thread, and not at all for a username
-    that failed too often lately (the right password then fails too, until the window has passed)."""
-    hashed, throttle = _accounts(datasette).get(username), _throttle(datasette)
-    if not hashed or throttle.blocked(username):
+    tried too often lately (the right password then fails too, until the window has passed)."""
+    throttle = _throttle(datasette)
+    if not throttle.attempt(username):
+        return None
+    hashed = _accounts(datasette).get(username)
+    if not hashed:
         return None
     ok = await asyncio.get_running_loop().run_in_executor(_PASSWORD_CHECKS, _verify, password, hashed)
-    (throttle.succeeded if ok else throttle.failed)(username)
+    if ok:
+        throttle.succeeded(username)
     return {"id": username} if ok else None
 
 
@@ -346,7 +362,7 @@ async def login(request, datasette):
             response.set_cookie("ds_actor", datasette.sign({"a": actor, "e": expires}, "actor"),
                                 max_age=LOGIN_SECONDS, httponly=True, samesite="lax")
             return response
-        error = ("Too many failed logins for this username: try again in a quarter of an hour"
+        error = ("Too many failed logins for this username: its logins are refused for up to a quarter of an hour"
                  if _throttle(datasette).blocked(username) else "Invalid username or password")
     return Response.html(await datasette.render_template("password_login.html", {"error": error}, request=request))
 
