@@ -14,6 +14,7 @@ done, so a failure or a kill leaves no half-written document and readers are nev
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 import time
 from collections.abc import Callable, Iterable
@@ -85,6 +86,14 @@ class IngestReport:
 
 
 OnResult = Callable[[FileOutcome], None]
+
+
+def _empty(folder: Path) -> bool:
+    try:
+        with os.scandir(folder) as entries:
+            return next(entries, None) is None
+    except OSError:
+        return False  # unreadable: said by the scan; removed_under keeps what it cannot look at
 
 
 class _CoverageDebt:
@@ -202,8 +211,18 @@ class Pipeline:
         return report
 
     def _retire_gone(self, folders: list[Path], report: IngestReport, on_result: OnResult | None) -> None:
-        """Documents stored under the folders ingested whose files were deleted since: their evidence stops counting."""
-        gone = dict.fromkeys(path for folder in folders for path in self.removed_under(folder))  # nested folders
+        """Documents stored under the folders ingested whose files were deleted since: their evidence stops counting.
+        Not under a folder that holds nothing at all: that is what a share looks like before it is mounted, and
+        taking it for every file deleted would retire the whole matrix."""
+        gone: dict[Path, None] = {}
+        for folder in folders:
+            under = self.removed_under(folder)
+            if under and _empty(folder):
+                self._report(report, on_result, FileOutcome(folder, "skipped", (
+                    f"the folder is empty (a share not mounted?): its {len(under)} stored document(s) are kept; "
+                    "files deleted while it holds others are retired as usual")))
+                continue
+            gone.update(dict.fromkeys(under))  # nested folders name a file once
         for path in gone:
             self._report(report, on_result, self.remove(path))
 

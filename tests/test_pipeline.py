@@ -100,6 +100,27 @@ def test_ingesting_a_folder_retires_the_documents_whose_files_were_deleted(fake_
                       [doc_id]).fetchone() == (1,)  # gone from the matrix, kept in history
 
 
+def test_an_empty_folder_is_not_taken_for_every_file_deleted(fake_pipeline, sample_pack, tmp_path):
+    """A share before it is mounted is an empty folder: ingesting it keeps what is stored, and says why."""
+    folder = tmp_path / "share"
+    shutil.copytree(sample_pack, folder)
+    fake_pipeline.ingest([folder])
+    stored = fake_pipeline.db.execute("select count(*) from documents").fetchone()[0]
+    moved = tmp_path / "elsewhere"
+    folder.rename(moved)
+    folder.mkdir()  # the mount point, unmounted
+    report = fake_pipeline.ingest([folder])
+    assert [(o.path, o.status) for o in report.outcomes] == [(folder, "skipped")]
+    assert f"the folder is empty (a share not mounted?): its {stored} stored document(s) are kept" in \
+        report.outcomes[0].error
+    assert fake_pipeline.db.execute("select count(*) from documents").fetchone()[0] == stored
+    folder.rmdir()
+    moved.rename(folder)  # mounted again: every file as it was
+    (folder / "joint-risk-register.xlsx").unlink()  # and one really deleted
+    changed = [(o.path.name, o.status) for o in fake_pipeline.ingest([folder]).outcomes if o.status != "unchanged"]
+    assert changed == [("joint-risk-register.xlsx", "removed")]
+
+
 def test_an_unreadable_newer_version_does_not_take_the_place_of_a_readable_one(fake_pipeline, make_docx):
     text = "The joint risk register is reviewed monthly by both partners."
     path = make_docx("plan.docx", [("p", text)])
