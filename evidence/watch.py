@@ -19,7 +19,7 @@ from pathlib import Path
 from ingest import fingerprint, is_whole, printable
 
 from .db import set_setting, write_transaction
-from .files import passed_over
+from .files import passed_over, survey
 from .pipeline import FileOutcome, Pipeline
 
 NETWORK_FILESYSTEMS = {"nfs", "nfs4", "cifs", "smb3", "smbfs", "fuse.sshfs", "9p", "afs", "ceph", "glusterfs",
@@ -150,7 +150,7 @@ class Watcher:
 
     def notice(self, path: Path, deleted: bool = False) -> None:
         """Queue a changed path; it is handled once it has settled. A folder that appears (renamed, moved or copied in)
-        is ingested whole: a rename brings no event for the files under it."""
+        gives its files then (a rename brings no event for them): see `_arrived_in`."""
         if self._ignored(path):
             return
         state = self.pending.setdefault(path, _Pending(None, self.clock()))
@@ -172,7 +172,8 @@ class Watcher:
                 (ready_gone if current is None else ready_files).append(path)
                 del self.pending[path]
         outcomes = []
-        files = ready_files  # folders, pipes and links too: ingest reads what is under a folder, says why the rest is not
+        # pipes and links too: ingest says why they are not read; a folder that appeared gives its files
+        files = [f for path in ready_files for f in (self._arrived_in(path) if _real_folder(path) else [path])]
         if files:
             outcomes += self._guarded(files[-1], lambda: self._ingest(files)) if len(files) == 1 else \
                 self._ingest_each_on_error(files)
@@ -180,6 +181,24 @@ class Watcher:
             outcomes += self._guarded(path, lambda path=path: [
                 self._remove(gone) for gone in ([path] if self._known(path) else self.pipeline.removed_under(path))])
         return outcomes
+
+    def _arrived_in(self, folder: Path) -> list[Path]:
+        """The files of a folder that appeared (renamed, moved or copied in: a rename brings no event for the files
+        under it) that can be read now: complete by their format, or untouched for the settling time (a renamed
+        folder's files, found as moved). A file still being copied in is queued to settle like any other."""
+        files, unread = survey([folder], root=self.folder)
+        now = time.time()
+        ready = [u.path for u in unread]  # ingest records why each is not read
+        for path in files:
+            try:
+                untouched = now - path.stat().st_mtime >= self.settle
+            except OSError:
+                untouched = True  # gone again: ingest says so
+            if untouched or is_whole(path):
+                ready.append(path)
+            else:
+                self.notice(path)
+        return ready
 
     def _ingest_each_on_error(self, files: list[Path]) -> list[FileOutcome]:
         """Several files in one batch (embedding is faster so); if the batch fails, each file on its own, so the
@@ -271,3 +290,7 @@ def _now() -> str:
 
 def _stamp() -> str:
     return dt.datetime.now().strftime("%H:%M:%S")
+
+
+def _real_folder(path: Path) -> bool:
+    return path.is_dir() and not path.is_symlink()  # a link to a folder is refused by ingest, with its reason

@@ -225,6 +225,30 @@ def test_a_renamed_or_moved_in_folder_keeps_its_documents(watcher, folder, tmp_p
     assert [(o.path.name, o.status) for o in settle(w, folder / "linked")] == [("linked", "skipped")]
 
 
+def test_a_folder_copied_in_waits_for_the_files_still_being_written(watcher, folder, tmp_path):
+    """A folder that appears is read file by file: what is complete is read at once, a file still landing is
+    queued to settle like any other, never stored as a damaged file."""
+    w = watcher
+    w.initial_scan()
+    incoming = tmp_path / "incoming"
+    incoming.mkdir()
+    plan(incoming, "RMP.docx", "The joint management team meets monthly and owns the joint risk register.")
+    whole = plan(tmp_path, "Charter.docx", "Both partners signed the collaboration charter and share its values.")
+    landing = incoming / "Charter.docx"
+    landing.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
+    os.utime(landing, (time.time() + 5, time.time() + 5))  # still being written: touched as it is looked at
+    incoming.rename(folder / "incoming")
+    w.notice(folder / "incoming")
+    outcomes = w.process_ready()
+    w.clock.advance(w.settle)
+    outcomes += w.process_ready()
+    assert [(o.path.name, o.status) for o in outcomes] == [("RMP.docx", "ok")]
+    assert list(w.pending) == [folder / "incoming" / "Charter.docx"]
+    (folder / "incoming" / "Charter.docx").write_bytes(whole.read_bytes())  # the copy completes
+    assert [(o.path.name, o.status) for o in settle(w)] == [("Charter.docx", "ok")]
+    assert q(w, "select count(*) from documents where status = 'failed'") == [(0,)]
+
+
 def test_new_version_under_a_new_name_is_a_new_document_in_the_same_family(watcher, folder):
     w = watcher
     plan(folder, "RMP v3.docx", "Version three of the plan sets out the joint objectives for the year.")
