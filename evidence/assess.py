@@ -488,10 +488,10 @@ def assess_grid(conn: sqlite3.Connection, framework: Framework, catalogue: Catal
 
 
 def suggest_rag(ids: tuple[str, ...], item: dict) -> str:
-    """Best answer (green) with effective passages from two or more documents (as coverage counts them: a copy of
-    a document is the same document); the middle one (amber) with some evidence or candidates; the worst (red)
-    with none."""
-    if item["links"] and item["document_count"] >= 2:
+    """Best answer (green) when coverage calls the item evidenced from two or more documents (as it counts them:
+    the same text is one passage of support, a copy of a document the same document); the middle one (amber) with
+    some evidence or candidates; the worst (red) with none."""
+    if item["evidence"] == "evidenced" and item["document_count"] >= 2:
         return ids[0]
     if item["links"] or item["passages"]:
         return ids[len(ids) // 2] if len(ids) > 2 else ids[-1]

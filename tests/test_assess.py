@@ -281,14 +281,17 @@ def test_trust_behaviours_red_amber_green_with_the_passages_behind_them(built):
     copy = built.link("TB-5", "issued.eml#charter.docx", "The partners share information openly.", "rmp")
     built.conn.execute("update documents set sha256 = (select sha256 from documents where name = 'charter.docx') "
                        "where id = (select document_id from passages where id = ?)", [copy])
+    # the same sentence in two different documents: one passage of support, as coverage counts it: amber
+    built.link("TB-6", "plan.docx", "Both partners act on what they agree.", "rmp")
+    built.link("TB-6", "minutes.docx", "Both partners act on what they agree.", "minutes")
     built.done()
     result = assess(built.conn, "TB")
     assert [_item(result, f"TB-{n}")["suggested"] for n in range(1, 7)] == [
-        "green", "amber", "amber", "red", "amber", "red"]
+        "green", "amber", "amber", "red", "amber", "amber"]
     assert {p["document"] for p in _item(result, "TB-1")["passages"]} == {"plan.docx", "minutes.docx"}
     assert [p["document"] for p in _item(result, "TB-5")["passages"]] == ["charter.docx"]
     assert _item(result, "TB-4")["passages"] == []
-    assert result["verdicts"]["counts"] == {"green": 1, "amber": 3, "red": 2}
+    assert result["verdicts"]["counts"] == {"green": 1, "amber": 4, "red": 1}
     with built.conn:
         record_assessment(built.conn, "TB-4", "amber", "alice", "seen at the workshop")
     item = _item(assess(built.conn, "TB"), "TB-4")
