@@ -82,6 +82,11 @@ def test_reviews_survive_re_ingestion(pack_db, sample_pack):
     assert _status(pack_db, rid)[0] in ("weak", "gap")
 
 
+def _hash(db_path, pid):
+    """The text hash a page's review form posts with a passage."""
+    return sqlite3.connect(db_path).execute("select text_hash from passages where id = ?", [pid]).fetchone()[0]
+
+
 def _login(ds, actor="alice"):
     return {"ds_actor": ds.sign({"a": {"id": actor}}, "actor")}
 
@@ -109,9 +114,14 @@ def test_a_logged_in_assessor_reviews_through_the_page(pack_db):
     rid, pid = _a_link(pack_db)
     path = f"/evidence/requirements/{tilde_encode(rid)}"
     token, cookies = _csrf(ds, path, _login(ds))
+    form_hashes = re.findall(r'name="passage_hash" value="([^"]*)"', asyncio.run(ds.client.get(path, cookies=cookies)).text)
+    assert form_hashes and _hash(pack_db, pid) in form_hashes and all(form_hashes)  # every form names its text
+    unnamed = asyncio.run(ds.client.post("/-/review/evidence", cookies=cookies, data={
+        "csrftoken": token, "requirement_id": rid, "passage_id": str(pid), "decision": "reject"}))
+    assert unnamed.status_code == 400 and "does not say which text" in unnamed.text
     response = asyncio.run(ds.client.post("/-/review/evidence", cookies=cookies, data={
-        "csrftoken": token, "requirement_id": rid, "passage_id": str(pid), "decision": "reject",
-        "comment": "<script>alert(1)</script> wrong requirement", "next": path}))
+        "csrftoken": token, "requirement_id": rid, "passage_id": str(pid), "passage_hash": _hash(pack_db, pid),
+        "decision": "reject", "comment": "<script>alert(1)</script> wrong requirement", "next": path}))
     assert response.status_code == 302 and response.headers["location"] == path
     row = sqlite3.connect(pack_db).execute("select reviewer, decision, comment from reviews").fetchone()
     assert row[:2] == ("alice", "reject")
@@ -119,7 +129,8 @@ def test_a_logged_in_assessor_reviews_through_the_page(pack_db):
     assert "Rejected" in page and "by alice" in page
     assert "<script>alert(1)" not in page and "&lt;script&gt;" in page
     bad = asyncio.run(ds.client.post("/-/review/evidence", cookies=cookies, data={
-        "csrftoken": token, "requirement_id": rid, "passage_id": str(pid), "decision": "accept", "next": "//evil.example"}))
+        "csrftoken": token, "requirement_id": rid, "passage_id": str(pid), "passage_hash": _hash(pack_db, pid),
+        "decision": "accept", "next": "//evil.example"}))
     assert bad.headers["location"] == path
 
 
@@ -132,7 +143,8 @@ def test_a_review_never_redirects_off_this_site(pack_db, target):
     path = f"/evidence/requirements/{tilde_encode(rid)}"
     token, cookies = _csrf(ds, path, _login(ds))
     response = asyncio.run(ds.client.post("/-/review/evidence", cookies=cookies, data={
-        "csrftoken": token, "requirement_id": rid, "passage_id": str(pid), "decision": "accept", "next": target}))
+        "csrftoken": token, "requirement_id": rid, "passage_id": str(pid), "passage_hash": _hash(pack_db, pid),
+        "decision": "accept", "next": target}))
     assert response.status_code == 302 and response.headers["location"] == path  # the requirement's own page
 
 
@@ -315,7 +327,8 @@ def test_a_review_of_an_out_of_range_passage_is_refused_not_a_500(pack_db):
     token, cookies = _csrf(ds, f"/evidence/requirements/{tilde_encode(rid)}", _login(ds))
     for passage in (str(2 ** 63), str(-2 ** 64), "1e3"):
         response = asyncio.run(ds.client.post("/-/review/evidence", cookies=cookies, data={
-            "csrftoken": token, "requirement_id": rid, "passage_id": passage, "decision": "accept"}))
+            "csrftoken": token, "requirement_id": rid, "passage_id": passage, "passage_hash": "0" * 64,
+            "decision": "accept"}))
         assert response.status_code == 400, passage
     result = CliRunner().invoke(cli, ["review", rid, "--db", str(pack_db), "--passage", str(2 ** 64),
                                       "--decision", "accept", "--reviewer", "bob"])

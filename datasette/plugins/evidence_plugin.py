@@ -206,6 +206,9 @@ async def review(request, datasette):
         passage_id = int(passage) if passage else None
     except ValueError:
         return Response.text("passage_id must be a number", status=400)
+    if passage_id is not None and not form.get("passage_hash"):  # this site's forms always say which text they showed
+        return Response.text("Review not saved: the form does not say which text it was made on: reload the page "
+                             "and review it again", status=400)
 
     def write(conn):
         # one short transaction that waits for the writer lock (an ingest or the watcher may hold it)
