@@ -117,7 +117,8 @@ def _describe(o: FileOutcome) -> str:
     if o.status == "unchanged":
         return f"  unchanged  {name}" + (f" ({o.error})" if o.error else "")
     if o.status == "removed":
-        return f"  removed    {name}: file gone, its {o.passages} passages no longer count (kept in history)"
+        counted = "passage no longer counts" if o.passages == 1 else "passages no longer count"
+        return f"  removed    {name}: file gone, its {o.passages} {counted} (kept in history)"
     if o.status in ("failed", "skipped"):
         return f"  {o.status.upper():9}  {name}: {o.error}"
     note = f"; {o.error}" if o.error else ""

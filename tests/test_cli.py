@@ -30,7 +30,7 @@ def test_ingest_of_a_folder_reports_the_files_deleted_from_it(tmp_path, db_path)
     _run("ingest", str(folder), "--db", str(db_path), "--model", "hash", "--workers", "0")
     (folder / "gone.txt").unlink()
     again = _run("ingest", str(folder), "--db", str(db_path), "--workers", "0")
-    assert "  removed    gone.txt: file gone, its 1 passages no longer count (kept in history)" in again.output
+    assert "  removed    gone.txt: file gone, its 1 passage no longer counts (kept in history)" in again.output
     assert again.output.strip().endswith("Processed 2 documents, 0 failed")
 
 
