@@ -33,8 +33,10 @@ class PdfReader:
         # judged before running lines go: a page whose only text repeats on every page still has a text layer
         _check_text_layer(result, pages, recognised)
         _drop_running_lines(pages, result)
+        carried: _Table | None = None  # a table that ran to the foot of the page before: it may go on
         for number, lines in enumerate(pages, 1):
-            result.passages.extend(_page_passages(number, lines) + recognised.get(number, []))
+            passages, carried = _page_passages(number, lines, carried)
+            result.passages.extend(passages + recognised.get(number, []))
         result.passages = refine(result.passages)
         return result.finish()
 
@@ -64,23 +66,44 @@ def _recognise_scanned(path: Path, pages: list[list[_Line]], result: ReadResult)
     return out
 
 
-def _page_passages(number: int, lines: list[_Line]) -> list[Passage]:
+@dataclass
+class _Table:
+    header: list[str]
+    columns: list[float]  # where its columns start
+
+
+def _page_passages(number: int, lines: list[_Line], carried: _Table | None = None) -> tuple[list[Passage],
+                                                                                            _Table | None]:
+    """The page's passages, and its last table when the page ends with it (the next page may go on with it)."""
     passages: list[Passage] = []
     para_no = table_no = 0
-    for kind, block in _blocks(lines):
+    blocks = _blocks(lines)
+    last: _Table | None = None
+    for k, (kind, block) in enumerate(blocks):
         if kind == "text":
             for text in _paragraphs(block):
                 para_no += 1
                 passages.append(paragraph(text, f"page {number}, ", para_no, page=number))
             continue
         table_no += 1
-        header, rows = _render_table(_table_rows(block))
+        cells, columns = _table_rows(block)
+        # a table at the top of a page that goes on with the last page's, without its header again: that header
+        # names its cells (its first row is data, not a header of its own)
+        go_on = k == 0 and carried is not None and _same_columns(columns, carried.columns) and cells[0] != carried.header
+        header, rows = (carried.header, [render_row(row, carried.header) for row in cells]) if go_on \
+            else _render_table(cells)
         context = f"columns: {', '.join(h for h in header if h)}" if header else ""
-        for r, text in enumerate(rows, 2 if header else 1):
+        first = 2 if header and not go_on else 1
+        for r, text in enumerate(rows, first):
             if text:
                 passages.append(Passage(text=text, location=f"page {number}, table {table_no}, row {r}",
                                         context=context, kind=ROW, page=number, row=r))
-    return passages
+        last = _Table(header, columns) if header and k == len(blocks) - 1 else None
+    return passages, last
+
+
+def _same_columns(a: list[float], b: list[float]) -> bool:
+    return len(a) == len(b) and all(abs(x - y) <= 5 for x, y in zip(a, b))
 
 
 def _open(path: Path):
@@ -276,9 +299,9 @@ def _inside(lines: list[_Line], start: int, k: int) -> bool:
     return abs(lines[k].cells[0][0] - first) >= 3
 
 
-def _table_rows(lines: list[_Line]) -> list[list[str]]:
-    """Rows of cell texts: a row starts at a line with text in the first column (see _row_starts); the lines
-    between continue its cells."""
+def _table_rows(lines: list[_Line]) -> tuple[list[list[str]], list[float]]:
+    """(rows of cell texts, where the columns start): a row starts at a line with text in the first column (see
+    _row_starts); the lines between continue its cells."""
     anchors = sorted({round(x) for line in lines for x, _ in line.cells})
     columns = _cluster(anchors)
     rows: list[list[list[str]]] = []
@@ -288,7 +311,7 @@ def _table_rows(lines: list[_Line]) -> list[list[str]]:
         for x, text in line.cells:
             col = max(k for k, c in enumerate(columns) if c <= x + 3)
             rows[-1][col].append(text)
-    return [[_join_all(parts) for parts in row] for row in rows]
+    return [[_join_all(parts) for parts in row] for row in rows], columns
 
 
 def _row_starts(lines: list[_Line], first: float) -> list[bool]:

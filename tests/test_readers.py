@@ -154,9 +154,9 @@ def test_pdf_pages_paragraphs_running_lines_and_hyphenation(make_pdf):
     assert p5.location.startswith(f"page {p5.page}, paragraph")
 
 
-def _table_pdf(path, pages, rows_per_page=4, running_header=None):
+def _table_pdf(path, pages, rows_per_page=4, running_header=None, header_once=False):
     """A register printed as a table of evenly spaced one-line rows (no padding between rows), its header
-    repeated at the top of every page it runs onto."""
+    repeated at the top of every page it runs onto (with `header_once`, on the first page only)."""
     from fpdf import FPDF
 
     pdf = FPDF()
@@ -170,7 +170,7 @@ def _table_pdf(path, pages, rows_per_page=4, running_header=None):
             pdf.multi_cell(0, 6, "The joint risk register lists each risk with its owner and mitigation.")
             pdf.ln(4)
         body = [(f"Risk {page}{i}", f"Owner {chr(65 + i)}", f"Mitigation {chr(65 + i)}") for i in range(rows_per_page)]
-        for row in [("Risk", "Owner", "Mitigation")] + body:
+        for row in ([] if header_once and page else [("Risk", "Owner", "Mitigation")]) + body:
             for width, value in zip((35, 45, 60), row):
                 pdf.cell(width, 7, value)
             pdf.ln(7)
@@ -196,6 +196,18 @@ def test_pdf_table_continued_over_pages_keeps_its_header_on_every_page(tmp_path)
         assert [p.row for p in rows] == [2, 3, 4, 5], page
         assert all(p.context == "columns: Risk, Owner, Mitigation" for p in rows)
         assert rows[-1].text == f"Risk: Risk {page - 1}3; Owner: Owner D; Mitigation: Mitigation D"
+
+
+def test_pdf_table_going_on_over_pages_without_its_header_keeps_the_first_pages_header(tmp_path):
+    """The usual printed register: the header on its first page only. The next pages' rows are data named by
+    that header, never a header of their own."""
+    result = read_document(_table_pdf(tmp_path / "register.pdf", pages=3, header_once=True))
+    for page in (1, 2, 3):
+        rows = [p for p in result.passages if p.kind == "row" and p.page == page]
+        assert [p.text for p in rows] == [f"Risk: Risk {page - 1}{i}; Owner: Owner {chr(65 + i)}; "
+                                          f"Mitigation: Mitigation {chr(65 + i)}" for i in range(4)], page
+        assert all(p.context == "columns: Risk, Owner, Mitigation" for p in rows)
+        assert [p.row for p in rows] == ([2, 3, 4, 5] if page == 1 else [1, 2, 3, 4])
 
 
 def test_pdf_table_row_with_wrapped_cells_stays_one_row(tmp_path):
