@@ -33,6 +33,11 @@ class PassageLike(Protocol):
     kind: str
 
 
+# Passages of one document embedded and mapped at most: a 300-page plan has about 3,000; a 50 MB text file has a
+# hundred thousand, whose encoding would hold a watched folder for the best part of an hour
+MAX_MAPPED_PASSAGES = 5_000
+
+
 class PassageMapper:
     """Maps a document's passages onto the catalogue's requirement profiles, built once and on demand."""
 
@@ -75,8 +80,17 @@ class PassageMapper:
     @staticmethod
     def chosen(passages: Sequence[PassageLike]) -> list[int]:
         """The passages that are embedded and mapped: not comments, not rows of figures and codes (those are
-        stored and searchable, never scored)."""
-        return [i for i, p in enumerate(passages) if mappable(p.text, p.kind)]
+        stored and searchable, never scored), and no more than MAX_MAPPED_PASSAGES (see `beyond_mapping`)."""
+        return [i for i, p in enumerate(passages) if mappable(p.text, p.kind)][:MAX_MAPPED_PASSAGES]
+
+    @staticmethod
+    def beyond_mapping(passages: Sequence[PassageLike]) -> str | None:
+        """What a document loses to the cap on mapped passages, in words, or None."""
+        n = sum(mappable(p.text, p.kind) for p in passages)
+        if n <= MAX_MAPPED_PASSAGES:
+            return None
+        return (f"only the first {MAX_MAPPED_PASSAGES:,} of its {n:,} passages of text are mapped to requirements; "
+                "the rest are stored and searchable (a file this long is usually many documents: split it)")
 
     def strings(self, passages: Sequence[PassageLike], title: str, doc_type: str) -> list[str]:
         """Every string `map` embeds for these passages, so a batch of documents can be embedded at once."""

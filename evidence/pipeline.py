@@ -200,7 +200,7 @@ class Pipeline:
         results = read_documents(list(to_read), workers=self.workers, timeout=self.timeout)
         buffered: list[ReadResult] = []
         for result in (progress(results) if progress else results):
-            buffered.append(self._same_as_hashed(result, to_read))
+            buffered.append(self._capped(self._same_as_hashed(result, to_read)))
             if sum(len(r.passages) for r in buffered) >= EMBED_BATCH:
                 self._store_all(buffered, to_read, report, on_result)
         self._store_all(buffered, to_read, report, on_result)
@@ -225,6 +225,15 @@ class Pipeline:
             gone.update(dict.fromkeys(under))  # nested folders name a file once
         for path in gone:
             self._report(report, on_result, self.remove(path))
+
+    def _capped(self, result: ReadResult) -> ReadResult:
+        """A file with more passages than are mapped is partial, and says so."""
+        beyond = self.mapper.beyond_mapping(result.passages) if result.status in ("ok", "partial") else None
+        if beyond:
+            result.warnings.append(beyond)
+            if result.status == "partial":
+                result.error = "; ".join(result.warnings)
+        return result.finish()
 
     def _same_as_hashed(self, result: ReadResult, shas: dict[Path, str | None]) -> ReadResult:
         """Hash, size and text of one moment: a file whose bytes changed between hashing and reading (an editor

@@ -565,3 +565,26 @@ def test_a_file_is_whole_only_once_its_last_bytes_land(good_docx, make_pdf, tmp_
     assert is_whole(commented)
     (tmp_path / "notes.txt").write_text(GOOD_TEXT)
     assert not is_whole(tmp_path / "notes.txt") and not is_whole(tmp_path / "gone.docx")
+
+
+def test_a_file_of_more_passages_than_are_mapped_is_partial_and_says_so(fake_pipeline, tmp_path, monkeypatch):
+    """A huge text file (a log, an export of many documents) is stored and searchable whole, but only its first
+    passages are embedded and mapped: a watched folder is not held for an hour by one file."""
+    from evidence import catalogue_sync
+
+    monkeypatch.setattr(catalogue_sync, "MAX_MAPPED_PASSAGES", 20)
+    log = tmp_path / "huge-log.txt"
+    log.write_text("\n\n".join(f"Entry {n}: the joint team reviewed item {n} of the risk register and agreed its "
+                               f"owner, its mitigation and the date of its next review." for n in range(30)))
+    embedded = []
+    original = fake_pipeline.embedder.embed
+    fake_pipeline.embedder.embed = lambda texts: embedded.extend(texts) or original(texts)
+    outcome, = fake_pipeline.ingest([log]).outcomes
+    assert outcome.status == "partial" and outcome.passages == 30
+    assert "only the first 20 of its 30 passages of text are mapped to requirements" in outcome.error
+    db = fake_pipeline.db
+    assert db.execute("select status from documents").fetchone()[0] == "partial"
+    mapped = {pid for pid, in db.execute("select passage_id from evidence union select passage_id from candidates")}
+    first = [pid for pid, in db.execute("select id from passages order by id")][:20]
+    assert mapped and mapped <= set(first)
+    assert not any("Entry 25:" in t for t in embedded)
