@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import sys
 from pathlib import Path
 
@@ -136,10 +137,21 @@ def _describe(o: FileOutcome) -> str:
 def watch(folder, db_path, catalogues, model, settle, poll, workers):
     """Scan FOLDER (recursively), then keep the matrix in step with every change until Ctrl-C."""
     watcher = _watcher(folder, db_path, list(catalogues) or None, model, settle, poll, workers)
+    _stop_on_terminate()
     try:
         watcher.run(progress=_scan_progress)
     except KeyboardInterrupt:
         echo("Stopped")
+
+
+def _stop_on_terminate() -> None:
+    """`kill` (SIGTERM, what a service manager sends) stops as Ctrl-C does: the watcher finishes its file and
+    records that it stopped. The default ends the process at once, and the front page went on saying "running"
+    (uvicorn, serving, raises the signal again once it has shut down: this handler is what it then meets)."""
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
 
 
 def _watcher(folder, db_path, catalogues, model, settle, poll, workers):
@@ -174,6 +186,7 @@ def serve(databases, db_path, host, port, watch_folder, workers, settle, poll):
     from .watch import BackgroundWatch
 
     check_serving(host, workers)  # refused before a watcher starts or "Serving..." is said
+    _stop_on_terminate()
     dbs = list(databases) or [db_path]
     background = None
     if watch_folder:
@@ -184,6 +197,8 @@ def serve(databases, db_path, host, port, watch_folder, workers, settle, poll):
     echo(f"Serving {', '.join(dbs)} on http://{host}:{port}/ (Ctrl-C to stop)")
     try:
         run(dbs, host=host, port=port, workers=workers)
+    except KeyboardInterrupt:
+        echo("Stopped")
     finally:
         if background is not None:
             background.stop()

@@ -262,8 +262,11 @@ class BackgroundWatch:
         self.thread.start()
         return self
 
-    def stop(self) -> None:
+    def stop(self, wait: float = 10.0) -> None:
+        """Ask the watcher to stop and give it `wait` seconds to finish its file and say it has stopped (a daemon
+        thread is killed with the process: the front page would go on saying "running")."""
         self.stop_event.set()
+        self.thread.join(wait)
 
     def _run(self) -> None:
         watcher = None

@@ -429,8 +429,10 @@ def test_serve_with_watch_shows_a_dropped_document_while_answering(tmp_path, fol
         assert answers >= 2  # Datasette answered while the watcher was working
     finally:
         proc.terminate()
-        output = proc.communicate(timeout=10)[0]
+        output = proc.communicate(timeout=20)[0]
     assert "database is locked" not in output
+    state = sqlite3.connect(db).execute("select value from settings where key = 'watcher_state'").fetchone()
+    assert state == ("stopped",)  # stopped with the server, and the front page says so
 
 
 def test_what_changed_lists_versions_and_removals(watcher, folder):
