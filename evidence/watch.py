@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ingest import fingerprint, is_whole, printable
+from ingest import fingerprint, is_whole, printable, tells_whole
 
 from .db import set_setting, write_transaction
 from .files import passed_over, survey
@@ -71,6 +71,9 @@ class Watcher:
     pipeline: Pipeline
     folder: Path
     settle: float = 1.0  # seconds a file's size and mtime must stay unchanged before it is read
+    # ...and a zip or PDF that its own format says is not whole yet: a slow copy (a network share, a laptop on
+    # Wi-Fi) pauses longer than `settle` between chunks, and each read of it so far was a failed version
+    incomplete_wait: float = 30.0
     poll: bool = False  # poll instead of file-system events (network shares)
     log: Callable[[str], None] = print
     stop_event: threading.Event = field(default_factory=threading.Event)
@@ -168,7 +171,8 @@ class Watcher:
                 del self.pending[path]
             elif current != state.fingerprint:
                 state.fingerprint, state.since = current, now
-            elif now - state.since >= self.settle:
+            elif now - state.since >= self.settle and not (
+                    current is not None and now - state.since < self.incomplete_wait and self._landing(path)):
                 (ready_gone if current is None else ready_files).append(path)
                 del self.pending[path]
         outcomes = []
@@ -181,6 +185,11 @@ class Watcher:
             outcomes += self._guarded(path, lambda path=path: [
                 self._remove(gone) for gone in ([path] if self._known(path) else self.pipeline.removed_under(path))])
         return outcomes
+
+    @staticmethod
+    def _landing(path: Path) -> bool:
+        """A zip or PDF whose end has not landed yet: read once it has, or once still for `incomplete_wait`."""
+        return tells_whole(path) and not is_whole(path)
 
     def _arrived_in(self, folder: Path) -> list[Path]:
         """The files of a folder that appeared (renamed, moved or copied in: a rename brings no event for the files

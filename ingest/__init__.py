@@ -19,7 +19,7 @@ from .mail import EmlReader, MsgReader
 from .model import CHANGED_WHILE_READ, KINDS, STATUSES, Attachment, Passage, Reader, ReadError, ReadResult
 from .pdf import PdfReader
 from .powerpoint import PowerPointReader
-from .safety import MAX_FILE_BYTES, check_size, is_whole
+from .safety import MAX_FILE_BYTES, check_size, is_whole, tells_whole
 from .text import CsvReader, MarkdownReader, TextReader
 from .text_clean import clean_text, printable
 from .word import WordReader
@@ -27,7 +27,7 @@ from .word import WordReader
 __all__ = [
     "DOC_TYPES", "DOC_TYPE_LABELS", "KINDS", "STATUSES", "Attachment", "Passage", "Reader", "ReadError", "ReadResult",
     "READERS", "reader_for", "read_document", "is_ignorable", "supported_extensions", "fingerprint",
-    "infer_doc_type", "clean_text", "printable", "is_whole",
+    "infer_doc_type", "clean_text", "printable", "is_whole", "tells_whole",
 ]
 
 logging.getLogger("pypdf").setLevel(logging.ERROR)  # recoverable damage is reported through the status

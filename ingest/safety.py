@@ -33,6 +33,15 @@ _CENTRAL_ENTRY = b"PK\x01\x02"  # each entry of the central directory starts so
 _TAIL = 66 * 1024  # the record is within the last 22 bytes plus a comment of at most 64 KiB
 
 
+def tells_whole(path: Path) -> bool:
+    """Whether the file's format says when it is whole (a zip or a PDF, by its first bytes): see `is_whole`."""
+    try:
+        with path.open("rb") as fh:
+            return fh.read(8).startswith((ZIP_MAGIC, PDF_MAGIC))
+    except OSError:
+        return False
+
+
 def is_whole(path: Path) -> bool:
     """Whether the file is complete by its own format, as far as its last bytes tell: a zip (Office, OpenDocument)
     whose end record points at a central directory that fits, a PDF that ends with %%EOF. Written from start to end,

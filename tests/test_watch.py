@@ -66,8 +66,8 @@ def q(w, sql, params=()):
 
 def test_a_whole_document_is_read_at_once_and_a_partial_one_waits(watcher, folder, tmp_path):
     """A finished copy of a Word file is read on the first look, without waiting for it to settle; the first
-    half of one (a copy still landing) waits, and once it has been still for the settle time it is read and
-    failed with its reason, like any damaged file."""
+    half of one (a copy still landing) waits, past the settle time (a slow copy pauses between chunks), and once
+    it has been still for the longer wait it is read and failed with its reason, like any damaged file."""
     w = watcher
     whole = plan(tmp_path, "whole.docx", "The joint risk register is reviewed monthly by both partners.")
     data = whole.read_bytes()
@@ -79,6 +79,8 @@ def test_a_whole_document_is_read_at_once_and_a_partial_one_waits(watcher, folde
     assert [(o.path.name, o.status) for o in outcomes] == [("whole.docx", "ok")]
     assert list(w.pending) == [folder / "landing.docx"]
     w.clock.advance(w.settle)
+    assert w.process_ready() == [] and list(w.pending) == [folder / "landing.docx"]  # still landing, perhaps
+    w.clock.advance(w.incomplete_wait)
     outcomes = w.process_ready()
     assert [(o.path.name, o.status) for o in outcomes] == [("landing.docx", "failed")]
 
