@@ -156,6 +156,23 @@ def test_source_file_is_the_stored_copy(ds, published):
     assert get(ds, "/-/source/_internal/1").status_code == 404
 
 
+def test_a_download_keeps_its_extension_and_its_own_name(ds):
+    """A long name is cut before its extension (the file still opens with the right program); a name beyond
+    ASCII is given as it is, UTF-8, beside a plain one."""
+    from urllib.parse import unquote
+
+    from datasette.plugins import pm
+
+    names = pm.get_plugin("evidence_plugin.py").download_names
+    long = "Alliance annual review 2025 " + "très-long-nom-" * 20 + "final.pdf"
+    disposition = names(long)
+    plain = disposition.split('filename="')[1].split('"')[0]
+    own = unquote(disposition.split("filename*=UTF-8''")[1])
+    assert plain.endswith(".pdf") and len(plain) <= 150 and plain.isascii()
+    assert own.endswith(".pdf") and own.startswith("Alliance annual review 2025 très-long-nom-")
+    assert unquote(names("Régistre ✅.xlsx").split("filename*=UTF-8''")[1]) == "Régistre ✅.xlsx"
+
+
 def test_published_evidence_is_read_only(ds, capfd):
     response = asyncio.run(ds.client.post("/evidence/-/query", data={"sql": "delete from evidence"}))
     assert response.status_code in (400, 403, 404, 405)

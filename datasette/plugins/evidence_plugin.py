@@ -176,16 +176,29 @@ async def source_file(request, datasette):
         raise NotFound("no stored copy for this document")
     if not path.is_file():
         raise NotFound("the stored copy is missing")
-    filename = re.sub(r"[^\w.() -]+", "_", Path(row["name"] or "document").name)[:150] or "document"
+    name = Path(row["name"] or "document").name
     return Response(
         path.read_bytes(), content_type=content_type,
         headers={
-            "Content-Disposition": f'{"inline" if copies.is_inline(path.name) else "attachment"}; filename="{filename}"',
+            "Content-Disposition": f'{"inline" if copies.is_inline(path.name) else "attachment"}; '
+                                   f"{download_names(name)}",
             "X-Content-Type-Options": "nosniff",
             "Content-Security-Policy": "sandbox; default-src 'none'",
             "Cache-Control": "private, max-age=3600",
         },
     )
+
+
+def download_names(name: str, most: int = 150) -> str:
+    """A Content-Disposition's file names: a plain one for any browser and the name itself, UTF-8 (RFC 6266);
+    a long name is cut before its extension, so the download still opens with the right program."""
+    stem, dot, suffix = name.rpartition(".") if "." in name[1:] else (name, "", "")
+    suffix = f".{suffix}" if dot and len(suffix) <= 10 else ""
+    stem = stem if suffix else name
+    keep = max(1, most - len(suffix))
+    plain = (re.sub(r"[^\w.() -]+", "_", stem, flags=re.ASCII)[:keep] + re.sub(r"[^\w.]+", "_", suffix)) or "document"
+    full = stem[:keep] + suffix
+    return f'filename="{plain}"; filename*=UTF-8\'\'{quote(full, safe="")}'
 
 
 async def review(request, datasette):
