@@ -227,9 +227,11 @@ def documents(db_path):
     """List documents with their status and errors."""
     from .reports import documents as list_documents
 
-    for doc_id, name, status, doc_type, n, error, unread in list_documents(_existing_db(db_path).conn):
+    rows = list_documents(_existing_db(db_path).conn)
+    for doc_id, name, status, doc_type, n, error, unread in rows:
         echo(f"{doc_id:5} {status:8} {doc_type or '':9} {n or 0:5}  {name}" + (f"  ({error})" if error else "")
                    + (f"  (newer version unread: {unread})" if unread else ""))
+    echo(f"{len(rows)} document(s)" if rows else "No documents yet: `evidence ingest FOLDER` or `evidence watch FOLDER`")
 
 
 @cli.command()

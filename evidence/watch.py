@@ -96,8 +96,10 @@ class Watcher:
             if o.status == "removed":
                 self._log_event("deleted", o)
         self.pipeline.warm_up()  # so the first document dropped in is not the slow one
-        counts = {s: sum(o.status == s for o in outcomes) for s in ("ok", "partial", "failed", "unchanged", "removed")}
-        self.log(f"{_stamp()} scanned {self.folder}: " + ", ".join(f"{n} {s}" for s, n in counts.items() if n))
+        statuses = ("ok", "partial", "failed", "skipped", "unchanged", "removed")
+        counts = {s: sum(o.status == s for o in outcomes) for s in statuses}
+        said = ", ".join(f"{n} {s}" for s, n in counts.items() if n) or "nothing to read yet"
+        self.log(f"{_stamp()} scanned {self.folder}: {said}")
         return outcomes
 
     # ------------------------------------------------------------------ watching

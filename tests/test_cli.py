@@ -43,6 +43,11 @@ def test_ingest_with_worker_processes_records_failures(tmp_path, db_path, make_d
     assert result.output.strip().endswith("Processed 2 documents, 1 failed")
     docs = _run("documents", "--db", str(db_path))
     assert "failed" in docs.output and "(not a Word file although named .docx)" in docs.output
+    assert docs.output.strip().endswith("2 document(s)")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert _run("ingest", str(empty), "--db", str(tmp_path / "new.db"), "--model", "hash").exit_code == 0
+    assert "No documents yet" in _run("documents", "--db", str(tmp_path / "new.db")).output
 
 
 def test_diff_shows_what_changed_between_two_versions(make_docx, db_path):
