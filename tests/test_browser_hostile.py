@@ -143,4 +143,6 @@ def test_every_stored_source_file_answers_without_markup(hostile_server, hostile
         assert not response.headers["content-type"].startswith("text/html"), (doc_id, fmt)
         assert "sandbox" in response.headers["content-security-policy"]
         disposition = response.headers["content-disposition"]
-        assert not set('<>"/\\\x1b\u202e') & set(disposition.split('filename="', 1)[1][:-1]), disposition
+        plain, _, own = disposition.split('filename="', 1)[1].partition('"; filename*=UTF-8\'\'')
+        assert plain and own, disposition  # a plain name, then the name itself, percent-encoded
+        assert not set('<>"/\\\x1b\u202e') & set(plain + own), disposition
