@@ -31,6 +31,19 @@ _STATEMENT = {"is", "are", "was", "were", "will", "shall", "has", "have", "had",
               "signed", "behalf"}
 
 
+# the words every English statement is held together by; a long paragraph almost without them is a string of
+# terms (a keyword list, a tag cloud, generated filler), which resembles every requirement and states nothing
+_GRAMMAR = {"the", "a", "an", "of", "to", "in", "and", "or", "is", "are", "was", "were", "be", "been", "will",
+            "shall", "for", "on", "with", "by", "that", "this", "it", "as", "at", "from", "has", "have", "had", "its",
+            "their", "our", "we", "they", "not", "if", "each", "which", "who", "all", "any", "must", "should"}
+TERMS_ONLY_WORDS = 20
+
+
+def _terms_only(text: str) -> bool:
+    words = [w.lower() for w in _WORD.findall(text) if not w[0].isdigit()]
+    return len(words) >= TERMS_ONLY_WORDS and sum(w in _GRAMMAR for w in words) < 0.05 * len(words)
+
+
 def dismissal(text: str, kind: str = "paragraph", title: str = "", first: bool = False, context: str = "") -> str | None:
     """Why this passage cannot be evidence, or None when it may be. `first`: one of the passages that open
     its document, where a cover block sits; `context`: the heading path or sheet and columns it sits under."""
@@ -51,6 +64,8 @@ def dismissal(text: str, kind: str = "paragraph", title: str = "", first: bool =
         return "list of contents or appendices"
     if _LOGISTICS.match(text) or _HOUSEKEEPING.search(text):
         return "meeting housekeeping"
+    if kind != "row" and _terms_only(text):
+        return "a string of terms, not a statement in English (almost none of the words that hold a sentence together)"
     return None
 
 

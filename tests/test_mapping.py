@@ -209,6 +209,8 @@ def test_dismissed_passages_are_never_claimed(catalogue, hash_profiles):
     ("Queries about this plan should be sent to the Alliance Manager.", {}, "authorship or contact"),
     ("Appendices: A Risk register; B Contact list; C Exit plan.", {}, "contents"),
     ("Date of the next meeting: 4 June 2026, Board Room.", {}, "housekeeping"),
+    ("Entry 12. risk owner exit strategy joint register value lessons partner board alliance review schedule "
+     "mitigation governance collaboration objectives escalation cost quality", {}, "string of terms"),
     ("Ref: A-12; Action: Circulate the signed minutes to all members; Owner: PS", {"kind": "row"}, "housekeeping"),
 ])
 def test_document_furniture_is_dismissed(text, kwargs, reason):
