@@ -123,7 +123,11 @@ def _describe(o: FileOutcome) -> str:
     if o.status in ("failed", "skipped"):
         return f"  {o.status.upper():9}  {name}: {o.error}"
     note = f"; {o.error}" if o.error else ""
-    return f"  {o.status:9}  {name}: {o.passages} passages, {o.evidence} evidence links{note}"
+    return f"  {o.status:9}  {name}: {_count(o.passages, 'passage')}, {_count(o.evidence, 'evidence link')}{note}"
+
+
+def _count(n: int, thing: str) -> str:
+    return f"{n} {thing}" + ("" if n == 1 else "s")
 
 
 @cli.command()

@@ -246,7 +246,7 @@ def test_a_file_name_that_is_not_utf8_is_stored_and_found_again(tmp_path):
     args = ["ingest", str(tmp_path / "docs"), "--db", str(tmp_path / "e.db"), "--model", "hash", "--workers", "0"]
     result = CliRunner().invoke(cli, args)
     assert result.exit_code == 0, result.output
-    assert "plan-\\xe9t\\xe9.txt: 1 passages" in result.output and "Processed 2 documents, 0 failed" in result.output
+    assert "plan-\\xe9t\\xe9.txt: 1 passage," in result.output and "Processed 2 documents, 0 failed" in result.output
     db = open_db(tmp_path / "e.db")
     stored, name, status = db.execute("select path, name, status from documents where name like 'plan-%'").fetchone()
     assert (name, status) == ("plan-\\xe9t\\xe9.txt", "ok")

@@ -146,7 +146,7 @@ def test_console_output_escapes_control_characters_in_names(tmp_path, db_path):
         return CliRunner().invoke(cli, list(args), color=True, catch_exceptions=False)
 
     ingested = run("ingest", str(folder), "--db", str(db_path), "--model", "hash", "--workers", "0")
-    assert "evil\\x1b]0;owned\\x07\\x1b[2J.txt: 1 passages" in ingested.output
+    assert "evil\\x1b]0;owned\\x07\\x1b[2J.txt: 1 passage," in ingested.output
     assert "FAILED     broken\\x1b[31m.docx: not a Word file" in ingested.output
     with sqlite3.connect(db_path) as conn:  # a database written before names were cleaned
         conn.execute("update documents set name = ? where name like 'evil%'", ["old\x1b[2J\u202e.txt"])
