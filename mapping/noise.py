@@ -36,12 +36,22 @@ _STATEMENT = {"is", "are", "was", "were", "will", "shall", "has", "have", "had",
 _GRAMMAR = {"the", "a", "an", "of", "to", "in", "and", "or", "is", "are", "was", "were", "be", "been", "will",
             "shall", "for", "on", "with", "by", "that", "this", "it", "as", "at", "from", "has", "have", "had", "its",
             "their", "our", "we", "they", "not", "if", "each", "which", "who", "all", "any", "must", "should"}
-TERMS_ONLY_WORDS = 20
+TERMS_ONLY_WORDS = 30
+# ...and written as a list is not a string of terms: notes and lists ("Actions: JMT to review the register; SER to
+# sign off"), names with roles, addresses all separate their items
+_LIST_MARKS = re.compile(r"[;:,()\[\]/|•–—]|\s-\s")
 
 
 def _terms_only(text: str) -> bool:
-    words = [w.lower() for w in _WORD.findall(text) if not w[0].isdigit()]
-    return len(words) >= TERMS_ONLY_WORDS and sum(w in _GRAMMAR for w in words) < 0.05 * len(words)
+    """Thirty words or more in plain English letters, with no list marks, mostly in lower case (not names and
+    titles run together) and almost no grammar words. Text in another language is never judged by English
+    grammar words: its letters or its list marks keep it out, as far as they tell."""
+    if _LIST_MARKS.search(text) or not text.isascii():
+        return False
+    words = [w for w in _WORD.findall(text) if not w[0].isdigit()]
+    if sum(w[0].isupper() for w in words) > 0.3 * len(words):  # names, titles and roles run together
+        return False
+    return len(words) >= TERMS_ONLY_WORDS and sum(w.lower() in _GRAMMAR for w in words) < 0.05 * len(words)
 
 
 def dismissal(text: str, kind: str = "paragraph", title: str = "", first: bool = False, context: str = "") -> str | None:

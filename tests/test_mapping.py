@@ -210,7 +210,8 @@ def test_dismissed_passages_are_never_claimed(catalogue, hash_profiles):
     ("Appendices: A Risk register; B Contact list; C Exit plan.", {}, "contents"),
     ("Date of the next meeting: 4 June 2026, Board Room.", {}, "housekeeping"),
     ("Entry 12. risk owner exit strategy joint register value lessons partner board alliance review schedule "
-     "mitigation governance collaboration objectives escalation cost quality", {}, "string of terms"),
+     "mitigation governance collaboration objectives escalation cost quality supply chain team strategy action "
+     "plan status forecast improvement safety learned", {}, "string of terms"),
     ("Ref: A-12; Action: Circulate the signed minutes to all members; Owner: PS", {"kind": "row"}, "housekeeping"),
 ])
 def test_document_furniture_is_dismissed(text, kwargs, reason):
@@ -227,6 +228,13 @@ def test_document_furniture_is_dismissed(text, kwargs, reason):
      "governance, risk and the exit strategy.", {"first": True}),
     ("The Senior Executive Responsible is Priya Shah, Director of Operations.", {"first": True}),
     ("Ref: A-13; Action: Add the exit strategy review to the joint risk register; Owner: PS", {"kind": "row"}),
+    # notes, names with roles and other languages are not strings of terms, however few English grammar words
+    ("Actions agreed: JMT review risk register monthly; SER sign off RMP v3; exit strategy refresh Q3; value "
+     "register update Partner A; lessons learned workshop June; KPI dashboard rework; escalation matrix approved.", {}),
+    ("Joint Management Team members Helen Marsh Route Asset Director David Okoro Relationship Manager Joan Bell "
+     "Relationship Manager Martin Kerr Managing Director Priya Shah Commercial Lead Tom Reid Quality Lead", {}),
+    ("L'équipe de gestion conjointe se réunit chaque mois pour examiner le registre des risques de l'alliance, le "
+     "plan de gestion de la relation, la stratégie de sortie et les possibilités de création de valeur.", {}),
 ])
 def test_statements_are_not_dismissed_as_furniture(text, kwargs):
     from mapping.noise import dismissal
