@@ -215,9 +215,24 @@ def test_the_login_throttle_remembers_a_bounded_number_of_usernames(pack_db):
     plugin = pm.get_plugin("evidence_plugin.py")
     throttle = plugin.LoginThrottle(clock=lambda: 0.0)
     for n in range(plugin.LOGIN_KEYS + 500):
-        throttle.attempt(f"user{n}" + "x" * 1000)
-    assert len(throttle._attempts) == plugin.LOGIN_KEYS
-    assert max(map(len, throttle._attempts)) <= 200
+        throttle.failed(f"user{n}" + "x" * 1000)
+        throttle.lock(f"user{n}" + "x" * 1000)
+    assert len(throttle._failed) == len(throttle._locks) == plugin.LOGIN_KEYS
+    assert max(map(len, throttle._failed)) <= 200 and max(map(len, throttle._locks)) <= 200
+
+
+def test_a_page_of_requests_with_the_right_basic_credentials_all_get_in(pack_db):
+    """A browser sends Basic credentials with every asset of a page, at once: none is refused by the throttle."""
+    from datasette_auth_passwords.utils import hash_password
+
+    ds = build_datasette([pack_db], accounts={"assessor": hash_password("correct horse", iterations=1000)})
+
+    async def at_once():
+        return await asyncio.gather(*(ds.client.get("/-/actor.json", headers=_basic("assessor", "correct horse"))
+                                      for _ in range(12)))
+    answers = asyncio.run(at_once())
+    assert [r.status_code for r in answers] == [200] * 12
+    assert all(r.json() == {"actor": {"id": "assessor"}} for r in answers)
 
 
 def _basic(user, password):

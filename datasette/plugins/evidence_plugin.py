@@ -291,46 +291,54 @@ def _accounts(datasette) -> dict[str, str]:
     return getattr(datasette, "evidence_accounts", None) or {}  # set by evidence.serve.build_datasette
 
 
-# Guessing passwords: after this many attempts that did not log in for one username within the window, its logins
-# are refused until the oldest of them is older than the window (the form and Basic credentials alike; each server
-# process counts its own). Unknown usernames count the same, so the answers never tell which usernames exist.
+# Guessing passwords: after this many failed checks for one username within the window, its logins are refused
+# until the oldest of them is older than the window (the form and Basic credentials alike; each server process
+# counts its own). Unknown usernames count the same, so the answers never tell which usernames exist.
 LOGIN_FAILURES = 5
 LOGIN_WINDOW = 15 * 60
 LOGIN_KEYS = 10_000  # usernames remembered at most: posting endless names cannot grow the server's memory
 
 
 class LoginThrottle:
-    """Recent login attempts per username; an attempt counts from the moment it is made (so guesses sent at once
-    count as they arrive, not only as their checks fail) until it logs in."""
+    """Failed login checks per username in the window. Checks for one username run one at a time (`lock`), so
+    guesses sent at once are counted as each fails, and a page's requests with the right credentials (a browser
+    sends Basic credentials with each asset) are each let through."""
 
     def __init__(self, failures: int = LOGIN_FAILURES, window: float = LOGIN_WINDOW,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.failures, self.window, self.clock = failures, window, clock
-        self._attempts: dict[str, list[float]] = {}
+        self._failed: dict[str, list[float]] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
 
     def _recent(self, key: str) -> list[float]:
         now = self.clock()
-        recent = [t for t in self._attempts.pop(key, []) if now - t < self.window]
+        recent = [t for t in self._failed.pop(key, []) if now - t < self.window]
         if recent:
-            self._attempts[key] = recent  # re-inserted: the dict's order is the order of use
+            self._failed[key] = recent  # re-inserted: the dict's order is the order of use
         return recent
+
+    def lock(self, username: str) -> asyncio.Lock:
+        key = username[:200]
+        if key not in self._locks:
+            while len(self._locks) >= LOGIN_KEYS:  # the oldest that nobody holds goes
+                idle = next((k for k, lk in self._locks.items() if not lk.locked()), None)
+                if idle is None:
+                    break
+                del self._locks[idle]
+            self._locks[key] = asyncio.Lock()
+        return self._locks[key]
 
     def blocked(self, username: str) -> bool:
         return len(self._recent(username[:200])) >= self.failures
 
-    def attempt(self, username: str) -> bool:
-        """Count an attempt; False when the username is blocked (nothing is counted then)."""
+    def failed(self, username: str) -> None:
         key = username[:200]
-        recent = self._recent(key)
-        if len(recent) >= self.failures:
-            return False
-        self._attempts[key] = [*recent, self.clock()]
-        while len(self._attempts) > LOGIN_KEYS:
-            del self._attempts[next(iter(self._attempts))]
-        return True
+        self._failed[key] = [*self._recent(key), self.clock()]
+        while len(self._failed) > LOGIN_KEYS:
+            del self._failed[next(iter(self._failed))]
 
     def succeeded(self, username: str) -> None:
-        self._attempts.pop(username[:200], None)
+        self._failed.pop(username[:200], None)
 
 
 def _throttle(datasette) -> LoginThrottle:
@@ -340,17 +348,17 @@ def _throttle(datasette) -> LoginThrottle:
 
 
 async def check_password(datasette, username: str, password: str) -> dict | None:
-    """The actor these credentials log in, or None; checked in a worker thread, and not at all for a username
-    tried too often lately (the right password then fails too, until the window has passed)."""
+    """The actor these credentials log in, or None; checked in a worker thread, one check per username at a time,
+    and not at all for a username that failed too often lately (the right password then fails too, until the
+    window has passed). Unknown usernames count the same, so the answers never tell which exist."""
     throttle = _throttle(datasette)
-    if not throttle.attempt(username):
-        return None
-    hashed = _accounts(datasette).get(username)
-    if not hashed:
-        return None
-    ok = await asyncio.get_running_loop().run_in_executor(_PASSWORD_CHECKS, _verify, password, hashed)
-    if ok:
-        throttle.succeeded(username)
+    async with throttle.lock(username):
+        if throttle.blocked(username):
+            return None
+        hashed = _accounts(datasette).get(username)
+        ok = bool(hashed) and await asyncio.get_running_loop().run_in_executor(
+            _PASSWORD_CHECKS, _verify, password, hashed)
+        (throttle.succeeded if ok else throttle.failed)(username)
     return {"id": username} if ok else None
 
 
