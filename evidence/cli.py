@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import signal
 import sys
+import threading
 from pathlib import Path
 
 import click
@@ -149,13 +150,16 @@ def watch(folder, db_path, catalogues, model, settle, poll, workers):
 
 
 def _stop_on_terminate() -> None:
-    """`kill` (SIGTERM, what a service manager sends) stops as Ctrl-C does: the watcher finishes its file and
-    records that it stopped. The default ends the process at once, and the front page went on saying "running"
-    (uvicorn, serving, raises the signal again once it has shut down: this handler is what it then meets)."""
+    """`kill` (SIGTERM, what a service manager sends) stops as Ctrl-C does: what is being written is rolled back,
+    and the watcher records that it stopped. The default ends the process at once, and the front page went on
+    saying "running" (uvicorn, serving, raises the signal again once it has shut down: this handler is what it
+    then meets). Only in the main thread, where signals are handled: a program running the command in another
+    thread keeps its own handling."""
     def interrupt(signum, frame):
         raise KeyboardInterrupt
 
-    signal.signal(signal.SIGTERM, interrupt)
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, interrupt)
 
 
 def _watcher(folder, db_path, catalogues, model, settle, poll, workers):

@@ -64,6 +64,7 @@ def check_locations(pipeline: Pipeline, folder: Path) -> None:
 class _Pending:
     fingerprint: tuple | None
     since: float
+    waiting: bool = False  # said on the console that it waits for its end to land
 
 
 @dataclass
@@ -173,8 +174,13 @@ class Watcher:
                 del self.pending[path]
             elif current != state.fingerprint:
                 state.fingerprint, state.since = current, now
-            elif now - state.since >= self.settle and not (
-                    current is not None and now - state.since < self.incomplete_wait and self._landing(path)):
+            elif now - state.since >= self.settle:
+                if current is not None and now - state.since < self.incomplete_wait and self._landing(path):
+                    if not state.waiting:  # said once, so a user who dropped a damaged file knows why it waits
+                        state.waiting = True
+                        self.log(f"{_stamp()} waiting  {_shown(path.name)}: its end has not landed yet (read as it "
+                                 f"is after {self.incomplete_wait:g} s without a change)")
+                    continue
                 (ready_gone if current is None else ready_files).append(path)
                 del self.pending[path]
         outcomes = []
@@ -183,6 +189,9 @@ class Watcher:
         if files:
             outcomes += self._guarded(files[-1], lambda: self._ingest(files)) if len(files) == 1 else \
                 self._ingest_each_on_error(files)
+        for folder in filter(_real_folder, ready_files):  # a folder put in the place of another of its name
+            outcomes += self._guarded(folder, lambda folder=folder: [
+                self._remove(gone) for gone in self.pipeline.removed_under(folder)])
         for path in ready_gone:
             outcomes += self._guarded(path, lambda path=path: [
                 self._remove(gone) for gone in ([path] if self._known(path) else self.pipeline.removed_under(path))])
@@ -205,7 +214,7 @@ class Watcher:
                 untouched = now - path.stat().st_mtime >= self.settle
             except OSError:
                 untouched = True  # gone again: ingest says so
-            if untouched or is_whole(path):
+            if (untouched and not self._landing(path)) or is_whole(path):
                 ready.append(path)
             else:
                 self.notice(path)

@@ -61,7 +61,7 @@ def is_whole(path: Path) -> bool:
         return False
     # nothing but white space after the marker: a copy cut inside the trailer is not whole (one cut exactly at an
     # earlier revision's marker reads as the older revision, and the bytes still to come are a change like any)
-    return tail.rstrip().endswith(b"%%EOF")
+    return tail.rstrip(b" \t\r\n\x00").endswith(b"%%EOF")  # some writers pad the end with NULs
 
 
 def _zip_closes(fh, tail: bytes, size: int) -> bool:

@@ -170,7 +170,10 @@ def test_a_download_keeps_its_extension_and_its_own_name(ds):
     own = unquote(disposition.split("filename*=UTF-8''")[1])
     assert plain.endswith(".pdf") and len(plain) <= 150 and plain.isascii()
     assert own.endswith(".pdf") and own.startswith("Alliance annual review 2025 très-long-nom-")
-    assert unquote(names("Régistre ✅.xlsx").split("filename*=UTF-8''")[1]) == "Régistre ✅.xlsx"
+    for name in ("Régistre ✅.xlsx", "計画.文書", "plan.pdé"):
+        disposition = names(name)
+        assert disposition.split('filename="')[1].split('"')[0].isascii(), disposition
+        assert unquote(disposition.split("filename*=UTF-8''")[1]) == name
 
 
 def test_published_evidence_is_read_only(ds, capfd):

@@ -80,6 +80,7 @@ def test_a_whole_document_is_read_at_once_and_a_partial_one_waits(watcher, folde
     assert list(w.pending) == [folder / "landing.docx"]
     w.clock.advance(w.settle)
     assert w.process_ready() == [] and list(w.pending) == [folder / "landing.docx"]  # still landing, perhaps
+    assert any("waiting  landing.docx: its end has not landed yet" in line for line in w.lines)
     w.clock.advance(w.incomplete_wait)
     outcomes = w.process_ready()
     assert [(o.path.name, o.status) for o in outcomes] == [("landing.docx", "failed")]
@@ -516,3 +517,20 @@ def test_a_background_watcher_that_stops_says_why_and_records_it(tmp_path, folde
     status = dict(sqlite3.connect(db).execute("select key, value from settings where key like 'watcher_%'"))
     assert status["watcher_state"] == "stopped"
     assert status["watcher_last_error"] == "RuntimeError: watched folder unmounted"
+
+
+def test_a_folder_put_in_the_place_of_another_of_its_name_retires_the_files_it_lacks(watcher, folder, tmp_path):
+    w = watcher
+    (folder / "2025").mkdir()
+    plan(folder / "2025", "RMP.docx", "The joint management team meets monthly and owns the joint risk register.")
+    plan(folder / "2025", "Old.docx", "The exit strategy is reviewed every January by both senior executives.")
+    w.initial_scan()
+    shutil.rmtree(folder / "2025")
+    replacement = tmp_path / "2025"
+    replacement.mkdir()
+    plan(replacement, "RMP.docx", "The joint management team meets monthly and owns the joint risk register.")
+    replacement.rename(folder / "2025")  # swapped in before the deletion was seen: one event for the folder
+    outcomes = settle(w, folder / "2025")
+    statuses = dict((o.path.name, o.status) for o in outcomes)
+    assert statuses["Old.docx"] == "removed" and statuses["RMP.docx"] in ("ok", "unchanged")
+    assert q(w, "select name from documents") == [("RMP.docx",)]

@@ -196,7 +196,8 @@ def download_names(name: str, most: int = 150) -> str:
     suffix = f".{suffix}" if dot and len(suffix) <= 10 else ""
     stem = stem if suffix else name
     keep = max(1, most - len(suffix))
-    plain = (re.sub(r"[^\w.() -]+", "_", stem, flags=re.ASCII)[:keep] + re.sub(r"[^\w.]+", "_", suffix)) or "document"
+    plain = (re.sub(r"[^\w.() -]+", "_", stem, flags=re.ASCII)[:keep]
+             + re.sub(r"[^\w.]+", "_", suffix, flags=re.ASCII)) or "document"
     full = stem[:keep] + suffix
     return f'filename="{plain}"; filename*=UTF-8\'\'{quote(full, safe="")}'
 
