@@ -348,11 +348,9 @@ def _links_in(row: _Row, frameworks: np.ndarray, profiles: Profiles, config: Map
         in_register = row.register is not None and bool(row.register[r])
         rejected_before = row.overruled is not None and bool(row.overruled[r])
         blocked = (row.dismissed and not accepted_before) or rejected_before
-        claim = (z >= config.evidence_z and taken.get(fw, 0) < config.max_evidence.get(fw, config.default_max_evidence)
-                 and not blocked and (accepted_before or (
-                     z >= row.best_in[fw] - config.relative_margin  # near the passage's best
-                     # closer to this than to ordinary text, or in a register for it (the model judged the row)
-                     and (in_register or row.raw[r] - row.noise >= row.noise_margin))))
+        over = z >= config.evidence_z and not blocked
+        refused = _refusal(row, r, fw, taken, config, accepted_before, in_register) if over else None
+        claim = over and refused is None
         if not claim and len(candidates) >= config.max_candidates:
             continue
         why = _why(profiles, row, r, words)
@@ -363,8 +361,8 @@ def _links_in(row: _Row, frameworks: np.ndarray, profiles: Profiles, config: Map
         if blocked:
             why[Why.NOT_EVIDENCE] = ("like a passage an assessor rejected for this requirement" if rejected_before
                                    else row.dismissed)
-        elif not claim and z >= config.evidence_z:  # a score over the threshold, unclaimed: the reader is told why
-            why[Why.NOT_EVIDENCE] = _not_claimed(row, r, fw, taken, config)
+        elif refused:  # a score over the threshold, unclaimed: the reader is told why
+            why[Why.NOT_EVIDENCE] = refused
         link = Link(row.index, profiles.ids[r], config.score(z), "evidence" if claim else "candidate", None, why)
         if claim:
             taken[fw] = taken.get(fw, 0) + 1
@@ -374,15 +372,22 @@ def _links_in(row: _Row, frameworks: np.ndarray, profiles: Profiles, config: Map
     return evidence + candidates
 
 
-def _not_claimed(row: _Row, r: int, fw: str, taken: dict[str, int], config: MappingConfig) -> str:
-    """Why a link scoring over the evidence threshold stays a candidate: the conditions `_links_in` claims by."""
+def _refusal(row: _Row, r: int, fw: str, taken: dict[str, int], config: MappingConfig, accepted_before: bool,
+             in_register: bool) -> str | None:
+    """Why a link scoring over the evidence threshold (and not dismissed) stays a candidate, or None: it is
+    claimed. The claim rule itself, so the reason shown is always the one that decided."""
     most = config.max_evidence.get(fw, config.default_max_evidence)
     if taken.get(fw, 0) >= most:
         return f"the passage already evidences its {most} strongest requirement(s) of this framework"
-    if row.z[r] < row.best_in[fw] - config.relative_margin:
+    if accepted_before:
+        return None
+    if row.z[r] < row.best_in[fw] - config.relative_margin:  # not near the passage's best
         return "the passage evidences another requirement of this framework much more clearly than this one"
-    return (f"the passage is as close to ordinary text ({row.noise:.2f}) as to this requirement "
-            f"({float(row.raw[r]):.2f}): wording common outside relationship management")
+    # closer to this than to ordinary text, or in a register for it (the model judged the row)
+    if not in_register and row.raw[r] - row.noise < row.noise_margin:
+        return (f"the passage is as close to ordinary text ({row.noise:.2f}) as to this requirement "
+                f"({float(row.raw[r]):.2f}): wording common outside relationship management")
+    return None
 
 
 def _signals(signals: dict[str, np.ndarray], r: int, total: float) -> dict[str, float]:
