@@ -231,8 +231,6 @@ class Pipeline:
         beyond = self.mapper.beyond_mapping(result.passages) if result.status in ("ok", "partial") else None
         if beyond:
             result.warnings.append(beyond)
-            if result.status == "partial":
-                result.error = "; ".join(result.warnings)
         return result.finish()
 
     def _same_as_hashed(self, result: ReadResult, shas: dict[Path, str | None]) -> ReadResult:

@@ -76,8 +76,9 @@ class ReadResult:
         return self.status == "skipped" and self.error == CHANGED_WHILE_READ
 
     def finish(self) -> ReadResult:
-        """Settle the status from what was read: warnings make a file partial."""
-        if self.status == "ok" and self.warnings:
+        """Settle the status from what was read: warnings make a file partial and say why (all of them, also when
+        one is added to a result finished before)."""
+        if self.status in ("ok", "partial") and self.warnings:
             self.status = "partial"
             self.error = "; ".join(self.warnings)
         return self
