@@ -206,25 +206,26 @@ class Pipeline:
         self._store_all(buffered, to_read, report, on_result)
         # after storing, so a file moved within the folder was found as moved, not retired; a link to a folder found
         # in a watched one was not walked (refused, or its files found where they are)
-        self._retire_gone([p for p in paths if p.is_dir() and not (root and p.is_symlink())], report, on_result)
+        for outcome in self.retire_gone([p for p in paths if p.is_dir() and not (root and p.is_symlink())]):
+            self._report(report, on_result, outcome)
         self.refresh_coverage_if_stale()
         return report
 
-    def _retire_gone(self, folders: list[Path], report: IngestReport, on_result: OnResult | None) -> None:
-        """Documents stored under the folders ingested whose files were deleted since: their evidence stops counting.
-        Not under a folder that holds nothing at all: that is what a share looks like before it is mounted, and
-        taking it for every file deleted would retire the whole matrix."""
+    def retire_gone(self, folders: list[Path]) -> list[FileOutcome]:
+        """Documents stored under these folders whose files were deleted (a folder gone takes all of its): their
+        evidence stops counting. Not under a folder that holds nothing at all: that is what a share looks like
+        before it is mounted, and taking it for every file deleted would retire the whole matrix."""
         gone: dict[Path, None] = {}
+        outcomes = []
         for folder in folders:
             under = self.removed_under(folder)
             if under and _empty(folder):
-                self._report(report, on_result, FileOutcome(folder, "skipped", (
+                outcomes.append(FileOutcome(folder, "skipped", (
                     f"the folder is empty (a share not mounted?): its {len(under)} stored document(s) are kept; "
                     "files deleted while it holds others are retired as usual")))
                 continue
             gone.update(dict.fromkeys(under))  # nested folders name a file once
-        for path in gone:
-            self._report(report, on_result, self.remove(path))
+        return outcomes + [self.remove(path) for path in gone]
 
     def _capped(self, result: ReadResult) -> ReadResult:
         """A file with more passages than are mapped is partial, and says so."""

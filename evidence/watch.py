@@ -189,12 +189,19 @@ class Watcher:
         if files:
             outcomes += self._guarded(files[-1], lambda: self._ingest(files)) if len(files) == 1 else \
                 self._ingest_each_on_error(files)
-        for folder in filter(_real_folder, ready_files):  # a folder put in the place of another of its name
-            outcomes += self._guarded(folder, lambda folder=folder: [
-                self._remove(gone) for gone in self.pipeline.removed_under(folder)])
+        # a folder put in the place of another of its name retires what it lacks; a folder gone, all it held
+        for folder in filter(_real_folder, ready_files):
+            outcomes += self._guarded(folder, lambda folder=folder: self._retire(folder))
         for path in ready_gone:
-            outcomes += self._guarded(path, lambda path=path: [
-                self._remove(gone) for gone in ([path] if self._known(path) else self.pipeline.removed_under(path))])
+            outcomes += self._guarded(path, lambda path=path: [self._remove(path)] if self._known(path) else
+                                      self._retire(path))
+        return outcomes
+
+    def _retire(self, folder: Path) -> list[FileOutcome]:
+        outcomes = self.pipeline.retire_gone([folder])
+        for o in outcomes:
+            if o.status == "removed":
+                self._log_event("deleted", o)
         return outcomes
 
     @staticmethod
