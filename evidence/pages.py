@@ -108,8 +108,7 @@ order by e.via is not null, e.score desc limit :limit
 
 CANDIDATES_FOR = """
 select c.passage_id, p.text_hash, round(c.score, 3) as score, c.why, p.text, p.location, p.page, p.ocr_confidence,
-       d.id as document_id,
-       d.name as document,
+       d.id as document_id, d.name as document,
        v.decision, v.comment as review_comment, v.reviewer, v.reviewed_at
 from (select * from candidates where requirement_id = :rid order by score desc limit 20) c
 join passages p on p.id = c.passage_id join documents d on d.id = p.document_id

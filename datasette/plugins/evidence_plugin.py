@@ -318,8 +318,12 @@ class LoginThrottle:
             self._failed[key] = recent  # re-inserted: the dict's order is the order of use
         return recent
 
+    @staticmethod
+    def _key(username: str) -> str:
+        return username[:200]  # a username is remembered by its start: a megabyte posted is not kept
+
     def lock(self, username: str) -> asyncio.Lock:
-        key = username[:200]
+        key = self._key(username)
         if key not in self._locks:
             while len(self._locks) >= LOGIN_KEYS:  # the oldest that nobody holds goes
                 idle = next((k for k, lk in self._locks.items() if not lk.locked()), None)
@@ -330,16 +334,16 @@ class LoginThrottle:
         return self._locks[key]
 
     def blocked(self, username: str) -> bool:
-        return len(self._recent(username[:200])) >= self.failures
+        return len(self._recent(self._key(username))) >= self.failures
 
     def failed(self, username: str) -> None:
-        key = username[:200]
+        key = self._key(username)
         self._failed[key] = [*self._recent(key), self.clock()]
         while len(self._failed) > LOGIN_KEYS:
             del self._failed[next(iter(self._failed))]
 
     def succeeded(self, username: str) -> None:
-        self._failed.pop(username[:200], None)
+        self._failed.pop(self._key(username), None)
 
 
 def _throttle(datasette) -> LoginThrottle:
